@@ -1,0 +1,57 @@
+/**
+ * Kiln's command-line entry. Each command lives in its own module under commands/ and is loaded only when
+ * invoked, so start-up stays small.
+ */
+import { Command } from 'commander';
+import { KilnError, isKilnError } from '../errors.ts';
+import { VERSION } from './version.ts';
+
+export interface CommandModule {
+  /** Adds the command (with its flags and action) to the program. */
+  register(program: Command): void;
+}
+
+/** Command name → lazy module. Kept as a table so `--help` lists every command without loading them. */
+const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  parse: { summary: 'parse a Dockerfile and print it', load: () => import('./commands/parse.ts') },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('kiln')
+    .description('Build OCI images from a Dockerfile, without a daemon')
+    .version(VERSION, '--version')
+    .showHelpAfterError()
+    .exitOverride();
+  const name = argv.find((a) => !a.startsWith('-'));
+  for (const [cmd, entry] of Object.entries(commands)) {
+    if (cmd === name) (await entry.load()).register(program);
+    else program.command(cmd).description(entry.summary).helpOption(false).allowUnknownOption();
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  const e = err as { code?: string; exitCode?: number };
+  if (typeof e?.code === 'string' && e.code.startsWith('commander.')) {
+    // commander already printed the message (or the help/version text).
+    return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : (e.exitCode ?? 2);
+  }
+  if (isKilnError(err)) {
+    process.stderr.write(err.describe() + '\n');
+    if (process.env.KILN_DEBUG && err.stack) process.stderr.write(err.stack + '\n');
+    return err.exitCode;
+  }
+  process.stderr.write(`internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+  return 70;
+}
+
+export { KilnError };
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}
