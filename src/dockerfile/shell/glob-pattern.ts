@@ -12,6 +12,8 @@ const REGEX_SPECIALS = new Set(['[', ']', '{', '}', '.', '+', '(', ')', '|', '^'
 /** Converts a shell pattern to a RegExp; throws LexFailure with BuildKit's message when invalid. */
 export function shellPatternToRegExp(pattern: string, greedy: boolean, anchored: boolean): RegExp {
   const runes = Array.from(pattern);
+  // Go scans the pattern with text/scanner, which drops a leading byte order mark.
+  if (runes[0] === '\uFEFF') runes.shift();
   let out = anchored ? '^' : '';
   const star = greedy ? `${ANY_RUNE}*` : `${ANY_RUNE}*?`;
   for (let i = 0; i < runes.length; i++) {

@@ -8,6 +8,8 @@ export class RuneScanner {
 
   constructor(text: string) {
     this.runes = Array.from(text);
+    // text/scanner drops a byte order mark at the very start.
+    if (this.runes[0] === '\uFEFF') this.pos = 1;
   }
 
   /** The next code point without consuming it; undefined at the end. */

@@ -113,3 +113,7 @@ test('error messages quote the word as Go\'s %q', () => {
   assert.equal(goQuote('한국어 👽'), '"한국어 👽"');
   assert.equal(goQuote('\u200b\u{e0001}'), '"\\u200b\\U000e0001"');
 });
+
+test('a byte order mark at the very start of a word is dropped, elsewhere kept (Go text/scanner)', () => {
+  assert.equal(processWord('\uFEFFa\uFEFF', E), 'a\uFEFF');
+});
