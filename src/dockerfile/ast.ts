@@ -12,6 +12,8 @@ export interface Heredoc {
   expand: boolean;
   /** True for `<<-`. */
   chomp: boolean;
+  /** The `n` of `n<<EOF` (0 when absent), as BuildKit's Heredoc.FileDescriptor. */
+  fileDescriptor?: number;
 }
 
 export interface InstructionNode {
