@@ -1,0 +1,137 @@
+/**
+ * Pushing an image to one or more destinations: blobs first (config, then layers), the manifest last so
+ * a registry never holds a manifest pointing at a missing blob. Destinations in one registry share the
+ * bytes: the first repository gets the upload, the others mount from it.
+ */
+import { KilnError } from '../errors.ts';
+import type { Image, Layer } from '../image/types.ts';
+import { Readable } from 'node:stream';
+import { pushScopes } from './challenge.ts';
+import { uploadBlob } from './blob-upload.ts';
+import type { BlobSource, UploadTarget } from './blob-upload.ts';
+import { httpError, readErrorBody } from './errors.ts';
+import { sha256Digest } from './manifest.ts';
+import type { RegistryOptions } from './options.ts';
+import { formatReference, manifestIdentifier } from './reference.ts';
+import type { Reference } from './reference.ts';
+import type { RegistrySession } from './session.ts';
+import { withSession } from './session.ts';
+import { withRetry } from './transport.ts';
+
+export interface PushOptions {
+  session?: RegistrySession;
+  /** Blobs uploaded at once per repository. Default 3. */
+  concurrency?: number;
+}
+
+export interface PushResult {
+  /** Digest of the pushed manifest. */
+  digest: string;
+  /** Per destination, what happened to the manifest ("pushed" or "immutable-tag-kept"). */
+  destinations: { ref: Reference; outcome: 'pushed' | 'immutable-tag-kept' }[];
+}
+
+interface RepositoryGroup {
+  registry: string;
+  repository: string;
+  refs: Reference[];
+}
+
+/** Pushes `image` to every ref; returns the manifest digest. */
+export async function pushImage(image: Image, refs: Reference[], opts: RegistryOptions, push: PushOptions = {}): Promise<PushResult> {
+  if (refs.length === 0) throw new KilnError('NO_DESTINATION', 'no destination to push to');
+  const [rawManifest, mediaType, manifest, rawConfig, layers] = await Promise.all([image.rawManifest(), image.mediaType(), image.manifest(), image.rawConfigFile(), image.layers()]);
+  const digest = sha256Digest(rawManifest);
+  for (const ref of refs) {
+    if (ref.digest && ref.digest !== digest) {
+      throw new KilnError('DIGEST_MISMATCH', `cannot push to ${formatReference(ref)}: the image's manifest digest is ${digest}`);
+    }
+  }
+  if (layers.length !== manifest.layers.length) throw new KilnError('IMAGE_INVALID', 'image has a different number of layers than its manifest lists');
+
+  const configBlob: BlobSource = { digest: manifest.config.digest, size: manifest.config.size, open: async () => Readable.from([rawConfig]) };
+  if (sha256Digest(rawConfig) !== configBlob.digest) throw new KilnError('IMAGE_INVALID', `image config does not match its manifest digest ${configBlob.digest}`);
+  const layerBlobs = manifest.layers.map((d, i): BlobSource => ({ digest: d.digest, size: d.size, open: () => layers[i].compressed() }));
+
+  return withSession(opts, push.session, async (session) => {
+    const destinations: PushResult['destinations'] = [];
+    for (const sameRegistry of groupByRegistry(refs)) {
+      let uploadedTo: string | undefined;
+      for (const group of sameRegistry) {
+        const mountSources = layers.map((layer) => mountSource(layer, group.registry, uploadedTo));
+        const target: UploadTarget = {
+          client: session.client(group.registry, 'push'),
+          repository: group.repository,
+          scopes: pushScopes(group.repository, mountSources.filter((s): s is string => s !== undefined)),
+        };
+        const policy = { retries: opts.pushRetry, baseDelayMs: opts.retryBaseDelayMs, log: opts.log };
+        const blobs = [configBlob, ...layerBlobs.map((b, i) => ({ ...b, ...(mountSources[i] && { mountFrom: mountSources[i] }) }))];
+        await forEachLimited(blobs, push.concurrency ?? 3, (blob) => withRetry(`uploading ${blob.digest} to ${group.registry}/${group.repository}`, policy, () => uploadBlob(target, blob)));
+        uploadedTo = group.repository;
+        for (const ref of group.refs) {
+          const outcome = await withRetry(`pushing manifest to ${formatReference(ref)}`, policy, () => putManifest(target, ref, rawManifest, mediaType, digest, opts));
+          destinations.push({ ref, outcome });
+        }
+      }
+    }
+    return { digest, destinations };
+  });
+}
+
+/** Same-registry mount source: the repository pushed just before, else the layer's own repository. */
+function mountSource(layer: Layer, registry: string, uploadedTo: string | undefined): string | undefined {
+  if (uploadedTo) return uploadedTo;
+  const source = (layer as { source?: { registry: string; repository: string } }).source;
+  return source && source.registry === registry ? source.repository : undefined;
+}
+
+function groupByRegistry(refs: Reference[]): RepositoryGroup[][] {
+  const registries = new Map<string, Map<string, RepositoryGroup>>();
+  for (const ref of refs) {
+    let repos = registries.get(ref.registry);
+    if (!repos) registries.set(ref.registry, (repos = new Map()));
+    let group = repos.get(ref.repository);
+    if (!group) repos.set(ref.repository, (group = { registry: ref.registry, repository: ref.repository, refs: [] }));
+    group.refs.push(ref);
+  }
+  return [...registries.values()].map((repos) => [...repos.values()]);
+}
+
+async function putManifest(target: UploadTarget, ref: Reference, raw: Buffer, mediaType: string, digest: string, opts: RegistryOptions): Promise<'pushed' | 'immutable-tag-kept'> {
+  const identifier = ref.tag ?? manifestIdentifier(ref);
+  const ctx = { registry: ref.registry, repository: ref.repository, action: `pushing manifest ${identifier}` };
+  const res = await target.client.request(
+    { method: 'PUT', path: `/v2/${ref.repository}/manifests/${identifier}`, scopes: target.scopes, headers: { 'content-type': mediaType }, body: raw },
+    ctx,
+  );
+  if (res.statusCode === 201 || res.statusCode === 200 || res.statusCode === 202) {
+    const returned = res.headers['docker-content-digest'];
+    await res.body.dump();
+    if (typeof returned === 'string' && returned !== digest) {
+      throw new KilnError('DIGEST_MISMATCH', `registry stored the manifest for ${formatReference(ref)} as ${returned}, expected ${digest}`);
+    }
+    return 'pushed';
+  }
+  if (opts.pushIgnoreImmutableTagErrors && (res.statusCode === 400 || res.statusCode === 409 || res.statusCode === 403)) {
+    const detail = await readErrorBody(res);
+    if (isImmutableTagError(detail)) {
+      opts.log(`tag ${identifier} of ${ref.registry}/${ref.repository} is immutable and already exists; keeping it (${detail})`);
+      return 'immutable-tag-kept';
+    }
+    throw new KilnError('REGISTRY_ERROR', `registry ${ref.registry}/${ref.repository} answered HTTP ${res.statusCode} while ${ctx.action}: ${detail}`);
+  }
+  throw await httpError(ctx, res, 'other');
+}
+
+/** ECR, GAR, Harbor and others word immutable-tag refusals differently. */
+export function isImmutableTagError(detail: string): boolean {
+  return /immutable|ImageTagAlreadyExists|tag already exists|cannot be overwritten|TAG_INVALID/i.test(detail);
+}
+
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  });
+  await Promise.all(workers);
+}
