@@ -45,8 +45,8 @@ async function acquireLock(lockDir: string): Promise<void> {
 }
 
 /**
- * Return `finalDir`, building it first with `build(tempDir)` when it does not exist yet. `build` fills the
- * (empty, existing) temp dir it is given; it is renamed to `finalDir` on success and removed on failure.
+ * Return `finalDir`, building it first with `build(tempDir)` when it does not exist yet. `build` creates the
+ * temp dir it is given (its parent exists); it is renamed to `finalDir` on success and removed on failure.
  */
 export async function cachedDir(finalDir: string, build: (tempDir: string) => Promise<void>): Promise<string> {
   if (existsSync(finalDir)) return finalDir;
@@ -57,7 +57,6 @@ export async function cachedDir(finalDir: string, build: (tempDir: string) => Pr
     if (existsSync(finalDir)) return finalDir;
     const tempDir = `${finalDir}.tmp-${process.pid}`;
     rmSync(tempDir, { recursive: true, force: true });
-    mkdirSync(tempDir);
     try {
       await build(tempDir);
       renameSync(tempDir, finalDir);

@@ -2,7 +2,7 @@
  * The test PKI: one CA, a server certificate for 127.0.0.1/localhost and a token-signing certificate, all
  * made with openssl and cached in the env cache (generated once, shared by every test process).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cachedDir } from './cache-dir.ts';
 import { envCacheDir } from './paths.ts';
@@ -45,6 +45,7 @@ async function issue(dir: string, name: string, subject: string, extensions: str
 }
 
 async function generate(dir: string): Promise<void> {
+  mkdirSync(dir);
   await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-sha256',
     '-subj', '/CN=Kiln test CA', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.pem'),
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
@@ -63,8 +64,4 @@ async function generate(dir: string): Promise<void> {
 /** The cached test certificates (made on first use). */
 export async function testCertificates(): Promise<TestCertificates> {
   return filesIn(await cachedDir(join(envCacheDir(), certRecipe), generate));
-}
-
-export function readPem(file: string): string {
-  return readFileSync(file, 'utf8');
 }
