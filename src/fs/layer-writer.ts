@@ -1,0 +1,190 @@
+/**
+ * The deterministic layer writer: tar entries in, a stored layer out. One streaming pass produces the tar
+ * (sorted entries, normalised headers), its sha256 (diffID), the compressed blob, the blob's sha256 (digest)
+ * and size; the blob lands in a BlobStore by atomic rename. Memory stays bounded by a few chunk buffers.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { Readable, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { KilnError } from '../errors.ts';
+import type { BlobStore } from '../image/blob-store.ts';
+import { compressor, layerMediaType, type Compression } from '../image/compression.ts';
+import { blobStoreLayer, type KnownLayer } from '../image/layer.ts';
+import type { DeflatePool } from './layer/deflate-pool.ts';
+import { ParallelGzip } from './layer/parallel-gzip.ts';
+import { BLOCK, compareTarPaths, encodeTarHeader, entrySize, layerPath, tarTrailer, type TarEntry } from './tar-entry.ts';
+
+export interface LayerWriteOptions {
+  store: BlobStore;
+  /** Default gzip. */
+  compression?: Compression;
+  /** gzip 0–9 (default 6), zstd 1–22 (default 3). */
+  compressionLevel?: number;
+  /** Media type names for the layer (default oci). */
+  mediaTypes?: 'oci' | 'docker';
+  /** Zero all mtimes (unless sourceDateEpoch is given). */
+  reproducible?: boolean;
+  /** Clamp mtimes to this time (seconds), as SOURCE_DATE_EPOCH does. */
+  sourceDateEpoch?: number;
+  /**
+   * gzip in parallel chunks on worker threads (pigz style; default true). The bytes depend on this flag but
+   * not on the number of threads; a layer smaller than one chunk is identical either way.
+   */
+  parallel?: boolean;
+  /** Worker pool shared across layers; without one, parallel gzip starts and stops its own. */
+  deflatePool?: DeflatePool;
+  /** Bytes per parallel gzip chunk (default 1 MiB). */
+  gzipChunkSize?: number;
+}
+
+const BATCH = 1 << 20;
+
+/** Applies the writer's normalisation to one entry: clean path, mode bits, times. */
+export function normalizeEntry(e: TarEntry, options: Pick<LayerWriteOptions, 'reproducible' | 'sourceDateEpoch'>): TarEntry {
+  let mtime = Math.max(0, Math.floor(e.mtime));
+  if (options.sourceDateEpoch !== undefined) mtime = Math.min(mtime, options.sourceDateEpoch);
+  else if (options.reproducible) mtime = 0;
+  const out: TarEntry = { ...e, path: layerPath(e.path), mode: e.mode & 0o7777, mtime };
+  if (e.type === 'hardlink') out.linkname = layerPath(e.linkname ?? '');
+  if (e.type !== 'file') {
+    delete out.content;
+    delete out.size;
+  }
+  return out;
+}
+
+/** Sorted copy of an entry list in layer order. */
+export function sortEntries(entries: readonly TarEntry[]): TarEntry[] {
+  return [...entries].sort((a, b) => compareTarPaths(layerPath(a.path), layerPath(b.path)));
+}
+
+/** Streams the tar bytes of sorted entries in ~1 MiB batches, hashing them into `hash`. */
+export async function* tarStream(
+  entries: Iterable<TarEntry> | AsyncIterable<TarEntry>,
+  options: Pick<LayerWriteOptions, 'reproducible' | 'sourceDateEpoch'>,
+  hash?: Hash,
+): AsyncGenerator<Buffer> {
+  let buf = Buffer.allocUnsafe(BATCH);
+  let pos = 0;
+  const take = (): Buffer => {
+    const out = buf.subarray(0, pos);
+    hash?.update(out);
+    buf = Buffer.allocUnsafe(BATCH);
+    pos = 0;
+    return out;
+  };
+  let previous: string | undefined;
+  const files = new Set<string>();
+
+  for await (const raw of entries) {
+    const e = normalizeEntry(raw, options);
+    if (previous !== undefined && compareTarPaths(previous, e.path) >= 0) {
+      throw new KilnError('LAYER_ENTRIES_UNSORTED', `layer entries out of order or duplicated: "${previous}" then "${e.path}"`);
+    }
+    previous = e.path;
+    if (e.type === 'hardlink' && !files.has(e.linkname!)) {
+      throw new KilnError('LAYER_HARDLINK_TARGET', `hardlink "${e.path}" points to "${e.linkname}", which is not an earlier file of the layer`);
+    }
+    if (e.type === 'file') files.add(e.path);
+
+    const header = encodeTarHeader(e);
+    for (let off = 0; off < header.length; ) {
+      const n = header.copy(buf, pos, off);
+      pos += n;
+      off += n;
+      if (pos === BATCH) yield take();
+    }
+    const size = entrySize(e);
+    if (e.type === 'file' && size > 0) {
+      const content = e.content;
+      if (Buffer.isBuffer(content)) {
+        if (content.length !== size) {
+          throw new KilnError('INVALID_TAR_ENTRY', `tar entry "${e.path}": size ${size} but ${content.length} bytes of content`);
+        }
+        for (let off = 0; off < size; ) {
+          const n = content.copy(buf, pos, off);
+          pos += n;
+          off += n;
+          if (pos === BATCH) yield take();
+        }
+      } else if (content !== undefined) {
+        const fd = fs.openSync(content.path, 'r');
+        try {
+          for (let left = size; left > 0; ) {
+            const n = fs.readSync(fd, buf, pos, Math.min(left, BATCH - pos), null);
+            if (n === 0) {
+              throw new KilnError('LAYER_FILE_CHANGED', `${content.path} shrank while it was being added to a layer`, {
+                hint: 'something else is writing to the build filesystem',
+              });
+            }
+            pos += n;
+            left -= n;
+            if (pos === BATCH) yield take();
+          }
+        } finally {
+          fs.closeSync(fd);
+        }
+      } else {
+        throw new KilnError('INVALID_TAR_ENTRY', `tar entry "${e.path}" has size ${size} but no content`);
+      }
+      let pad = (BLOCK - (size % BLOCK)) % BLOCK;
+      while (pad > 0) {
+        const n = Math.min(pad, BATCH - pos);
+        buf.fill(0, pos, pos + n);
+        pos += n;
+        pad -= n;
+        if (pos === BATCH) yield take();
+      }
+    }
+  }
+  const trailer = tarTrailer();
+  for (let off = 0; off < trailer.length; ) {
+    const n = trailer.copy(buf, pos, off);
+    pos += n;
+    off += n;
+    if (pos === BATCH) yield take();
+  }
+  if (pos > 0) yield take();
+}
+
+function compressionStream(compression: Compression, options: LayerWriteOptions): Transform | NodeJS.ReadWriteStream {
+  if (compression === 'gzip' && options.parallel !== false) {
+    return new ParallelGzip({
+      level: options.compressionLevel,
+      chunkSize: options.gzipChunkSize,
+      ...(options.deflatePool ? { pool: options.deflatePool } : {}),
+    });
+  }
+  return compressor(compression, options.compressionLevel);
+}
+
+/**
+ * Writes a layer. An array is sorted first; an iterable must already be in layer order (compareTarPaths).
+ * Hardlinks must name an earlier regular file of the same layer.
+ */
+export async function writeLayer(
+  entries: readonly TarEntry[] | Iterable<TarEntry> | AsyncIterable<TarEntry>,
+  options: LayerWriteOptions,
+): Promise<KnownLayer> {
+  const compression = options.compression ?? 'gzip';
+  const sorted = Array.isArray(entries) ? sortEntries(entries as readonly TarEntry[]) : (entries as Iterable<TarEntry> | AsyncIterable<TarEntry>);
+  const diffHash = createHash('sha256');
+  const blob = options.store.createWriter();
+  try {
+    const tar = Readable.from(tarStream(sorted, options, diffHash), { objectMode: false, highWaterMark: 2 * BATCH });
+    if (compression === 'none') await pipeline(tar, blob);
+    else await pipeline(tar, compressionStream(compression, options), blob);
+    const info = await blob.commit();
+    const diffID = `sha256:${diffHash.digest('hex')}`;
+    return blobStoreLayer(options.store, {
+      digest: info.digest,
+      diffID,
+      size: info.size,
+      mediaType: layerMediaType(compression, options.mediaTypes ?? 'oci'),
+    });
+  } catch (err) {
+    blob.abort();
+    throw err;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * gzip as pigz does it: the input is cut into fixed-size chunks, each raw-deflated independently (primed
+ * with the previous 32 KiB) and the pieces concatenated into ONE gzip member with a CRC over the whole
+ * input. Chunks are deflated on worker threads once a second chunk exists; a stream that fits in one chunk
+ * is compressed in this thread, giving exactly zlib's gzip output. The output bytes depend only on the input,
+ * level and chunk size, never on the number of threads.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import * as zlib from 'node:zlib';
+import { DeflatePool } from './deflate-pool.ts';
+import { DICTIONARY_SIZE, deflateRawChunk, type DeflateJob } from './deflate-chunk.ts';
+
+export interface ParallelGzipOptions {
+  level?: number;
+  /** Bytes per independently deflated chunk (default 1 MiB). */
+  chunkSize?: number;
+  /** A shared pool; without one, a pool is started on demand and closed at the end. */
+  pool?: DeflatePool;
+  /** Chunks in flight at most (default 2 per worker). */
+  maxInFlight?: number;
+}
+
+/** zlib's gzip header: no name, mtime 0, XFL from the level, OS = Unix. */
+function gzipHeader(level: number): Buffer {
+  const xfl = level === 9 ? 2 : level === 1 ? 4 : 0;
+  return Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]);
+}
+
+export class ParallelGzip extends Transform {
+  readonly #level: number;
+  readonly #chunkSize: number;
+  readonly #ownPool: boolean;
+  #pool: DeflatePool | undefined;
+  readonly #maxInFlight: number;
+  #chunk: Buffer;
+  #fill = 0;
+  #dictionary: Uint8Array | null = null;
+  /** The first full chunk, held back until we know whether the stream is larger than one chunk. */
+  #held: Buffer | null = null;
+  readonly #inFlight: Array<Promise<Uint8Array>> = [];
+  #crc = 0;
+  #inputSize = 0;
+  #headerSent = false;
+
+  constructor(options: ParallelGzipOptions = {}) {
+    super();
+    this.#level = options.level ?? 6;
+    this.#chunkSize = options.chunkSize ?? 1 << 20;
+    this.#pool = options.pool;
+    this.#ownPool = options.pool === undefined;
+    this.#maxInFlight = options.maxInFlight ?? 2 * (options.pool?.size ?? 2);
+    this.#chunk = Buffer.allocUnsafeSlow(this.#chunkSize);
+  }
+
+  override _transform(data: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.#crc = zlib.crc32(data, this.#crc);
+    this.#inputSize += data.length;
+    this.#consume(data).then(() => cb(), cb);
+  }
+
+  async #consume(data: Buffer): Promise<void> {
+    let offset = 0;
+    while (offset < data.length) {
+      const n = data.copy(this.#chunk, this.#fill, offset);
+      this.#fill += n;
+      offset += n;
+      if (this.#fill === this.#chunkSize) {
+        const full = this.#chunk;
+        this.#chunk = Buffer.allocUnsafeSlow(this.#chunkSize);
+        this.#fill = 0;
+        if (this.#held === null && this.#inFlight.length === 0 && this.#dictionary === null) {
+          this.#held = full;
+        } else {
+          await this.#submit(full, false);
+        }
+      }
+    }
+  }
+
+  async #submit(chunk: Buffer, last: boolean): Promise<void> {
+    if (this.#held) {
+      const held = this.#held;
+      this.#held = null;
+      await this.#submit(held, false);
+    }
+    const job: DeflateJob = { chunk, dictionary: this.#dictionary, level: this.#level, last };
+    this.#dictionary = chunk.length >= DICTIONARY_SIZE
+      ? new Uint8Array(chunk.subarray(chunk.length - DICTIONARY_SIZE))
+      : null;
+    this.#pool ??= new DeflatePool();
+    this.#inFlight.push(this.#pool.deflate(job));
+    while (this.#inFlight.length >= this.#maxInFlight) await this.#drainOne();
+  }
+
+  async #drainOne(): Promise<void> {
+    const out = await this.#inFlight.shift()!;
+    this.#emit(Buffer.from(out.buffer, out.byteOffset, out.byteLength));
+  }
+
+  #emit(data: Buffer): void {
+    if (!this.#headerSent) {
+      this.push(gzipHeader(this.#level));
+      this.#headerSent = true;
+    }
+    this.push(data);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    this.#finish().then(() => cb(), cb);
+  }
+
+  async #finish(): Promise<void> {
+    const tail = this.#chunk.subarray(0, this.#fill);
+    if (this.#held !== null && tail.length === 0) {
+      // Exactly one chunk: plain zlib output, no threads.
+      this.#emit(Buffer.from(deflateRawChunk({ chunk: this.#held, dictionary: null, level: this.#level, last: true })));
+    } else if (this.#held === null && this.#inFlight.length === 0 && this.#dictionary === null) {
+      this.#emit(Buffer.from(deflateRawChunk({ chunk: tail, dictionary: null, level: this.#level, last: true })));
+    } else {
+      const last = Buffer.allocUnsafeSlow(tail.length);
+      tail.copy(last);
+      await this.#submit(last, true);
+      while (this.#inFlight.length > 0) await this.#drainOne();
+    }
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(this.#crc >>> 0, 0);
+    trailer.writeUInt32LE(this.#inputSize % 2 ** 32, 4);
+    this.push(trailer);
+    await this.#closePool();
+  }
+
+  async #closePool(): Promise<void> {
+    if (this.#ownPool && this.#pool) {
+      const pool = this.#pool;
+      this.#pool = undefined;
+      await pool.close();
+    }
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.#closePool().then(() => cb(err), () => cb(err));
+  }
+}
