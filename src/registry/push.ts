@@ -8,7 +8,7 @@ import type { Image, Layer } from '../image/types.ts';
 import { Readable } from 'node:stream';
 import { pushScopes } from './challenge.ts';
 import { uploadBlob } from './blob-upload.ts';
-import type { BlobSource, UploadTarget } from './blob-upload.ts';
+import type { BlobSource, UploadOutcome, UploadTarget } from './blob-upload.ts';
 import { httpError, readErrorBody } from './errors.ts';
 import { sha256Digest } from './manifest.ts';
 import type { RegistryOptions } from './options.ts';
@@ -29,6 +29,8 @@ export interface PushResult {
   digest: string;
   /** Per destination, what happened to the manifest ("pushed" or "immutable-tag-kept"). */
   destinations: { ref: Reference; outcome: 'pushed' | 'immutable-tag-kept' }[];
+  /** How each blob got to each repository, summed over repositories. */
+  blobs: Record<UploadOutcome, number>;
 }
 
 interface RepositoryGroup {
@@ -55,6 +57,7 @@ export async function pushImage(image: Image, refs: Reference[], opts: RegistryO
 
   return withSession(opts, push.session, async (session) => {
     const destinations: PushResult['destinations'] = [];
+    const stats: Record<UploadOutcome, number> = { exists: 0, mounted: 0, uploaded: 0 };
     for (const sameRegistry of groupByRegistry(refs)) {
       let uploadedTo: string | undefined;
       for (const group of sameRegistry) {
@@ -66,7 +69,9 @@ export async function pushImage(image: Image, refs: Reference[], opts: RegistryO
         };
         const policy = { retries: opts.pushRetry, baseDelayMs: opts.retryBaseDelayMs, log: opts.log };
         const blobs = [configBlob, ...layerBlobs.map((b, i) => ({ ...b, ...(mountSources[i] && { mountFrom: mountSources[i] }) }))];
-        await forEachLimited(blobs, push.concurrency ?? 3, (blob) => withRetry(`uploading ${blob.digest} to ${group.registry}/${group.repository}`, policy, () => uploadBlob(target, blob)));
+        await forEachLimited(blobs, push.concurrency ?? 3, (blob) => withRetry(`uploading ${blob.digest} to ${group.registry}/${group.repository}`, policy, async () => {
+          stats[await uploadBlob(target, blob)]++;
+        }));
         uploadedTo = group.repository;
         for (const ref of group.refs) {
           const outcome = await withRetry(`pushing manifest to ${formatReference(ref)}`, policy, () => putManifest(target, ref, rawManifest, mediaType, digest, opts));
@@ -74,7 +79,7 @@ export async function pushImage(image: Image, refs: Reference[], opts: RegistryO
         }
       }
     }
-    return { digest, destinations };
+    return { digest, destinations, blobs: stats };
   });
 }
 
