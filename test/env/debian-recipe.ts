@@ -30,8 +30,28 @@ function removeEntries(dir: string, keep: (name: string, isDir: boolean) => bool
   }
 }
 
+/**
+ * The day (since 1970-01-01) recorded as every account's last password change in /etc/shadow. debootstrap
+ * writes the build day; pinning it (as debuerreotype pins SOURCE_DATE_EPOCH for the official images) keeps the
+ * image independent of when it was built. This is the day the corpus' reference image was built.
+ */
+export const shadowLastChangeDay = 20780;
+
+/** Set the last-change field of every /etc/shadow entry that has one to `day`. */
+export function pinShadowDates(shadowFile: string, day: number): void {
+  if (!existsSync(shadowFile)) return;
+  const lines = readFileSync(shadowFile, 'utf8').split('\n').map((line) => {
+    const fields = line.split(':');
+    if (fields.length < 3 || !/^\d+$/.test(fields[2])) return line;
+    fields[2] = String(day);
+    return fields.join(':');
+  });
+  writeFileSync(shadowFile, lines.join('\n'));
+}
+
 /** Apply the official image's cleaning to a debootstrapped rootfs. */
 export function cleanDebianRootfs(rootfs: string): void {
+  pinShadowDates(join(rootfs, 'etc/shadow'), shadowLastChangeDay);
   removeEntries(join(rootfs, 'dev'), () => false);
   removeEntries(join(rootfs, 'var/cache/apt/archives'), (name) => name === 'partial');
   removeEntries(join(rootfs, 'var/cache/apt/archives/partial'), () => false);

@@ -29,12 +29,16 @@ function installHooks(): void {
   if (hooked) return;
   hooked = true;
   process.on('exit', cleanUpNow);
-  // A signal ends Node without 'exit'; run the cleanup, then die the way the signal asked.
+  // A signal ends Node without 'exit'; run the cleanup, then die the way the signal asked. When someone else
+  // also listens (the CLI stops its servers itself), leave the signal to them.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
+    const onSignal = () => {
+      if (process.listenerCount(signal) > 1) return;
       cleanUpNow();
+      process.removeListener(signal, onSignal);
       process.kill(process.pid, signal);
-    });
+    };
+    process.on(signal, onSignal);
   }
 }
 

@@ -110,21 +110,26 @@ function launch(configFile: string, logFile: string): Launched {
   }
 }
 
-/** Resolves true once `/v2/` answers, false when the process exits first. */
-async function waitUntilServing(url: string, ca: string | undefined, launched: Launched): Promise<boolean> {
+/**
+ * Resolves true once the registry logged that it listens on `port` and `/v2/` answers, false when the process
+ * exits first. The log line matters: when the port is taken, another server may answer `/v2/` in its place.
+ */
+async function waitUntilServing(url: string, port: number, logFile: string, ca: string | undefined, launched: Launched): Promise<boolean> {
   let exited = false;
   void launched.exited.then(() => { exited = true; });
+  const listening = `listening on 127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (exited) return false;
-    try {
-      await httpGet(`${url}/v2/`, { ca, timeoutMs: 1000 });
-      return true;
-    } catch {
-      await sleep(50);
+    if (readFileSync(logFile, 'utf8').includes(listening)) {
+      try {
+        await httpGet(`${url}/v2/`, { ca, timeoutMs: 1000 });
+        return !exited;
+      } catch { /* not accepting yet */ }
     }
+    await sleep(25);
   }
-  throw new Error(`registry at ${url} did not answer /v2/ within 20 s`);
+  throw new Error(`registry at ${url} did not answer /v2/ within 20 s (log: ${logFile})`);
 }
 
 async function stopProcess(launched: Launched): Promise<void> {
@@ -187,7 +192,7 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Test
       leftover.pid = launched.pid;
       const host = `127.0.0.1:${port}`;
       const url = `${scheme}://${host}`;
-      if (!(await waitUntilServing(url, ca, launched))) {
+      if (!(await waitUntilServing(url, port, logFile, ca, launched))) {
         const log = readFileSync(logFile, 'utf8');
         if (options.port === undefined && attempt < 5 && log.includes('address already in use')) continue;
         throw new Error(`docker-registry exited at start; log ${logFile}:\n${log.split('\n').slice(-10).join('\n')}`);
