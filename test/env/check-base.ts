@@ -120,8 +120,42 @@ function compareJson(label: string, expected: unknown, actual: unknown): string[
   return a === b ? [] : [`${label}: expected ${a}, got ${b}`];
 }
 
-/** Differences between a layout and a reference, grouped by what differs (all empty = identical). */
-export function compareBase(reference: BaseSummary, actual: BaseSummary): BaseCheck {
+/** The corpus' paths whose content depends on when a command ran: only presence and type are compared. */
+export const volatilePatterns: readonly string[] = [
+  '/etc/ld.so.cache', '/var/cache/man/**', '/var/cache/ldconfig/aux-cache', '/var/log/**', '/var/cache/debconf/*',
+  '/var/lib/dpkg/*-old', '/var/cache/apt/*.bin', '/var/lib/apt/lists/**', '**/__pycache__/**', '**/*.pyc',
+  '/root/.wget-hsts', '/root/.bash_history', '/root/.cache/**', '/tmp/**', '/var/tmp/**',
+];
+
+function globToRegExp(pattern: string): RegExp {
+  const source = pattern.split(/(\*\*|\*)/).map((part) => {
+    if (part === '**') return '.*';
+    if (part === '*') return '[^/]*';
+    return part.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+  }).join('');
+  return new RegExp(`^${source}$`);
+}
+
+const volatileRegExps = volatilePatterns.map(globToRegExp);
+
+export function isVolatilePath(path: string): boolean {
+  return volatileRegExps.some((re) => re.test(path));
+}
+
+/** Drop the differences the corpus ignores: anything but presence and type on volatile paths. */
+function withoutVolatileContent(differences: string[]): string[] {
+  return differences.filter((line) => {
+    const match = /^(\/.*): (\w+) /.exec(line);
+    return !match || match[2] === 'type' || !isVolatilePath(match[1]);
+  });
+}
+
+/**
+ * Differences between a layout and a reference, grouped by what differs (all empty = identical). Content of
+ * volatile paths is compared only when `strict` is set.
+ */
+export function compareBase(reference: BaseSummary, actual: BaseSummary, strict = false): BaseCheck {
+  const files = compareTrees(reference.files, actual.files);
   return {
     platform: compareJson('platform', reference.platform, actual.platform),
     config: configFields.flatMap((f) => compareJson(`config.${f}`, reference.config[f] ?? null, actual.config[f] ?? null)),
@@ -130,7 +164,7 @@ export function compareBase(reference: BaseSummary, actual: BaseSummary): BaseCh
       ...compareJson('layers', reference.layers, actual.layers),
       ...compareJson('layers_total', reference.layers_total, actual.layers_total),
     ],
-    files: compareTrees(reference.files, actual.files),
+    files: strict ? files : withoutVolatileContent(files),
   };
 }
 

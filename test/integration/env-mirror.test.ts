@@ -1,0 +1,31 @@
+// The conformance mirror serves the three base images as docker.io/library/* would, from 127.0.0.1:5000
+// (or the port it reports when 5000 is taken).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { baseImageLayout, baseImageMirrorNames, inspectImage, type BaseImageName } from '../env/base-images.ts';
+import { startConformanceMirror } from '../env/conformance-mirror.ts';
+import { httpGet } from '../env/http-get.ts';
+import { conformanceDir } from '../env/paths.ts';
+
+test('conformance mirror holds library/busybox, busybox-compat and debian', { timeout: 15 * 60 * 1000 }, async (t) => {
+  const images: BaseImageName[] = conformanceDir() ? ['busybox', 'busybox-compat', 'debian'] : ['busybox', 'debian'];
+  const mirror = await startConformanceMirror({ images });
+  t.after(() => mirror.stop());
+  assert.equal(mirror.mode, 'plain');
+  assert.match(mirror.host, /^127\.0\.0\.1:\d+$/);
+  if (mirror.host !== '127.0.0.1:5000') t.diagnostic(`port 5000 was busy; mirror on ${mirror.host}`);
+  const catalog = JSON.parse((await httpGet(`${mirror.url}/v2/_catalog`)).body);
+  assert.deepEqual(catalog.repositories, images.map((name) => baseImageMirrorNames[name].split(':')[0]).sort());
+  for (const name of images) {
+    const layout = await baseImageLayout(name);
+    const layoutDigest = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')).manifests[0].digest;
+    const info = await inspectImage(mirror, baseImageMirrorNames[name]);
+    assert.equal(info.Digest, layoutDigest, name);
+    assert.equal(mirror.digests[name], layoutDigest, name);
+    assert.equal(info.Os, 'linux');
+  }
+  const debian = await inspectImage(mirror, 'library/debian:bookworm');
+  assert.deepEqual((debian.Env as string[]), ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+});
