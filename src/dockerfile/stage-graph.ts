@@ -45,7 +45,7 @@ export function resolveStageSource(stages: readonly Stage[], reference: string, 
 /** Fills `dependencies` and `onbuildTriggers`, checks the graph; returns the target's needed stages. */
 export function linkStages(stages: Stage[], target: Stage): { neededStages: Stage[]; warnings: StageWarning[] } {
   for (const stage of stages) {
-    if (stage.baseStage !== undefined) stage.onbuildTriggers = triggersOf(stages[stage.baseStage]);
+    if (stage.baseStage !== undefined) stage.onbuildTriggers = triggersOf(stages[stage.baseStage], stage);
     stage.dependencies = [...stage.onbuildTriggers, ...stage.instructions].flatMap((inst) => dependenciesOf(stages, inst));
   }
   checkCycles(stages);
@@ -54,14 +54,15 @@ export function linkStages(stages: Stage[], target: Stage): { neededStages: Stag
   return { neededStages, warnings: [] };
 }
 
-function triggersOf(base: Stage): StageInstruction[] {
+/** The base stage's ONBUILD triggers, located (as BuildKit does) at the FROM that fires them. */
+function triggersOf(base: Stage, stage: Stage): StageInstruction[] {
   const triggers: StageInstruction[] = [];
   for (const inst of base.instructions) {
     if (inst.kind !== 'ONBUILD') continue;
     if (inst.trigger === undefined || inst.trigger.kind === 'FROM') {
-      throw instructionError(inst.location, `invalid ONBUILD trigger: ${inst.expression}`);
+      throw instructionError(stage.location, inst.triggerError ?? `${inst.expression} isn't allowed as an ONBUILD trigger`);
     }
-    triggers.push(inst.trigger);
+    triggers.push({ ...inst.trigger, location: stage.location });
   }
   return triggers;
 }

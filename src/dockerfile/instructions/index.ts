@@ -10,4 +10,4 @@ export { parseGoDuration } from './duration.ts';
 export { exposedPortKeys } from './expose.ts';
 export { heredocWord } from './copy-add.ts';
 export { STAGE_NAME_PATTERN } from './from.ts';
-export { EXPANSION_ERROR, INSTRUCTION_ERROR, InstructionSyntaxError, instructionError } from './errors.ts';
+export { EXPANSION_ERROR, INSTRUCTION_ERROR, InstructionSyntaxError, instructionError, sourceLocation } from './errors.ts';

@@ -18,12 +18,14 @@ export function parseOnbuild(req: ParseRequest, parseTrigger: (node: Instruction
   let expression = req.node.original.replace(/^\s*ONBUILD\s*/i, '');
   for (const heredoc of req.heredocs) expression += `\n${heredoc.content}${heredoc.name}`;
   let trigger: Instruction | undefined;
+  let triggerError: string | undefined;
   if (sub !== undefined) {
     try {
-      trigger = parseTrigger(sub);
-    } catch {
+      // The parser hangs heredoc bodies on the ONBUILD node, not on the trigger inside it.
+      trigger = parseTrigger(sub.heredocs.length > 0 ? sub : { ...sub, heredocs: req.node.heredocs });
+    } catch (err) {
       // BuildKit parses a trigger only when it fires; a broken one fails that later build.
-      trigger = undefined;
+      triggerError = err instanceof Error ? err.message : String(err);
     }
   }
   return {
@@ -32,5 +34,6 @@ export function parseOnbuild(req: ParseRequest, parseTrigger: (node: Instruction
     original: req.original,
     expression,
     ...(trigger === undefined ? {} : { trigger }),
+    ...(triggerError === undefined ? {} : { triggerError }),
   };
 }

@@ -202,6 +202,8 @@ export interface OnbuildInstruction extends InstructionBase {
   expression: string;
   /** The trigger parsed, when it parses (BuildKit parses it only when the trigger fires). */
   trigger?: Instruction;
+  /** Why the trigger does not parse (reported when it fires). */
+  triggerError?: string;
 }
 
 export interface StopsignalInstruction extends InstructionBase {
