@@ -14,6 +14,8 @@ export interface CommandModule {
 /** Command name → lazy module. Kept as a table so `--help` lists every command without loading them. */
 const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   parse: { summary: 'parse a Dockerfile and print it', load: () => import('./commands/parse.ts') },
+  build: { summary: 'build an image from a Dockerfile (kaniko executor flags)', load: () => import('./commands/build.ts') },
+  executor: { summary: "the same as build, under the kaniko executor's name", load: () => import('./commands/executor.ts') },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,77 @@
+/**
+ * `kiln build` (and `kiln executor`, kaniko's name for it): kaniko's flags → BuildOptions → the executor.
+ * Flags are parsed by flag-parser.ts (Go/pflag conventions), not by commander, so commander only routes.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { KilnError } from '../../errors.ts';
+import type { BuildOptions } from '../../build/options.ts';
+import { createLogger } from '../../log/logger.ts';
+import type { Logger } from '../../log/logger.ts';
+import { resolveBuildOptions } from '../build-options.ts';
+import { parseFlags } from '../flag-parser.ts';
+import { renderHelp } from '../flag-help.ts';
+
+const EXECUTOR_MODULE = '../../build/executor.ts';
+
+type RunBuild = (options: BuildOptions, logger: Logger) => Promise<unknown>;
+
+/** Loads the executor; a missing executor module means building has not landed yet. */
+async function loadRunBuild(): Promise<RunBuild> {
+  const expected = fileURLToPath(new URL(EXECUTOR_MODULE, import.meta.url));
+  try {
+    const mod = (await import(EXECUTOR_MODULE)) as { runBuild?: RunBuild };
+    if (typeof mod.runBuild !== 'function') throw new Error('build/executor.ts exports no runBuild');
+    return mod.runBuild;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { url?: string };
+    const missing = e?.code === 'ERR_MODULE_NOT_FOUND' &&
+      (e.message.includes(expected) || e.message.includes(path.basename(path.dirname(expected)) + '/executor.ts'));
+    if (missing) {
+      throw new KilnError('NOT_IMPLEMENTED', 'building is not implemented yet', {
+        hint: 'this Kiln can parse flags (kiln build --help) but has no image builder yet',
+      });
+    }
+    throw err;
+  }
+}
+
+/** Runs `kiln build` / `kiln executor` with its raw arguments. */
+export async function runBuildCommand(commandName: string, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const parsed = parseFlags(argv, env);
+  if (parsed.help) {
+    process.stdout.write(renderHelp(commandName));
+    return;
+  }
+  const options = resolveBuildOptions(parsed, env, process.cwd());
+  const logger = createLogger({
+    level: options.log.level,
+    format: env.NO_COLOR && options.log.format === 'color' ? 'text' : options.log.format,
+    timestamp: options.log.timestamp,
+  });
+  for (const notice of options.notices) logger.warn(notice);
+  const runBuild = await loadRunBuild();
+  await runBuild(options, logger);
+}
+
+/** Adds the command under `name` ("build" or "executor") to the program. */
+export function registerBuildCommand(program: Command, name: string, summary: string): void {
+  // The program must not read kaniko's flags (-v is --verbosity there, not a version flag).
+  program.enablePositionalOptions();
+  program
+    .command(name)
+    .description(summary)
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .passThroughOptions()
+    .argument('[flags...]', "kaniko executor flags; see 'kiln build --help'")
+    .action(async (args: string[]) => {
+      await runBuildCommand(name, args ?? []);
+    });
+}
+
+export function register(program: Command): void {
+  registerBuildCommand(program, 'build', 'build an image from a Dockerfile (kaniko executor flags)');
+}
