@@ -137,6 +137,11 @@ export class RegistryClient {
         await res.body.dump();
         continue;
       }
+      // HTTPS failed (say, on a certificate) and HTTP got nonsense: the HTTPS reason is the useful one.
+      if (firstError !== undefined) {
+        await res.body.dump();
+        break;
+      }
       throw await httpError({ ...ctx, action: 'checking the registry API (/v2/)' }, res);
     }
     // Prefer the TLS reason when the HTTPS attempt failed on a certificate.

@@ -51,7 +51,11 @@ interface RunResult {
 
 function run(program: string, args: string[], input: string, env: Record<string, string | undefined>): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(program, args, { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'], timeout: TIMEOUT_MS });
+    const child = spawn(program, args, { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    // spawn's own `timeout` keeps its timer when the program cannot be started at all.
+    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS).unref();
+    child.on('close', () => clearTimeout(timer));
+    child.on('error', () => clearTimeout(timer));
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
