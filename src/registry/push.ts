@@ -68,7 +68,7 @@ export async function pushImage(image: Image, refs: Reference[], opts: RegistryO
           scopes: pushScopes(group.repository, mountSources.filter((s): s is string => s !== undefined)),
         };
         const policy = { retries: opts.pushRetry, baseDelayMs: opts.retryBaseDelayMs, log: opts.log };
-        const blobs = [configBlob, ...layerBlobs.map((b, i) => ({ ...b, ...(mountSources[i] && { mountFrom: mountSources[i] }) }))];
+        const blobs = [{ ...configBlob, ...(uploadedTo && { mountFrom: uploadedTo }) }, ...layerBlobs.map((b, i) => ({ ...b, ...(mountSources[i] && { mountFrom: mountSources[i] }) }))];
         await forEachLimited(blobs, push.concurrency ?? 3, (blob) => withRetry(`uploading ${blob.digest} to ${group.registry}/${group.repository}`, policy, async () => {
           stats[await uploadBlob(target, blob)]++;
         }));
