@@ -2,6 +2,7 @@
 // (or the port it reports when 5000 is taken).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { baseImageLayout, baseImageMirrorNames, inspectImage, type BaseImageName } from '../env/base-images.ts';
@@ -28,4 +29,19 @@ test('conformance mirror holds library/busybox, busybox-compat and debian', { ti
   }
   const debian = await inspectImage(mirror, 'library/debian:bookworm');
   assert.deepEqual((debian.Env as string[]), ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+});
+
+test('conformance mirror moves to another port when 5000 is taken', { timeout: 5 * 60 * 1000 }, async (t) => {
+  const blocker = createServer();
+  const blocked = await new Promise<boolean>((resolvePromise) => {
+    blocker.once('error', () => resolvePromise(false));
+    blocker.listen(5000, '127.0.0.1', () => resolvePromise(true));
+  });
+  t.after(() => new Promise<void>((resolvePromise) => { if (blocked) blocker.close(() => resolvePromise()); else resolvePromise(); }));
+  if (!blocked) t.diagnostic('port 5000 is already in use by something else: that alone exercises the fallback');
+  const mirror = await startConformanceMirror({ images: ['busybox'] });
+  t.after(() => mirror.stop());
+  assert.notEqual(mirror.host, '127.0.0.1:5000');
+  assert.equal((await httpGet(`${mirror.url}/v2/`)).status, 200);
+  assert.equal((await inspectImage(mirror, 'library/busybox:latest')).Digest, mirror.digests.busybox);
 });

@@ -156,6 +156,34 @@ describe('token-auth registry', () => {
     assert.deepEqual(decodeJwt(anonymous.token).claims.access, [{ type: 'repository', name: 'team/app', actions: ['pull'] }]);
   });
 
+  test('OAuth2 POST: password grant with a refresh token, refresh grant, bad grants refused', async () => {
+    const ca = caOf(registry);
+    const server = registry.tokenServer!;
+    const post = async (form: Record<string, string>) => {
+      const { request } = await import('node:https');
+      return new Promise<{ status: number; body: Record<string, unknown> }>((resolvePromise, reject) => {
+        const req = request(server.realm, { method: 'POST', ca, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+        });
+        req.on('error', reject);
+        req.end(new URLSearchParams(form).toString());
+      });
+    };
+    const scope = 'repository:team/app:pull';
+    const first = await post({ grant_type: 'password', username: registry.username!, password: registry.password!,
+      service: server.service, scope, access_type: 'offline', client_id: 'kiln' });
+    assert.equal(first.status, 200);
+    assert.equal(typeof first.body.refresh_token, 'string');
+    assert.equal(decodeJwt(String(first.body.access_token)).claims.sub, registry.username);
+    const refreshed = await post({ grant_type: 'refresh_token', refresh_token: String(first.body.refresh_token), service: server.service, scope });
+    assert.equal(refreshed.status, 200);
+    assert.deepEqual(decodeJwt(String(refreshed.body.access_token)).claims.access, [{ type: 'repository', name: 'team/app', actions: ['pull'] }]);
+    assert.equal((await post({ grant_type: 'refresh_token', refresh_token: 'forged', service: server.service, scope })).status, 401);
+    assert.equal((await post({ grant_type: 'password', username: registry.username!, password: 'x', service: server.service, scope })).status, 401);
+  });
+
   test('skopeo pushes and pulls through the token flow; anonymous may pull but not push', async () => {
     const server = registry.tokenServer!;
     const pushed = await pushImage(busybox, 'latest', registry, 'team/busybox:1');
