@@ -25,8 +25,9 @@ const COLORS: Record<LogLevel, number> = {
   panic: 31, fatal: 31, error: 31, warn: 33, info: 36, debug: 37, trace: 37,
 };
 
+/** logrus quotes any value with a character outside [A-Za-z0-9-._/@^+]. */
 function logfmtValue(v: string): string {
-  return v === '' || /[\s"=\\]/.test(v) || /[^\x20-\x7e]/.test(v) ? JSON.stringify(v) : v;
+  return /^[A-Za-z0-9\-._/@^+]+$/.test(v) ? v : JSON.stringify(v);
 }
 
 function fieldPairs(fields: LogFields): Array<[string, string]> {
