@@ -207,6 +207,8 @@ function validateImageNames(stages: readonly Stage[]): void {
 
 export function checkImageName(name: string, location: InstructionLocation): void {
   try {
+    const remote = uppercaseRemoteName(name);
+    if (remote !== undefined) throw new Error(`invalid reference format: repository name (${remote}) must be lowercase`);
     parseReference(name);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
@@ -215,6 +217,18 @@ export function checkImageName(name: string, location: InstructionLocation): voi
       hint: 'stage names are lower-case; FROM and COPY --from match them exactly after lower-casing the AS name',
     });
   }
+}
+
+/** distribution/reference's lower-case check, worded as BuildKit reports it (the usual stage-name typo). */
+function uppercaseRemoteName(name: string): string | undefined {
+  const slash = name.indexOf('/');
+  const first = name.slice(0, slash);
+  const hasDomain = slash >= 0 && (/[.:]/.test(first) || first === 'localhost' || first.toLowerCase() !== first);
+  let remote = hasDomain ? name.slice(slash + 1) : name;
+  if (!hasDomain && !remote.includes('/')) remote = `library/${remote}`;
+  const end = remote.search(/[:@]/);
+  const repository = end < 0 ? remote : remote.slice(0, end);
+  return repository.toLowerCase() === repository ? undefined : repository;
 }
 
 function duplicateNameWarnings(stages: readonly Stage[]): StageWarning[] {
