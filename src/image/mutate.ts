@@ -5,6 +5,7 @@
  */
 import { KilnError } from '../errors.ts';
 import { withLayerMediaType } from './layer.ts';
+import { normalizePlatform } from './platform.ts';
 import { alignLayerMediaType, imageParts, PartsImage, type ImageParts } from './parts-image.ts';
 import { MediaType, type ConfigFile, type ContainerConfig, type History, type Image, type Layer, type Platform } from './types.ts';
 
@@ -94,10 +95,11 @@ export function setHistory(base: Image, history: History[]): PartsImage {
 }
 
 export function setPlatform(base: Image, platform: Platform): PartsImage {
+  const p = normalizePlatform(platform);
   return changeConfig(base, (config) => {
-    config.os = platform.os;
-    config.architecture = platform.architecture;
-    if (platform.variant) config.variant = platform.variant;
+    config.os = p.os;
+    config.architecture = p.architecture;
+    if (p.variant) config.variant = p.variant;
     else delete config.variant;
   });
 }

@@ -55,7 +55,7 @@ export class ParallelGzip extends Transform {
   override _transform(data: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.#crc = zlib.crc32(data, this.#crc);
     this.#inputSize += data.length;
-    this.#consume(data).then(() => cb(), cb);
+    this.#consume(data).then(() => cb(), (err: Error) => this.#fail(err, cb));
   }
 
   async #consume(data: Buffer): Promise<void> {
@@ -88,7 +88,10 @@ export class ParallelGzip extends Transform {
       ? new Uint8Array(chunk.subarray(chunk.length - DICTIONARY_SIZE))
       : null;
     this.#pool ??= new DeflatePool();
-    this.#inFlight.push(this.#pool.deflate(job));
+    const result = this.#pool.deflate(job);
+    // Awaited in order by #drainOne; after a teardown nobody awaits it, and that is not a crash.
+    result.catch(() => {});
+    this.#inFlight.push(result);
     while (this.#inFlight.length >= this.#maxInFlight) await this.#drainOne();
   }
 
@@ -105,8 +108,13 @@ export class ParallelGzip extends Transform {
     this.push(data);
   }
 
+  /** Once the pipeline tore this stream down, work cancelled by closing the pool is not a new error. */
+  #fail(err: Error, cb: TransformCallback): void {
+    if (!this.destroyed) cb(err);
+  }
+
   override _flush(cb: TransformCallback): void {
-    this.#finish().then(() => cb(), cb);
+    this.#finish().then(() => cb(), (err: Error) => this.#fail(err, cb));
   }
 
   async #finish(): Promise<void> {
