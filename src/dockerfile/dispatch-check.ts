@@ -4,7 +4,7 @@
  * stage-vars.ts. BuildKit does all of this before its first RUN, so a build that would fail here
  * should fail before doing any work.
  */
-import { exposedPortKeys, located } from './instructions/index.ts';
+import { checkStopSignal, exposedPortKeys, located } from './instructions/index.ts';
 import type { StageInstruction } from './instructions/index.ts';
 import { applyEnv, declareArgs, initialStageVars, withDefaultPath } from './stage-vars.ts';
 import type { StageVars } from './stage-vars.ts';
@@ -37,5 +37,6 @@ function checkInstruction(inst: StageInstruction, vars: StageVars, graph: StageG
   const expanded = expandInstruction(inst, vars.env, { escapeToken: options.escapeToken });
   if (expanded.kind === 'ENV') return applyEnv(vars, expanded);
   if (expanded.kind === 'EXPOSE') located(expanded.location, () => exposedPortKeys(expanded.ports));
+  if (expanded.kind === 'STOPSIGNAL') located(expanded.location, () => checkStopSignal(expanded.signal));
   return vars;
 }

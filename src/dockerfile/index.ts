@@ -12,7 +12,7 @@ import type { StageGraph, StageWarning } from './stages.ts';
 
 export type { ParsedDockerfile } from './ast.ts';
 export type * from './instructions/types.ts';
-export { expandInstruction, exposedPortKeys, parseInstruction, parseMount } from './instructions/index.ts';
+export { checkStopSignal, expandInstruction, exposedPortKeys, parseInstruction, parseMount } from './instructions/index.ts';
 export { buildStageGraph, findStageByName, SCRATCH, STAGE_ERROR } from './stages.ts';
 export type { MetaArg, Stage, StageGraph, StageOptions, StageWarning } from './stages.ts';
 export { resolveStageSource } from './stage-graph.ts';

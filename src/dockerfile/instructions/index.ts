@@ -8,6 +8,7 @@ export type { FlagSpecs, FlagType, ParsedFlags } from './flags.ts';
 export { mountFromBeforeExpansion, parseMount, parseRamBytes } from './mount.ts';
 export { parseGoDuration } from './duration.ts';
 export { exposedPortKeys } from './expose.ts';
+export { checkStopSignal } from './signal.ts';
 export { heredocWord } from './copy-add.ts';
 export { STAGE_NAME_PATTERN } from './from.ts';
 export { EXPANSION_ERROR, INSTRUCTION_ERROR, InstructionSyntaxError, instructionError, sourceLocation } from './errors.ts';

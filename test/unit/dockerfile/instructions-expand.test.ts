@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KilnError } from '../../../src/errors.ts';
 import { parseDockerfile } from '../../../src/dockerfile/parser.ts';
-import { expandInstruction, exposedPortKeys, parseInstruction } from '../../../src/dockerfile/instructions/index.ts';
+import { checkStopSignal, expandInstruction, exposedPortKeys, parseInstruction } from '../../../src/dockerfile/instructions/index.ts';
 import type { Instruction } from '../../../src/dockerfile/instructions/index.ts';
 
 const env = new Map([
@@ -65,6 +65,11 @@ describe('expandInstruction', () => {
     assert.throws(() => exposedPortKeys(['80/http']), /invalid proto: http/);
     assert.throws(() => exposedPortKeys(['eighty']), /invalid containerPort: eighty/);
     assert.throws(() => exposedPortKeys(['70000']), /invalid containerPort: 70000/);
+  });
+  it('STOPSIGNAL values are checked as moby/sys/signal', () => {
+    for (const ok of ['SIGKILL', 'term', 'SIGRTMIN+3', '9']) checkStopSignal(ok);
+    assert.throws(() => checkStopSignal('SIGFOO'), /^InstructionSyntaxError: Invalid signal: SIGFOO$/);
+    assert.throws(() => checkStopSignal('0'), /Invalid signal: 0/);
   });
   it('RUN: resolves mounts with expanded values, leaves the command to the shell', () => {
     const run = as(expanded('RUN --mount=type=cache,target=$DIR,id=${USER} echo $DIR'), 'RUN');
