@@ -63,7 +63,7 @@ export const FLAGS: readonly FlagSpec[] = [
   S({ name: 'context-sub-path', type: 'string', default: '', valueName: 'PATH', group: 'context', status: 'supported',
     help: 'Sub path within the given context.' }),
   S({ name: 'dockerfile', short: 'f', type: 'string', default: 'Dockerfile', valueName: 'PATH', group: 'context', status: 'supported',
-    help: "Path to the Dockerfile to be built (relative to the working directory if it exists there, else to the context; '-' reads it from stdin).",
+    help: "Path to the Dockerfile to be built: absolute, or relative to the context (a relative --dockerfile that exists in the working directory is taken from there, as docker and kaniko do); '-' reads it from stdin.",
     note: 'https:// URLs: later.' }),
   S({ name: 'bucket', short: 'b', type: 'string', default: '', valueName: 'NAME', group: 'context', status: 'later', hidden: true,
     help: 'Name of the GCS bucket from which to access build context as tarball.' }),
