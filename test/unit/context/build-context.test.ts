@@ -103,9 +103,9 @@ test('tar context from stdin (plain and zstd), Dockerfile from stdin', async (t)
   assert.deepEqual(ctx.readDockerfile(), { text: 'FROM busybox\n', path: undefined, displayName: 'Dockerfile' });
 });
 
-async function tarOf(entries: Array<{ header: tar.Header; body?: string }>): Promise<Buffer> {
+async function tarOf(entries: Array<{ header: Partial<tar.Header> & { name: string }; body?: string }>): Promise<Buffer> {
   const pack = tar.pack();
-  for (const e of entries) pack.entry(e.header, e.body ?? '');
+  for (const e of entries) pack.entry(e.header as tar.Header, e.body ?? '');
   pack.finalize();
   const chunks: Buffer[] = [];
   for await (const c of pack) chunks.push(c as Buffer);
@@ -114,7 +114,7 @@ async function tarOf(entries: Array<{ header: tar.Header; body?: string }>): Pro
 
 test('tar contexts cannot write outside the extraction directory', async (t) => {
   const outside = tempDir(t, 'kiln-outside-');
-  const evil: Array<Array<{ header: tar.Header; body?: string }>> = [
+  const evil: Array<Array<{ header: Partial<tar.Header> & { name: string }; body?: string }>> = [
     [{ header: { name: '../escape.txt', type: 'file' }, body: 'x' }],
     [{ header: { name: 'a/../../escape.txt', type: 'file' }, body: 'x' }],
     [{ header: { name: 'out', type: 'symlink', linkname: outside }, body: '' }, { header: { name: 'out/escape.txt', type: 'file' }, body: 'x' }],
