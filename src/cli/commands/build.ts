@@ -52,7 +52,13 @@ export async function runBuildCommand(commandName: string, argv: readonly string
   });
   for (const notice of options.notices) logger.warn(notice);
   const runBuild = await loadRunBuild();
-  await runBuild(options, logger);
+  try {
+    await runBuild(options, logger);
+  } catch (err) {
+    // --verbosity=debug is how kaniko users ask for detail: give them the stack main.ts leaves out.
+    if (logger.enabled('debug') && err instanceof Error && err.stack) logger.debug(err.stack);
+    throw err;
+  }
 }
 
 /** Adds the command under `name` ("build" or "executor") to the program. */
