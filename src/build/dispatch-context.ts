@@ -1,0 +1,30 @@
+/** What instruction handlers need besides the stage they change: the build's shared, explicit state. */
+import type { Instruction } from '../dockerfile/instructions/index.ts';
+import type { Logger } from '../log/logger.ts';
+import type { StageState } from './state.ts';
+
+export interface DispatchContext {
+  /** The Dockerfile's escape token, for expansion. */
+  escapeToken: '\\' | '`';
+  /** `--build-arg` values. */
+  buildArgs: ReadonlyMap<string, string>;
+  /** Meta ARG values and predefined args: what `ARG NAME` inside a stage inherits. */
+  globalArgs: ReadonlyMap<string, string>;
+  /** The build context directory and its .dockerignore filter (paths relative to the root, '/'-separated). */
+  contextRoot: string;
+  isContextPathIncluded(relPath: string): boolean;
+  /** What COPY --from / a mount's from= names: a built stage, or an image (by reference). */
+  copySource(inst: Instruction, reference: string): { kind: 'stage'; state: StageState } | { kind: 'image'; name: string };
+  /** The stage's root filesystem directory, created (and filled from its layers) on first use. */
+  rootfs(state: StageState): Promise<string>;
+  /** Writes a layer holding these rootfs paths (absolute inside the rootfs) and appends it to the stage. */
+  commitLayer(state: StageState, changedPaths: readonly string[]): Promise<void>;
+  /** A fresh empty directory (outside every rootfs) to build a --link layer in. */
+  scratchDir(state: StageState): string;
+  /** Writes the whole tree as a layer, appends it, and applies it to the rootfs if that exists already. */
+  commitTreeLayer(state: StageState, tree: string): Promise<void>;
+  /** History `created` timestamp (RFC 3339). */
+  created: string;
+  sourceDateEpoch?: number;
+  logger: Logger;
+}

@@ -1,0 +1,28 @@
+/** WORKDIR (BuildKit's dispatchWorkdir): sets the config and creates the directory, owned by USER, as a layer. */
+import type { WorkdirInstruction } from '../../dockerfile/instructions/index.ts';
+import { located } from '../../dockerfile/instructions/index.ts';
+import { resolveInRoot } from '../../fs/extract/safe-path.ts';
+import { resolveChown } from '../copy/chown.ts';
+import { mkdirAll } from '../copy/mkdir-all.ts';
+import type { DispatchContext } from '../dispatch-context.ts';
+import { commitHistory } from '../history.ts';
+import { normalizeWorkdir } from '../paths.ts';
+import type { StageState } from '../state.ts';
+
+export async function dispatchWorkdir(state: StageState, inst: WorkdirInstruction, ctx: DispatchContext): Promise<void> {
+  const wd = normalizeWorkdir(state.config.config.WorkingDir, inst.path);
+  state.config = { ...state.config, config: { ...state.config.config, WorkingDir: wd } };
+  if (wd === '/') {
+    commitHistory(state, `WORKDIR ${wd}`, { layer: false });
+    return;
+  }
+  const rootfs = await ctx.rootfs(state);
+  const user = state.config.config.User;
+  const owner = user ? located(inst.location, () => resolveChown(user, rootfs)) : undefined;
+  const created = mkdirAll(resolveInRoot(rootfs, wd, { followFinal: true }), {
+    ...(owner ? { chown: owner } : {}),
+    ...(ctx.sourceDateEpoch === undefined ? {} : { time: ctx.sourceDateEpoch }),
+  });
+  await ctx.commitLayer(state, created.map((host) => host.slice(rootfs.length) || '/'));
+  commitHistory(state, `WORKDIR ${wd}`, { layer: true });
+}

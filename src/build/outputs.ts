@@ -1,0 +1,53 @@
+/**
+ * Writing the built image where the user asked: OCI layout, docker archive, digest files. Each output is
+ * written atomically by its writer; digest files are written last, once every image output exists.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeDockerArchive } from '../image/docker-archive-write.ts';
+import { writeOciLayout } from '../image/oci-layout-write.ts';
+import type { Image } from '../image/types.ts';
+import type { Logger } from '../log/logger.ts';
+import type { OutputOptions } from './options.ts';
+
+function writeFileAtomic(file: string, content: string): void {
+  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.tmp-${process.pid}`);
+  fs.writeFileSync(tmp, content);
+  fs.renameSync(tmp, file);
+}
+
+/** `name@digest` lines (kaniko's --image-name-with-digest-file): the repository without tag. */
+export function nameWithDigest(destination: string, digest: string): string {
+  const lastSlash = destination.lastIndexOf('/');
+  const colon = destination.lastIndexOf(':');
+  const repo = colon > lastSlash ? destination.slice(0, colon) : destination;
+  return `${repo}@${digest}`;
+}
+
+/** `name:tag@digest` lines (kaniko's --image-name-tag-with-digest-file); ":latest" when no tag is given. */
+export function nameTagWithDigest(destination: string, digest: string): string {
+  const lastSlash = destination.lastIndexOf('/');
+  const colon = destination.lastIndexOf(':');
+  const withTag = colon > lastSlash ? destination : `${destination}:latest`;
+  return `${withTag}@${digest}`;
+}
+
+export async function writeOutputs(image: Image, output: OutputOptions, logger: Logger): Promise<string> {
+  const digest = await image.digest();
+  if (output.ociLayoutPath) {
+    await writeOciLayout(output.ociLayoutPath, image, output.destinations[0] ? { refName: output.destinations[0] } : {});
+    logger.info(`wrote OCI layout ${output.ociLayoutPath}`);
+  }
+  if (output.tarPath) {
+    await writeDockerArchive(output.tarPath, image, { tags: output.destinations });
+    logger.info(`wrote image tarball ${output.tarPath}`);
+  }
+  if (output.digestFile) writeFileAtomic(output.digestFile, digest);
+  if (output.imageNameWithDigestFile) {
+    writeFileAtomic(output.imageNameWithDigestFile, output.destinations.map((d) => nameWithDigest(d, digest)).join('\n') + '\n');
+  }
+  if (output.imageNameTagWithDigestFile) {
+    writeFileAtomic(output.imageNameTagWithDigestFile, output.destinations.map((d) => nameTagWithDigest(d, digest)).join('\n') + '\n');
+  }
+  return digest;
+}
