@@ -3,8 +3,7 @@
  * registry. Registry pulls land with the registry issue; until then such a FROM fails clearly.
  */
 import type { Stage } from '../dockerfile/stages.ts';
-import { KilnError } from '../errors.ts';
-import type { ConfigFile, Platform } from '../image/types.ts';
+import type { ConfigFile, Image, Platform } from '../image/types.ts';
 import { DEFAULT_PATH, initialStageVars, withDefaultPath } from '../dockerfile/stage-vars.ts';
 import type { StageState } from './state.ts';
 
@@ -43,10 +42,16 @@ export function stateFromStage(stage: Stage, base: StageState): StageState {
   };
 }
 
-export function imageBaseNotSupported(stage: Stage): KilnError {
-  return new KilnError('NOT_SUPPORTED', `FROM ${stage.baseName}: pulling base images from a registry is not supported yet`, {
-    location: { file: stage.location.file, line: stage.location.line, text: stage.location.text },
-    exitCode: 2,
-    hint: 'this version builds FROM scratch and FROM earlier stages only',
-  });
+/** A stage built FROM an image: its config (ONBUILD triggers consumed), layers, and Env as variables. */
+export async function stateFromImage(stage: Stage, platform: Platform, image: Image): Promise<StageState> {
+  const config = withPath(structuredClone(await image.configFile()));
+  delete config.config.OnBuild;
+  return {
+    stage,
+    platform,
+    config,
+    layers: await image.layers(),
+    vars: initialStageVars(config.config.Env ?? []),
+    cmdSet: false,
+  };
 }

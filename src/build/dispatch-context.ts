@@ -13,8 +13,8 @@ export interface DispatchContext {
   /** The build context directory and its .dockerignore filter (paths relative to the root, '/'-separated). */
   contextRoot: string;
   isContextPathIncluded(relPath: string): boolean;
-  /** What COPY --from / a mount's from= names: a built stage, or an image (by reference). */
-  copySource(inst: Instruction, reference: string): { kind: 'stage'; state: StageState } | { kind: 'image'; name: string };
+  /** What COPY --from / a mount's from= names: a built stage, or an image pulled as a stage-like state. */
+  copySource(inst: Instruction, reference: string): Promise<{ kind: 'stage'; state: StageState }>;
   /** The stage's root filesystem directory, created (and filled from its layers) on first use. */
   rootfs(state: StageState): Promise<string>;
   /** Writes a layer holding these rootfs paths (absolute inside the rootfs) and appends it to the stage. */

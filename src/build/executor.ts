@@ -13,6 +13,7 @@ import { MediaType, type Image } from '../image/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { BuildOptions } from './options.ts';
 import { writeOutputs } from './outputs.ts';
+import { registryImageSource } from './registry-source.ts';
 import { buildStage, type StageBuildEnv } from './stage-builder.ts';
 import type { StageState } from './state.ts';
 import { createWorkDir } from './work-dir.ts';
@@ -63,6 +64,7 @@ export async function runBuild(options: BuildOptions, logger: Logger): Promise<B
   checkOutputs(options);
   const context = await openBuildContext(options.context, options.dockerfile, { stdin: process.stdin });
   const work = createWorkDir();
+  const images = registryImageSource(options, logger);
   try {
     const dockerfile = context.readDockerfile();
     const parsed = parseDockerfile(dockerfile.text, { file: dockerfile.displayName });
@@ -78,6 +80,8 @@ export async function runBuild(options: BuildOptions, logger: Logger): Promise<B
       globalArgs: graph.globalArgs,
       contextRoot: context.root,
       isContextPathIncluded: (rel) => context.isIncluded(rel),
+      images,
+      copySourceImages: new Map(),
       stages: graph.stages,
       states: new Map(),
       stageCount: stages.length,
@@ -90,6 +94,7 @@ export async function runBuild(options: BuildOptions, logger: Logger): Promise<B
     logger.info(`built image ${digest}`);
     return { digest };
   } finally {
+    await images.close();
     work.remove();
     context.cleanup();
   }

@@ -17,7 +17,8 @@ import type { Layer, Platform } from '../image/types.ts';
 import { parsePlatform } from '../image/platform.ts';
 import type { Logger } from '../log/logger.ts';
 import { startStep } from '../log/steps.ts';
-import { imageBaseNotSupported, stateFromScratch, stateFromStage } from './base-image.ts';
+import { stateFromImage, stateFromScratch, stateFromStage } from './base-image.ts';
+import type { ImageSource } from './registry-source.ts';
 import type { DispatchContext } from './dispatch-context.ts';
 import { dispatchInstruction } from './dispatch.ts';
 import type { BuildOptions } from './options.ts';
@@ -33,6 +34,10 @@ export interface StageBuildEnv {
   globalArgs: ReadonlyMap<string, string>;
   contextRoot: string;
   isContextPathIncluded(rel: string): boolean;
+  /** Base images and COPY --from images. */
+  images: ImageSource;
+  /** Images named by COPY --from, as states with a rootfs, by reference. */
+  copySourceImages: Map<string, Promise<StageState>>;
   /** Every stage of the Dockerfile (for COPY --from lookups). */
   stages: readonly Stage[];
   /** Stages built so far, by stage index. */
@@ -40,7 +45,7 @@ export interface StageBuildEnv {
   stageCount: number;
 }
 
-function initialState(stage: Stage, env: StageBuildEnv): StageState {
+async function initialState(stage: Stage, env: StageBuildEnv): Promise<StageState> {
   if (stage.baseStage !== undefined) {
     const base = env.states.get(stage.baseStage);
     if (!base) throw new KilnError('DOCKERFILE_STAGE', `stage ${stage.baseName} was not built`, { location: stage.location });
@@ -48,7 +53,7 @@ function initialState(stage: Stage, env: StageBuildEnv): StageState {
   }
   const platform: Platform = stage.platform ?? (env.options.platform ? parsePlatform(env.options.platform) : undefined) ?? hostPlatformOf(env);
   if (stage.baseName === SCRATCH) return stateFromScratch(stage, platform);
-  throw imageBaseNotSupported(stage);
+  return stateFromImage(stage, platform, await env.images.pull(stage.baseName, platform));
 }
 
 function hostPlatformOf(env: StageBuildEnv): Platform {
@@ -101,6 +106,17 @@ async function applyLayerBlob(rootfs: string, layer: Layer): Promise<void> {
   await applyLayer(rootfs, compression === 'none' ? blob : blob.pipe(decompressor(compression)) as unknown as Readable);
 }
 
+/** COPY --from=<image>: the image as a (never dispatched) stage state, pulled once per build. */
+function imageState(name: string, env: StageBuildEnv): Promise<StageState> {
+  let state = env.copySourceImages.get(name);
+  if (!state) {
+    const platform = hostPlatformOf(env);
+    state = env.images.pull(name, platform).then((image) => stateFromImage(env.stages[0], platform, image));
+    env.copySourceImages.set(name, state);
+  }
+  return state;
+}
+
 function dispatchContext(env: StageBuildEnv, logger: Logger): DispatchContext {
   return {
     escapeToken: env.escapeToken,
@@ -108,9 +124,9 @@ function dispatchContext(env: StageBuildEnv, logger: Logger): DispatchContext {
     globalArgs: env.globalArgs,
     contextRoot: env.contextRoot,
     isContextPathIncluded: env.isContextPathIncluded,
-    copySource(inst, reference) {
+    async copySource(inst, reference) {
       const source = resolveStageSource(env.stages, reference, inst);
-      if (source.kind === 'image') return { kind: 'image', name: source.name };
+      if (source.kind === 'image') return { kind: 'stage', state: await imageState(source.name, env) };
       if (source.kind === 'scratch') return { kind: 'stage', state: stateFromScratch(env.stages[0], hostPlatformOf(env)) };
       const state = env.states.get(source.index);
       if (!state) {
@@ -132,7 +148,7 @@ function dispatchContext(env: StageBuildEnv, logger: Logger): DispatchContext {
 
 export async function buildStage(stage: Stage, position: number, env: StageBuildEnv): Promise<StageState> {
   const logger = env.logger.child({ stage: stage.displayName });
-  const state = initialState(stage, env);
+  const state = await initialState(stage, env);
   const steps: StageInstruction[] = [...stage.onbuildTriggers, ...stage.instructions];
   const ctx = dispatchContext(env, logger);
   const total = steps.length + 1;

@@ -2,6 +2,7 @@
  * argv + environment → BuildOptions: checks every value (errors name the flag), resolves kaniko's defaults
  * and the context/Dockerfile paths, and refuses flags whose feature is not implemented yet.
  */
+import { DOCKER_HUB } from '../registry/reference.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../errors.ts';
@@ -152,7 +153,7 @@ function parseRegistry(flags: Flags, env: NodeJS.ProcessEnv): RegistryFlags {
     }
   }
   const mirrors = flags.list('registry-mirror');
-  for (const m of mirrors) (registryMaps['index.docker.io'] ??= []).push(m);
+  for (const m of mirrors) (registryMaps[DOCKER_HUB] ??= []).push(m);
   const helpers = flags.get('credential-helpers');
   return {
     insecurePush: flags.bool('insecure'),

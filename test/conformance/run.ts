@@ -52,7 +52,7 @@ async function runCase(dir: string, name: string, mirror: string | undefined, ke
   const work = path.dirname(ctx);
   const out = path.join(work, 'oci');
   try {
-    const { code, stderr } = await runKiln(buildArgs(meta, ctx, out, mirror));
+    const { code, stderr } = await runKiln(buildArgs(meta, ctx, out, needsRegistry(meta) ? mirror : undefined));
     let summary: Summary | undefined;
     if (code === 0) {
       try { summary = await summarizeLayout(out); }

@@ -46,8 +46,7 @@ interface SourceTree {
 
 async function sourceTree(inst: CopyLike, ctx: DispatchContext): Promise<SourceTree> {
   if (inst.kind === 'COPY' && inst.from !== undefined) {
-    const dep = ctx.copySource(inst, inst.from);
-    if (dep.kind === 'image') throw notSupported(inst, `--from=${inst.from} (an image from a registry)`);
+    const dep = await ctx.copySource(inst, inst.from);
     return { root: await ctx.rootfs(dep.state), ownership: 'preserve' };
   }
   return { root: ctx.contextRoot, ownership: 'root', isIgnored: (rel) => !ctx.isContextPathIncluded(rel) };
