@@ -32,10 +32,18 @@ export function nameTagWithDigest(destination: string, digest: string): string {
   return `${withTag}@${digest}`;
 }
 
+/** The OCI layout's `ref.name`: the first destination's tag, else "latest" (what umoci and skopeo look for). */
+export function layoutRefName(destination: string | undefined): string {
+  if (!destination) return 'latest';
+  const name = destination.split('@')[0];
+  const colon = name.lastIndexOf(':');
+  return colon > name.lastIndexOf('/') ? name.slice(colon + 1) : 'latest';
+}
+
 export async function writeOutputs(image: Image, output: OutputOptions, logger: Logger): Promise<string> {
   const digest = await image.digest();
   if (output.ociLayoutPath) {
-    await writeOciLayout(output.ociLayoutPath, image, output.destinations[0] ? { refName: output.destinations[0] } : {});
+    await writeOciLayout(output.ociLayoutPath, image, { refName: layoutRefName(output.destinations[0]) });
     logger.info(`wrote OCI layout ${output.ociLayoutPath}`);
   }
   if (output.tarPath) {

@@ -146,6 +146,17 @@ function dispatchContext(env: StageBuildEnv, logger: Logger): DispatchContext {
   };
 }
 
+/** Errors from deeper layers (copy engine, registry) get the instruction's Dockerfile line. */
+function withLocation(err: unknown, inst: StageInstruction): unknown {
+  if (!(err instanceof KilnError) || err.location) return err;
+  return new KilnError(err.code, err.message, {
+    location: { file: inst.location.file, line: inst.location.line, text: inst.location.text },
+    exitCode: err.exitCode,
+    cause: err,
+    ...(err.hint ? { hint: err.hint } : {}),
+  });
+}
+
 export async function buildStage(stage: Stage, position: number, env: StageBuildEnv): Promise<StageState> {
   const logger = env.logger.child({ stage: stage.displayName });
   const state = await initialState(stage, env);
@@ -160,7 +171,7 @@ export async function buildStage(stage: Stage, position: number, env: StageBuild
       step.done();
     } catch (err) {
       step.failed(err instanceof Error ? err.message : String(err));
-      throw err;
+      throw withLocation(err, inst);
     }
   }
   return state;

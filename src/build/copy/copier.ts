@@ -6,7 +6,7 @@
  * - a non-directory replaces whatever non-directory is at the target; replacing a directory is an error;
  * - symlinks inside the tree are copied as links; hard links within one source stay hard links;
  * - owner: --chown, else the source's (context files read as 0:0); mode: the source's, or --chmod;
- *   times: the source's, or SOURCE_DATE_EPOCH; xattrs are not copied;
+ *   times: the source's, or SOURCE_DATE_EPOCH; xattrs are collected for xattrs.ts to copy afterwards;
  * - --exclude patterns and the --parents include pattern are matched against paths below the source; a
  *   directory that is not itself included is created only when something below it is.
  * Targets below the resolved top-level destination are never symlinks when written through: directories
@@ -33,6 +33,7 @@ import type { ChmodSpec, ModeSet } from './chmod.ts';
 import { modeWithChmod } from './chmod.ts';
 import type { Owner } from './chown.ts';
 import type { ParentMatches, PatternMatcher } from './pattern-matcher.ts';
+import type { XattrCopy } from './xattrs.ts';
 
 export interface CopierOptions {
   chown?: Owner;
@@ -64,6 +65,8 @@ export class TreeCopier {
   readonly #inodes = new Map<bigint, string>();
   /** Source directories whose creation waits for an included descendant. */
   readonly #pending: PendingDir[] = [];
+  /** Entries whose xattrs are to be copied once the tree is written. */
+  readonly xattrCopies: XattrCopy[] = [];
 
   constructor(options: CopierOptions) {
     this.#options = options;
@@ -132,6 +135,7 @@ export class TreeCopier {
 
     if (copyInfo) {
       this.#copyFileInfo(stats, target);
+      this.xattrCopies.push({ src, dst: target, isSymlink: stats.isSymbolicLink() });
       this.#options.onChange(target);
     } else if (restoreTimes && targetBefore !== undefined) {
       // Writing into the directory moved its times; put back what it had (or the fixed time).
@@ -176,7 +180,10 @@ export class TreeCopier {
       if (dir.copied) continue;
       const stats = statSync(dir.src, { bigint: true });
       const created = copyDirectoryOnly(dir.dst, Number(stats.mode), overwriteMetadata);
-      if (created) this.#copyFileInfo(stats, dir.dst);
+      if (created) {
+        this.#copyFileInfo(stats, dir.dst);
+        this.xattrCopies.push({ src: dir.src, dst: dir.dst, isSymlink: false });
+      }
       if (created || overwriteMetadata) this.#options.onChange(dir.dst);
       dir.copied = true;
     }

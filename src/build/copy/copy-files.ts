@@ -21,6 +21,7 @@ import { PatternMatcher } from './pattern-matcher.ts';
 import { inRootPath, relativeToRoot, rootPath } from './root-path.ts';
 import { archiveCompression, extractArchive } from './unpack.ts';
 import { resolveWildcards } from './wildcards.ts';
+import { copyXattrs } from './xattrs.ts';
 
 export interface CopyRequest {
   /** Host dir holding the source tree (the build context, or another stage's rootfs). */
@@ -50,6 +51,8 @@ export interface CopyRequest {
   copyDirContents?: boolean;
   /** Take srcPath literally, without wildcard expansion (BuildKit's heredoc copies). Default false. */
   literalSource?: boolean;
+  /** Receives warnings that do not fail the copy (xattrs that could not be restored). */
+  warn?: (message: string) => void;
 }
 
 export interface CopyResult {
@@ -137,6 +140,7 @@ export async function copyFiles(req: CopyRequest): Promise<CopyResult> {
       onChange,
     });
     copier.copyTop(srcHost, placement.target);
+    copyXattrs(copier.xattrCopies, req.warn ?? (() => {}));
   }
   return { changed: [...changed].sort(), matched: matches.length };
 }
