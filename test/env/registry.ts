@@ -135,7 +135,7 @@ async function waitUntilServing(url: string, port: number, logFile: string, ca: 
 async function stopProcess(launched: Launched): Promise<void> {
   if (!isAlive(launched.pid)) return;
   try { process.kill(launched.pid, 'SIGTERM'); } catch { return; }
-  const timedOut = await Promise.race([launched.exited.then(() => false), sleep(5000).then(() => true)]);
+  const timedOut = await Promise.race([launched.exited.then(() => false), sleep(5000, undefined, { ref: false }).then(() => true)]);
   if (timedOut) {
     try { process.kill(launched.pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
     await launched.exited;
