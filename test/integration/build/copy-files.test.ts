@@ -333,6 +333,21 @@ describe('COPY --chown, --chmod and ownership', () => {
     assert.equal(tree['/g'], 'file 2755 5:6 ');
   });
 
+  it('copies device nodes and xattrs (file capabilities, user attributes)', async (t) => {
+    const source = tempDir(t, 'src-stage');
+    const rootfs = tempDir(t, 'rootfs');
+    makeTree(source, { 'bin/ping': { file: 'elf', mode: 0o755 }, 'bin/tagged': { file: 't', mode: 0o644 } });
+    execFileSync('mknod', ['-m', '0666', join(source, 'bin/null'), 'c', '1', '3']);
+    execFileSync('setcap', ['cap_net_raw+ep', join(source, 'bin/ping')]);
+    execFileSync('setfattr', ['-n', 'user.kiln', '-v', 'hello', join(source, 'bin/tagged')]);
+    await copyFiles({ srcRoot: source, srcPath: '/bin', dstRoot: rootfs, dest: '/bin', followSymlinks: true, unpack: false, ownership: 'preserve' });
+    const nullStats = lstatSync(join(rootfs, 'bin/null'));
+    assert.equal(nullStats.isCharacterDevice(), true);
+    assert.equal(nullStats.rdev, lstatSync(join(source, 'bin/null')).rdev);
+    assert.match(execFileSync('getcap', [join(rootfs, 'bin/ping')], { encoding: 'utf8' }), /cap_net_raw[=+]ep/);
+    assert.match(execFileSync('getfattr', ['-n', 'user.kiln', join(rootfs, 'bin/tagged')], { encoding: 'utf8' }), /user.kiln="hello"/);
+  });
+
   it('copies fifos inside a tree', async (t) => {
     const source = tempDir(t, 'src-stage');
     const rootfs = tempDir(t, 'rootfs');

@@ -140,3 +140,14 @@ describe('tar header detection', () => {
     assert.equal(isTarHeaderBlock(Buffer.from('hello')), false);
   });
 });
+
+describe('getfattr dumps', () => {
+  it('reads hex values and unescapes octal-escaped path bytes', async () => {
+    const { parseXattrDump } = await import('../../../src/build/copy/xattrs.ts');
+    const dump = '# file: /a/new\\012line\nsecurity.capability=0x0100\nuser.x=0x6869\n\n# file: /b\nuser.y=0x\n';
+    const parsed = parseXattrDump(dump);
+    assert.deepEqual([...parsed.keys()], ['/a/new\nline', '/b']);
+    assert.deepEqual(parsed.get('/a/new\nline'), [['security.capability', Buffer.from([1, 0])], ['user.x', Buffer.from('hi')]]);
+    assert.deepEqual(parsed.get('/b'), [['user.y', Buffer.alloc(0)]]);
+  });
+});
