@@ -46,9 +46,9 @@ test('a flag that is not supported yet fails with a clear message', (t) => {
   const r = kiln(['build', '--context', context(t), '--no-push', '--cache-repo', 'registry.example/cache']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /error: --cache-repo is not supported yet/);
-  const env = kiln(['build', '-c', context(t), '--no-push'], { KANIKO_REGISTRY_MIRROR: 'mirror.gcr.io' });
+  const env = kiln(['build', '-c', context(t), '--no-push'], { KANIKO_DIR: '/elsewhere' });
   assert.equal(env.code, 2);
-  assert.match(env.stderr, /KANIKO_REGISTRY_MIRROR \(--registry-mirror\) is not supported yet/);
+  assert.match(env.stderr, /KANIKO_DIR \(--kaniko-dir\) is not supported yet/);
 });
 
 test('usage errors exit 2 and name the flag', (t) => {
