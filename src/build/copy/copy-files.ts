@@ -81,6 +81,17 @@ function compilePatterns(patterns: readonly string[], flag: string): PatternMatc
 export async function copyFiles(req: CopyRequest): Promise<CopyResult> {
   const srcRoot = resolve(req.srcRoot);
   const dstRoot = resolve(req.dstRoot);
+  try {
+    return await copyResolved(req, srcRoot, dstRoot);
+  } catch (err) {
+    // Messages name paths as seen inside the roots, as BuildKit's do, not where the roots live on the host.
+    if (!(err instanceof KilnError)) throw err;
+    const strip = (text: string): string => text.split(`${dstRoot}/`).join('/').split(`${srcRoot}/`).join('/');
+    throw new KilnError(err.code, strip(err.message), { hint: err.hint, cause: err });
+  }
+}
+
+async function copyResolved(req: CopyRequest, srcRoot: string, dstRoot: string): Promise<CopyResult> {
   const changed = new Set<string>();
   const onChange = (host: string): void => {
     changed.add(inRootPath(dstRoot, host));

@@ -168,8 +168,8 @@ describe('COPY from a build context', () => {
     writeFileSync(join(rootfs, 'plain'), 'x');
     await assert.rejects(copy(context, rootfs, 'sub', '/plain'), /cannot copy to non-directory/);
     makeTree(rootfs, { 'd/dir2': { file: 'a file', mode: 0o644 }, 'e/foo': { dir: 0o755 } });
-    await assert.rejects(copy(context, rootfs, 'sub/dir1', '/d'), /cannot copy to non-directory: .*\/d\/dir2$/);
-    await assert.rejects(copy(context, rootfs, 'sub/dir1/dir2', '/e'), /cannot replace to directory .*\/e\/foo with file/);
+    await assert.rejects(copy(context, rootfs, 'sub/dir1', '/d'), (err: unknown) => (err as Error).message === 'cannot copy to non-directory: /d/dir2');
+    await assert.rejects(copy(context, rootfs, 'sub/dir1/dir2', '/e'), (err: unknown) => (err as Error).message === 'cannot replace to directory /e/foo with file');
   });
 
   it('keeps paths relative to WORKDIR as the caller resolved them (bk-copy-relative)', async (t) => {
