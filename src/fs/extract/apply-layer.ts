@@ -51,11 +51,14 @@ export interface ApplyStats {
   skippedXattrs: number;
 }
 
-/** An entry the layer wrote, to re-find at the end: cleaned path plus inode. */
+/** An entry the layer wrote, to re-find at the end: cleaned path, inode and kind (inode numbers are reused). */
 interface WrittenRef {
   parts: string[];
   ino: number;
+  kind: EntryKind;
 }
+
+type EntryKind = 'directory' | 'symlink' | 'other';
 
 interface ApplyState {
   resolver: RootDirResolver;
@@ -66,8 +69,9 @@ interface ApplyState {
   warn: (message: string) => void;
   /** Host paths written by this layer: an opaque whiteout keeps them. */
   written: Set<string>;
-  directories: Array<WrittenRef & { mode: number; atime: number; mtime: number }>;
-  xattrs: Array<WrittenRef & { isSymlink: boolean; name: string; value: Buffer }>;
+  /** Keyed by host path: a later entry at the same path drops what an earlier one left pending. */
+  directories: Map<string, WrittenRef & { mode: number; atime: number; mtime: number }>;
+  xattrs: Map<string, WrittenRef & { xattrs: Map<string, Buffer> }>;
   mknod: string | undefined | null;
   stats: ApplyStats;
 }
@@ -86,8 +90,8 @@ export async function applyLayer(rootfs: string, layer: Readable, options: Apply
     onEntry: options.onEntry,
     warn: options.onWarning ?? (() => {}),
     written: new Set(),
-    directories: [],
-    xattrs: [],
+    directories: new Map(),
+    xattrs: new Map(),
     mknod: null,
     stats: {
       entries: 0, files: 0, directories: 0, symlinks: 0, hardlinks: 0, specialFiles: 0, whiteouts: 0,
@@ -97,6 +101,8 @@ export async function applyLayer(rootfs: string, layer: Readable, options: Apply
   const extract = tar.extract();
   captureRawPaxXattrs(extract);
   extract.on('entry', (header, stream, next) => {
+    // A failing layer destroys the entry stream with the error; the pipeline reports it, not this stream.
+    stream.on('error', () => {});
     try {
       applyEntry(state, header as Header, stream, next);
     } catch (err) {
@@ -143,6 +149,8 @@ function applyEntry(state: ApplyState, header: Header, stream: EntryStream, next
   const existing = lstatIfExists(path);
   if (existing !== undefined && !(existing.isDirectory() && type === 'directory')) removeExisting(state, path, existing);
   state.written.add(path);
+  state.directories.delete(path);
+  state.xattrs.delete(path);
 
   switch (type) {
     case 'file':
@@ -155,7 +163,7 @@ function applyEntry(state: ApplyState, header: Header, stream: EntryStream, next
       symlinkSync(header.linkname ?? '', path);
       applyOwnership(state, path, header);
       lutimesSync(path, ...entryTimes(header));
-      noteXattrs(state, path, parts, header, true);
+      noteXattrs(state, path, parts, header, 'symlink');
       state.stats.symlinks += 1;
       break;
     case 'link':
@@ -262,7 +270,7 @@ function writeFile(state: ApplyState, path: string, parts: string[], header: Hea
       if (state.preserveOwnership) fchownSync(fd, ownerOf(header).uid, ownerOf(header).gid);
       fchmodSync(fd, modeOf(header)); // after chown, which clears setuid/setgid
       futimesSync(fd, ...entryTimes(header));
-      noteXattrs(state, path, parts, header, false);
+      noteXattrs(state, path, parts, header, 'other');
       closeSync(fd);
       fd = undefined;
       state.stats.files += 1;
@@ -283,8 +291,8 @@ function applyDirectory(state: ApplyState, path: string, parts: string[], header
   chmodSync(path, interimMode);
   state.resolver.remember(parts, path);
   const ino = existing?.isDirectory() ? existing.ino : lstatIfExists(path)?.ino ?? -1;
-  state.directories.push({ parts, ino, mode, atime: entryTimes(header)[0], mtime: entryTimes(header)[1] });
-  noteXattrs(state, path, parts, header, false, ino);
+  state.directories.set(path, { parts, ino, kind: 'directory', mode, atime: entryTimes(header)[0], mtime: entryTimes(header)[1] });
+  noteXattrs(state, path, parts, header, 'directory', ino);
   state.stats.directories += 1;
 }
 
@@ -305,7 +313,7 @@ function applySpecialFile(state: ApplyState, path: string, parts: string[], head
   applyOwnership(state, path, header);
   chmodSync(path, modeOf(header));
   lutimesSync(path, ...entryTimes(header));
-  noteXattrs(state, path, parts, header, false);
+  noteXattrs(state, path, parts, header, 'other');
   state.stats.specialFiles += 1;
 }
 
@@ -315,11 +323,11 @@ function applyOwnership(state: ApplyState, path: string, header: Header): void {
   lchownSync(path, uid, gid);
 }
 
-function noteXattrs(state: ApplyState, path: string, parts: string[], header: Header, isSymlink: boolean, knownIno?: number): void {
+function noteXattrs(state: ApplyState, path: string, parts: string[], header: Header, kind: EntryKind, knownIno?: number): void {
   const xattrs = xattrsOf(header.pax);
   if (xattrs.size === 0) return;
   const ino = knownIno ?? lstatIfExists(path)?.ino ?? -1;
-  for (const [name, value] of xattrs) state.xattrs.push({ parts, ino, isSymlink, name, value });
+  state.xattrs.set(path, { parts, ino, kind, xattrs });
 }
 
 /** Re-finds an entry the layer wrote; undefined if a later entry replaced or removed it. */
@@ -327,14 +335,18 @@ function refind(state: ApplyState, ref: WrittenRef): string | undefined {
   const dir = state.resolver.findDir(ref.parts.slice(0, -1));
   if (dir === undefined) return undefined;
   const path = dir + '/' + ref.parts[ref.parts.length - 1];
-  return lstatIfExists(path)?.ino === ref.ino ? path : undefined;
+  const stats = lstatIfExists(path);
+  if (stats === undefined || stats.ino !== ref.ino) return undefined;
+  const kind: EntryKind = stats.isDirectory() ? 'directory' : stats.isSymbolicLink() ? 'symlink' : 'other';
+  return kind === ref.kind ? path : undefined;
 }
 
 function finishLayer(state: ApplyState): void {
   const writes: XattrWrite[] = [];
-  for (const xattr of state.xattrs) {
-    const path = refind(state, xattr);
-    if (path !== undefined) writes.push({ path, isSymlink: xattr.isSymlink, name: xattr.name, value: xattr.value });
+  for (const ref of state.xattrs.values()) {
+    const path = refind(state, ref);
+    if (path === undefined) continue;
+    for (const [name, value] of ref.xattrs) writes.push({ path, isSymlink: ref.kind === 'symlink', name, value });
   }
   if (writes.length > 0) {
     const result = writeXattrs(writes, findXattrTools(), state.warn);
@@ -342,7 +354,7 @@ function finishLayer(state: ApplyState): void {
     state.stats.skippedXattrs += result.skipped;
   }
   // Last: creating children and xattrs above would otherwise move directory times again.
-  for (const dir of state.directories) {
+  for (const dir of state.directories.values()) {
     const path = refind(state, dir);
     if (path === undefined) continue;
     if (!state.isRoot) chmodSync(path, dir.mode);
