@@ -19,7 +19,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { KilnError, isKilnError } from '../../errors.ts';
 import { RootDirResolver, cleanPathInRoot, lstatIfExists } from './safe-path.ts';
-import { classifyWhiteout, removeLowerEntries } from './whiteouts.ts';
+import { WHITEOUT_META_PREFIX, classifyWhiteout, removeLowerEntries } from './whiteouts.ts';
 import { captureRawPaxXattrs, xattrsOf } from './pax-xattrs.ts';
 import { findExecutable, findXattrTools, writeXattrs, type XattrWrite } from './xattr-writer.ts';
 import { createSpecialFile, mayOmitSpecialFile, type SpecialFileType } from './special-files.ts';
@@ -139,6 +139,10 @@ function applyEntry(state: ApplyState, header: Header, stream: EntryStream, next
   state.onEntry?.(parts.join('/'));
   const base = parts[parts.length - 1];
   const parentParts = parts.slice(0, -1);
+  if (state.whiteouts && isInAufsMetadata(parentParts)) {
+    state.stats.skippedEntries += 1;
+    return skip();
+  }
   if (state.whiteouts && applyWhiteout(state, parentParts, base)) return skip();
 
   const type = header.type ?? 'file';
@@ -182,6 +186,11 @@ function applyEntry(state: ApplyState, header: Header, stream: EntryStream, next
       state.warn(`layer entry ${header.name} of unsupported type ${String(type)} skipped`);
   }
   skip();
+}
+
+/** Entries under AUFS metadata directories (`.wh..wh.plnk/…`) are not part of the filesystem. */
+function isInAufsMetadata(parentParts: readonly string[]): boolean {
+  return parentParts.some((part) => part.startsWith(WHITEOUT_META_PREFIX));
 }
 
 /** Applies a whiteout entry; false when `base` is an ordinary name. */

@@ -114,8 +114,12 @@ export class RootDirResolver {
     if (known !== undefined) return known;
     const host = this.#resolveDir(parts);
     const stats = lstatIfExists(host);
-    if (stats === undefined) mkdirSync(host, { recursive: true, mode: 0o755 });
-    else if (!stats.isDirectory()) {
+    try {
+      if (stats === undefined) mkdirSync(host, { recursive: true, mode: 0o755 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
+    }
+    if (!lstatIfExists(host)?.isDirectory()) {
       throw new KilnError('LAYER_INVALID', `"/${key}" is used as a directory in the layer but is not one in the root filesystem`);
     }
     this.#dirs.set(key, host);
