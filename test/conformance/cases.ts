@@ -40,8 +40,17 @@ export function prepareContext(dir: string, meta: CaseMeta): string {
   execFileSync('cp', ['-a', path.join(dir, 'cases', meta.name), ctx]);
   execFileSync('chmod', ['-R', 'u+w', ctx]);
   for (const [rel, mode] of Object.entries(meta.context_modes ?? {})) {
-    if (mode.startsWith('symlink->')) continue;
-    fs.chmodSync(path.join(ctx, rel.replace(/\/$/, '')), parseInt(mode, 8));
+    const file = path.join(ctx, rel.replace(/\/$/, ''));
+    if (mode.startsWith('symlink->')) {
+      // A checkout without symlink support stores a link as a file holding its target: make it a link again.
+      const target = mode.slice('symlink->'.length);
+      if (!fs.lstatSync(file).isSymbolicLink()) {
+        fs.rmSync(file);
+        fs.symlinkSync(target, file);
+      }
+      continue;
+    }
+    fs.chmodSync(file, parseInt(mode, 8));
   }
   fs.chmodSync(ctx, 0o755);
   return ctx;

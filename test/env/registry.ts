@@ -135,7 +135,13 @@ async function waitUntilServing(url: string, port: number, logFile: string, ca: 
 async function stopProcess(launched: Launched): Promise<void> {
   if (!isAlive(launched.pid)) return;
   try { process.kill(launched.pid, 'SIGTERM'); } catch { return; }
-  const timedOut = await Promise.race([launched.exited.then(() => false), sleep(5000, undefined, { ref: false }).then(() => true)]);
+  // The timer is cancelled once the process exits, so a finished test does not wait out the 5 s.
+  const timer = new AbortController();
+  const timedOut = await Promise.race([
+    launched.exited.then(() => false),
+    sleep(5000, undefined, { signal: timer.signal }).then(() => true, () => false),
+  ]);
+  timer.abort();
   if (timedOut) {
     try { process.kill(launched.pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
     await launched.exited;
