@@ -9,14 +9,14 @@ import tar from 'tar-stream';
 import { summarizeLayout } from '../../conformance/summarize.ts';
 import { compareWithReference, globToRegExp, type Reference } from '../../conformance/compare.ts';
 
-type Entry = tar.Header & { body?: string };
+type Entry = Partial<tar.Header> & { name: string; body?: string };
 
 async function tarOf(entries: Entry[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: Buffer) => { chunks.push(c); });
-  const done = new Promise((r) => pack.on('end', r));
-  for (const { body, ...h } of entries) pack.entry(h, body ?? '');
+  pack.on('data', (c) => { chunks.push(c as Buffer); });
+  const done = new Promise<void>((r) => { pack.on('end', () => r()); });
+  for (const { body, ...h } of entries) pack.entry(h as tar.Header, body ?? '');
   pack.finalize();
   await done;
   return Buffer.concat(chunks);
