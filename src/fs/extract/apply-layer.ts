@@ -69,6 +69,9 @@ interface ApplyState {
   warn: (message: string) => void;
   /** Host paths written by this layer: an opaque whiteout keeps them. */
   written: Set<string>;
+  /** Directories this layer created, and parents it created implicitly: they hold only this layer's entries. */
+  freshDirs: Set<string>;
+  implicitDirs: Set<string>;
   /** Keyed by host path: a later entry at the same path drops what an earlier one left pending. */
   directories: Map<string, WrittenRef & { mode: number; atime: number; mtime: number }>;
   xattrs: Map<string, WrittenRef & { xattrs: Map<string, Buffer> }>;
@@ -90,6 +93,8 @@ export async function applyLayer(rootfs: string, layer: Readable, options: Apply
     onEntry: options.onEntry,
     warn: options.onWarning ?? (() => {}),
     written: new Set(),
+    freshDirs: new Set(),
+    implicitDirs: new Set(),
     directories: new Map(),
     xattrs: new Map(),
     mknod: null,
@@ -147,10 +152,15 @@ function applyEntry(state: ApplyState, header: Header, stream: EntryStream, next
 
   const type = header.type ?? 'file';
   const linkTarget = type === 'link' ? resolveHardlinkTarget(state, header.linkname ?? '') : undefined;
-  const parent = state.resolver.ensureDir(parentParts);
+  const parent = state.resolver.ensureDir(parentParts, (created) => {
+    state.implicitDirs.add(created);
+    state.freshDirs.add(created);
+  });
   const path = parent + '/' + base;
   if (linkTarget === path) return skip(); // a link to itself: the file already is itself
-  const existing = lstatIfExists(path);
+  // In a directory this layer created, only this layer's entries can exist: spare the lstat of new names.
+  const mayExist = !state.freshDirs.has(parent) || state.written.has(path) || state.implicitDirs.has(path);
+  const existing = mayExist ? lstatIfExists(path) : undefined;
   if (existing !== undefined && !(existing.isDirectory() && type === 'directory')) removeExisting(state, path, existing);
   state.written.add(path);
   state.directories.delete(path);
@@ -295,7 +305,10 @@ function applyDirectory(state: ApplyState, path: string, parts: string[], header
   const mode = modeOf(header);
   // Without root, a directory without owner rwx could not be filled: open it up until the layer is done.
   const interimMode = state.isRoot ? mode : mode | 0o700;
-  if (existing === undefined || !existing.isDirectory()) mkdirSync(path, 0o700);
+  if (existing === undefined || !existing.isDirectory()) {
+    mkdirSync(path, 0o700);
+    state.freshDirs.add(path);
+  }
   applyOwnership(state, path, header);
   chmodSync(path, interimMode);
   state.resolver.remember(parts, path);

@@ -41,7 +41,8 @@ export function hostPathOf(root: string, parts: readonly string[]): string {
 /** lstat that answers undefined for a path that does not exist (also when a parent is not a directory). */
 export function lstatIfExists(path: string): Stats | undefined {
   try {
-    return lstatSync(path);
+    // No exception for ENOENT: building one costs more than the syscall, and most entries are new.
+    return lstatSync(path, { throwIfNoEntry: false });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
@@ -106,8 +107,11 @@ export class RootDirResolver {
     this.root = resolveHostPath(rootfs);
   }
 
-  /** Host path of the directory named by cleaned components `parts`, created (0755) where missing. */
-  ensureDir(parts: readonly string[]): string {
+  /**
+   * Host path of the directory named by cleaned components `parts`, created (0755) where missing;
+   * `onCreate` hears each directory created.
+   */
+  ensureDir(parts: readonly string[], onCreate?: (hostPath: string) => void): string {
     if (parts.length === 0) return this.root;
     const key = parts.join('/');
     const known = this.#dirs.get(key);
@@ -115,7 +119,15 @@ export class RootDirResolver {
     const host = this.#resolveDir(parts);
     const stats = lstatIfExists(host);
     try {
-      if (stats === undefined) mkdirSync(host, { recursive: true, mode: 0o755 });
+      if (stats === undefined) {
+        const first = mkdirSync(host, { recursive: true, mode: 0o755 });
+        if (first !== undefined && onCreate !== undefined) {
+          for (let created = first; ; created += '/' + host.slice(created.length + 1).split('/')[0]) {
+            onCreate(created);
+            if (created.length >= host.length) break;
+          }
+        }
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
     }

@@ -263,3 +263,22 @@ test('a GNU tar layer with whiteouts on top of a GNU tar base', async (t) => {
   assert.deepEqual(readdirSync(join(rootfs, 'app/cache')), ['new']);
   assert.equal(readFileSync(join(rootfs, 'app/config'), 'utf8'), 'v2');
 });
+
+test('entries before their parent directory entry, and a file replacing an implied directory', async (t) => {
+  const { rootfs } = makeTempRoot(t);
+  await apply(rootfs, [
+    { name: 'x/y/file', content: 'child first' },
+    { name: 'x/y/', type: 'directory', mode: 0o710, mtime: T1 },
+    { name: 'x/', type: 'directory', mode: 0o750, mtime: T2 },
+    { name: 'x/implied/deep/file', content: 'deep' },
+    { name: 'x/implied', content: 'a file now' },
+    { name: 'x/twice', content: 'one' },
+    { name: 'x/twice', content: 'two' },
+  ]);
+  assert.equal(readFileSync(join(rootfs, 'x/y/file'), 'utf8'), 'child first');
+  assert.equal(lstatSync(join(rootfs, 'x/y')).mode & 0o777, 0o710);
+  assert.equal(lstatSync(join(rootfs, 'x/y')).mtimeMs, T1.getTime());
+  assert.equal(lstatSync(join(rootfs, 'x')).mode & 0o777, 0o750);
+  assert.equal(readFileSync(join(rootfs, 'x/implied'), 'utf8'), 'a file now');
+  assert.equal(readFileSync(join(rootfs, 'x/twice'), 'utf8'), 'two');
+});
