@@ -23,6 +23,7 @@ import { WHITEOUT_META_PREFIX, classifyWhiteout, removeLowerEntries } from './wh
 import { captureRawPaxXattrs, xattrsOf } from './pax-xattrs.ts';
 import { findExecutable, findXattrTools, writeXattrs, type XattrWrite } from './xattr-writer.ts';
 import { createSpecialFile, mayOmitSpecialFile, type SpecialFileType } from './special-files.ts';
+import { entryTimes, modeOf, ownerOf, type Header } from './entry-metadata.ts';
 
 export interface ApplyLayerOptions {
   /** 'oci' (default): `.wh.` names are whiteouts. 'none': plain names (e.g. ADD of a local tar archive). */
@@ -79,7 +80,6 @@ interface ApplyState {
   stats: ApplyStats;
 }
 
-type Header = Omit<tar.Header, 'pax'> & { pax?: Record<string, string> | null };
 type EntryStream = tar.ExtractEvents['entry'][1];
 type Next = (err?: Error | null) => void;
 
@@ -382,29 +382,6 @@ function finishLayer(state: ApplyState): void {
     if (!state.isRoot) chmodSync(path, dir.mode);
     utimesSync(path, dir.atime, dir.mtime);
   }
-}
-
-function modeOf(header: Header): number {
-  return (header.mode ?? 0o644) & 0o7777;
-}
-
-/** PAX uid/gid win: tar-stream reads only the octal fields, which overflow above 2097151. */
-function ownerOf(header: Header): { uid: number; gid: number } {
-  const paxUid = header.pax?.uid;
-  const paxGid = header.pax?.gid;
-  return {
-    uid: paxUid !== undefined ? Number.parseInt(paxUid, 10) : header.uid ?? 0,
-    gid: paxGid !== undefined ? Number.parseInt(paxGid, 10) : header.gid ?? 0,
-  };
-}
-
-/** [atime, mtime] in seconds; PAX times keep sub-second precision; atime follows mtime as in containerd. */
-function entryTimes(header: Header): [number, number] {
-  const paxMtime = header.pax?.mtime;
-  const mtime = paxMtime !== undefined && Number.isFinite(Number(paxMtime))
-    ? Number(paxMtime)
-    : (header.mtime?.getTime() ?? 0) / 1000;
-  return [mtime, mtime];
 }
 
 function asLayerError(err: unknown, name: string): KilnError {
