@@ -13,6 +13,7 @@ import { MediaType, type Image } from '../image/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { BuildOptions } from './options.ts';
 import { writeOutputs } from './outputs.ts';
+import { preparePush } from './push.ts';
 import { registryImageSource } from './registry-source.ts';
 import { buildStage, type StageBuildEnv } from './stage-builder.ts';
 import type { StageState } from './state.ts';
@@ -49,12 +50,6 @@ function finalImage(state: StageState, options: BuildOptions, created: string): 
 
 function checkOutputs(options: BuildOptions): void {
   const o = options.output;
-  if (o.push && o.destinations.length > 0) {
-    throw new KilnError('NOT_SUPPORTED', '--destination: pushing to a registry is not supported yet', {
-      exitCode: 2,
-      hint: 'add --no-push and write the image with --oci-layout-path or --tar-path',
-    });
-  }
   if (o.push && o.destinations.length === 0 && !o.ociLayoutPath && !o.tarPath) {
     throw new KilnError('FLAG_INVALID', 'no output: give --destination, or --no-push with --oci-layout-path or --tar-path', { exitCode: 2 });
   }
@@ -62,7 +57,12 @@ function checkOutputs(options: BuildOptions): void {
 
 export async function runBuild(options: BuildOptions, logger: Logger): Promise<BuildResult> {
   checkOutputs(options);
-  const context = await openBuildContext(options.context, options.dockerfile, { stdin: process.stdin });
+  // Destinations are checked before any work, so a refused push fails in seconds, not after the build.
+  const pusher = await preparePush(options, logger);
+  const context = await openBuildContext(options.context, options.dockerfile, { stdin: process.stdin }).catch(async (err: unknown) => {
+    await pusher?.close();
+    throw err;
+  });
   const work = createWorkDir();
   const images = registryImageSource(options, logger);
   try {
@@ -90,10 +90,13 @@ export async function runBuild(options: BuildOptions, logger: Logger): Promise<B
       env.states.set(stage.index, await buildStage(stage, position + 1, env));
     }
     const image = finalImage(env.states.get(graph.target.index)!, options, created);
+    // Push first: the digest files then name what the registries hold.
+    if (pusher) await pusher.push(image);
     const digest = await writeOutputs(image, options.output, logger);
     logger.info(`built image ${digest}`);
     return { digest };
   } finally {
+    await pusher?.close();
     await images.close();
     work.remove();
     context.cleanup();

@@ -104,6 +104,19 @@ export interface RegistryFlags {
   dockerConfigDir?: string;
 }
 
+/**
+ * `--base-image-source NAME=oci:DIR[:REF]|docker-archive:FILE`: an image that FROM or COPY --from names,
+ * read from disk instead of a registry.
+ */
+export interface BaseImageSourceSpec {
+  /** The image name as given; matched against FROM / COPY --from names after Docker's normalisation. */
+  name: string;
+  kind: 'oci' | 'docker-archive';
+  path: string;
+  /** oci: the layout entry's `org.opencontainers.image.ref.name`; undefined = by platform. */
+  refName?: string;
+}
+
 export interface LogOptions {
   level: LogLevel;
   format: LogFormat;
@@ -141,6 +154,8 @@ export interface BuildOptions {
   output: OutputOptions;
   cache: CacheOptions;
   registry: RegistryFlags;
+  /** `--base-image-source`, in order (a later entry for the same name wins). */
+  baseImageSources: BaseImageSourceSpec[];
   log: LogOptions;
   /** $BENCHMARK_FILE: where to write step timings as JSON (kaniko's); "false" or unset = none. */
   benchmarkFile?: string;

@@ -1,10 +1,14 @@
-/** Images a build reads from registries (FROM, COPY --from): one session per build, kaniko's flags applied. */
+/**
+ * Images a build reads (FROM, COPY --from): from a --base-image-source or the base-image cache when one
+ * has it, else from registries (one session per build, kaniko's flags applied).
+ */
 import { remoteImage } from '../registry/pull.ts';
 import { defaultRegistryOptions, type RegistryOptions } from '../registry/options.ts';
 import { parseReference } from '../registry/reference.ts';
 import { RegistrySession } from '../registry/session.ts';
 import type { Image, Platform } from '../image/types.ts';
 import type { Logger } from '../log/logger.ts';
+import { imageBeforeRegistry } from './local-image-sources.ts';
 import type { BuildOptions } from './options.ts';
 
 export interface ImageSource {
@@ -42,9 +46,12 @@ export function registryImageSource(options: BuildOptions, logger: Logger): Imag
       const key = `${name}|${platform.os}/${platform.architecture}/${platform.variant ?? ''}`;
       let image = pulled.get(key);
       if (!image) {
-        session ??= new RegistrySession(opts);
-        logger.info(`resolving image ${name}`);
-        image = remoteImage(parseReference(name), opts, { platform, session });
+        image = imageBeforeRegistry(options, name, platform, logger);
+        if (!image) {
+          session ??= new RegistrySession(opts);
+          logger.info(`resolving image ${name}`);
+          image = remoteImage(parseReference(name), opts, { platform, session });
+        }
         pulled.set(key, image);
       }
       return image;

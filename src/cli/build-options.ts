@@ -2,12 +2,12 @@
  * argv + environment → BuildOptions: checks every value (errors name the flag), resolves kaniko's defaults
  * and the context/Dockerfile paths, and refuses flags whose feature is not implemented yet.
  */
-import { DOCKER_HUB } from '../registry/reference.ts';
+import { DOCKER_HUB, parseReference } from '../registry/reference.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../errors.ts';
 import type {
-  BuildOptions, Compression, DockerfileSource, GitOptions, Isolation, RegistryFlags, SecretSpec, SshSpec,
+  BaseImageSourceSpec, BuildOptions, Compression, DockerfileSource, GitOptions, Isolation, RegistryFlags, SecretSpec, SshSpec,
 } from '../build/options.ts';
 import { parseLogFormat, parseLogLevel } from '../log/levels.ts';
 import { isContextKindSupported, parseContextSpec } from '../context/source.ts';
@@ -176,6 +176,33 @@ function parseRegistry(flags: Flags, env: NodeJS.ProcessEnv): RegistryFlags {
   };
 }
 
+/** `NAME=oci:DIR[:REF]` or `NAME=docker-archive:FILE`; a colon in DIR is kept when DIR exists as written. */
+function parseBaseImageSource(flags: Flags, value: string, cwd: string): BaseImageSourceSpec {
+  const bad = (why: string): never => {
+    throw usageError(`invalid value "${value}" for ${flags.spelling('base-image-source')}: ${why}`, 'expected NAME=oci:DIR[:REF] or NAME=docker-archive:FILE');
+  };
+  const eq = value.indexOf('=');
+  if (eq <= 0) bad('expected NAME=SOURCE');
+  const name = value.slice(0, eq);
+  try {
+    parseReference(name);
+  } catch (err) {
+    bad(err instanceof Error ? err.message : String(err));
+  }
+  const source = value.slice(eq + 1);
+  const colon = source.indexOf(':');
+  const kind = source.slice(0, colon);
+  const rest = source.slice(colon + 1);
+  if (colon < 0 || (kind !== 'oci' && kind !== 'docker-archive')) bad('the source must start with oci: or docker-archive:');
+  if (rest === '') bad('the path is empty');
+  if (kind === 'docker-archive') return { name, kind, path: path.resolve(cwd, rest) };
+  const last = rest.lastIndexOf(':');
+  if (last > 0 && !fs.existsSync(path.resolve(cwd, rest))) {
+    return { name, kind: 'oci', path: path.resolve(cwd, rest.slice(0, last)), refName: rest.slice(last + 1) };
+  }
+  return { name, kind: 'oci', path: path.resolve(cwd, rest) };
+}
+
 function isDefault(f: ParsedFlag): boolean {
   const v: FlagValue = f.value;
   if (Array.isArray(v)) return v.length === 0;
@@ -269,6 +296,7 @@ export function resolveBuildOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, 
   const secrets = flags.list('secret').map((s) => parseSecret(flags, s));
   const ssh = flags.list('ssh').map(parseSsh);
   const registry = parseRegistry(flags, env);
+  const baseImageSources = flags.list('base-image-source').map((v) => parseBaseImageSource(flags, v, cwd));
   const epoch = sourceDateEpoch(env);
   const imageFsExtractRetry = nonNegative(flags, 'image-fs-extract-retry');
   const target = flags.opt('target');
@@ -299,19 +327,16 @@ export function resolveBuildOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, 
   if (push && destinations.length === 0) {
     throw usageError('you must provide --destination, or use --no-push');
   }
-  if (push && !FEATURES.registryPush) {
-    throw new KilnError('FLAG_NOT_SUPPORTED', 'pushing to a registry (--destination without --no-push) is not supported yet', {
-      exitCode: 2,
-      hint: 'add --no-push and write the image with --tar-path or --oci-layout-path',
-    });
-  }
   for (const name of ['image-name-with-digest-file', 'image-name-tag-with-digest-file']) {
     if (flags.opt(name) !== undefined && destinations.length === 0) {
       throw usageError(`you must provide --destination if setting ${flags.spelling(name)}`);
     }
   }
   const cacheEnabled = flags.bool('cache');
-  if (cacheEnabled && !push && flags.opt('cache-repo') === undefined) {
+  // kaniko's rule exists for its layer cache (whose repo comes from the destination). An explicit
+  // --cache-dir asks for the base-image cache, which needs no repository.
+  const cacheDirGiven = flags.get('cache-dir').source !== 'default';
+  if (cacheEnabled && !push && flags.opt('cache-repo') === undefined && !cacheDirGiven) {
     throw usageError('if using cache with --no-push, specify cache repo with --cache-repo');
   }
   const abs = (name: string): string | undefined => {
@@ -365,6 +390,7 @@ export function resolveBuildOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, 
       pushLayers: !flags.bool('no-push-cache'),
     },
     registry,
+    baseImageSources,
     log,
     benchmarkFile: benchmark && benchmark !== 'false' ? benchmark : undefined,
     notices,

@@ -49,7 +49,7 @@ export interface FlagSpec {
 /** Parts of supported flags whose implementation lands later; the builder flips these as features land. */
 export const FEATURES = {
   /** Pushing to `--destination` registries (without `--no-push`). */
-  registryPush: false,
+  registryPush: true,
   /** `--dockerfile https://…` */
   remoteDockerfile: false,
 } as const;
@@ -72,8 +72,7 @@ export const FLAGS: readonly FlagSpec[] = [
 
   // outputs
   S({ name: 'destination', short: 'd', type: 'repeatable', default: undefined, valueName: 'IMAGE', group: 'output', status: 'supported',
-    help: 'Registry the final image should be pushed to. Set it repeatedly for multiple destinations.',
-    note: 'Names the image for --tar-path and the digest files; pushing to a registry: later.' }),
+    help: 'Registry the final image should be pushed to. Set it repeatedly for multiple destinations.' }),
   S({ name: 'no-push', type: 'bool', default: false, env: 'KANIKO_NO_PUSH', group: 'output', status: 'supported',
     help: 'Do not push the image to the registry.' }),
   S({ name: 'tar-path', aliases: [{ name: 'tarPath', deprecated: true }], type: 'string', default: '', valueName: 'FILE', group: 'output', status: 'supported',
@@ -90,11 +89,11 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'Compression algorithm for layers (gzip, zstd).' }),
   S({ name: 'compression-level', type: 'int', default: -1, valueName: 'N', group: 'output', status: 'supported',
     help: 'Compression level (-1: the algorithm default; gzip 0-9, zstd 1-22).' }),
-  S({ name: 'push-retry', type: 'int', default: 0, valueName: 'N', group: 'registry', status: 'later',
+  S({ name: 'push-retry', type: 'int', default: 0, valueName: 'N', group: 'registry', status: 'supported',
     help: 'Number of retries for the push operation.' }),
-  S({ name: 'push-ignore-immutable-tag-errors', type: 'bool', default: false, group: 'registry', status: 'later',
+  S({ name: 'push-ignore-immutable-tag-errors', type: 'bool', default: false, group: 'registry', status: 'supported',
     help: 'If true, known tag immutability errors are ignored and the push finishes with success.' }),
-  S({ name: 'skip-push-permission-check', type: 'bool', default: false, group: 'registry', status: 'later',
+  S({ name: 'skip-push-permission-check', type: 'bool', default: false, group: 'registry', status: 'supported',
     help: 'Skip check of the push permission.' }),
 
   // image contents
@@ -142,12 +141,13 @@ export const FLAGS: readonly FlagSpec[] = [
     note: 'Kiln never extracts images onto / of its own container, so it runs anywhere.' }),
 
   // cache
-  S({ name: 'cache', type: 'bool', default: false, group: 'cache', status: 'later', help: 'Use cache when building image.' }),
+  S({ name: 'cache', type: 'bool', default: false, group: 'cache', status: 'supported', help: 'Use cache when building image.',
+    note: 'Base images from --cache-dir (filled by kiln warm); the layer cache (--cache-repo) later.' }),
   S({ name: 'cache-repo', type: 'string', default: '', valueName: 'REPO', group: 'cache', status: 'later',
     help: "Repository to use as a cache (inferred from the destination otherwise); 'oci:PATH' writes an OCI layout." }),
-  S({ name: 'cache-dir', type: 'string', default: '/cache', valueName: 'DIR', group: 'cache', status: 'later',
-    help: 'Specify a local directory to use as a cache (of base images).' }),
-  S({ name: 'cache-ttl', type: 'duration', default: '336h0m0s', valueName: 'DURATION', group: 'cache', status: 'later',
+  S({ name: 'cache-dir', type: 'string', default: '/cache', valueName: 'DIR', group: 'cache', status: 'supported',
+    help: 'Specify a local directory to use as a cache (of base images): an OCI layout filled by kiln warm, read with --cache=true.' }),
+  S({ name: 'cache-ttl', type: 'duration', default: '336h0m0s', valueName: 'DURATION', group: 'cache', status: 'supported',
     help: 'Cache timeout, a value with a unit, e.g. 6h. Defaults to two weeks.' }),
   S({ name: 'cache-copy-layers', type: 'bool', default: false, group: 'cache', status: 'later', help: 'Caches copy layers.' }),
   S({ name: 'cache-run-layers', type: 'bool', default: true, group: 'cache', status: 'later', help: 'Caches run layers.' }),
@@ -157,8 +157,8 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'Do not push the cache layers to the registry.' }),
 
   // registries
-  S({ name: 'insecure', type: 'bool', default: false, group: 'registry', status: 'later', help: 'Push to insecure registry using plain HTTP.' }),
-  S({ name: 'skip-tls-verify', type: 'bool', default: false, group: 'registry', status: 'later', help: 'Push to insecure registry ignoring TLS verify.' }),
+  S({ name: 'insecure', type: 'bool', default: false, group: 'registry', status: 'supported', help: 'Push to insecure registry using plain HTTP.' }),
+  S({ name: 'skip-tls-verify', type: 'bool', default: false, group: 'registry', status: 'supported', help: 'Push to insecure registry ignoring TLS verify.' }),
   S({ name: 'insecure-pull', type: 'bool', default: false, group: 'registry', status: 'supported', help: 'Pull from insecure registry using plain HTTP.' }),
   S({ name: 'skip-tls-verify-pull', type: 'bool', default: false, group: 'registry', status: 'supported', help: 'Pull from insecure registry ignoring TLS verify.' }),
   S({ name: 'insecure-registry', type: 'repeatable', default: undefined, valueName: 'REGISTRY', group: 'registry', status: 'supported',
@@ -193,6 +193,8 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'How RUN steps are isolated: auto, namespace, chroot, or none (in place on /, like kaniko).' }),
   S({ name: 'secret', type: 'repeatable', default: undefined, valueName: 'id=ID[,src=PATH|,env=VAR]', group: 'kiln', status: 'later', kilnOnly: true,
     help: 'A secret for RUN --mount=type=secret. Set it repeatedly for multiple secrets.' }),
+  S({ name: 'base-image-source', type: 'repeatable', default: undefined, valueName: 'NAME=oci:DIR|docker-archive:FILE', group: 'kiln', status: 'supported', kilnOnly: true,
+    help: 'Take the image NAME (as FROM or COPY --from write it; docker.io/library/ prefixes and :latest are implied as usual) from a local OCI layout (oci:DIR, or oci:DIR:REF for one of its ref names) or docker archive (docker-archive:FILE) instead of a registry. Set it repeatedly for several images.' }),
   S({ name: 'ssh', type: 'repeatable', default: undefined, valueName: 'default|ID[=PATH[,PATH]]', group: 'kiln', status: 'later', kilnOnly: true,
     help: 'An SSH agent socket or keys for RUN --mount=type=ssh.' }),
 ];

@@ -16,6 +16,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   parse: { summary: 'parse a Dockerfile and print it', load: () => import('./commands/parse.ts') },
   build: { summary: 'build an image from a Dockerfile (kaniko executor flags)', load: () => import('./commands/build.ts') },
   executor: { summary: "the same as build, under the kaniko executor's name", load: () => import('./commands/executor.ts') },
+  warm: { summary: "fetch base images into a --cache-dir for builds without a registry (kaniko's warmer)", load: () => import('./commands/warm.ts') },
 };
 
 export async function main(argv: string[]): Promise<number> {

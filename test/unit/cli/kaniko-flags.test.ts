@@ -105,7 +105,7 @@ test('deprecated camelCase spellings are aliases of the new names', () => {
 test('the only flags beyond kaniko are the Kiln additions, marked as such', () => {
   const kaniko = new Set(KANIKO_ROOT_GO.map(([n]) => n));
   const extra = FLAGS.filter((f) => !kaniko.has(f.name)).map((f) => f.name).sort();
-  assert.deepEqual(extra, ['isolation', 'secret', 'ssh']);
+  assert.deepEqual(extra, ['base-image-source', 'isolation', 'secret', 'ssh']);
   for (const name of extra) assert.ok(FLAGS.find((f) => f.name === name)?.kilnOnly, `--${name} kilnOnly`);
 });
 
