@@ -1,0 +1,175 @@
+/**
+ * Snapshot of a RUN step that wrote through overlayfs (lowerdir = the stage rootfs, upperdir = U): the upper
+ * dir *is* the diff, so the cost follows the change, not the rootfs. Read the way BuildKit's overlay differ
+ * reads it (util/overlay Changes), so layers match what BuildKit and the walk snapshotter produce:
+ * - a char 0/0 device is a deletion → `.wh.<name>` (skipped when the lower dir never had the path);
+ * - an opaque directory (`trusted.overlay.opaque=y`, `user.overlay.opaque=y` with userxattr) over a lower
+ *   directory is compared with it child by child: each lower child gone gets its own whiteout (BuildKit writes
+ *   no `.wh..wh..opq`);
+ * - a copied-up entry identical to the lower one (metadata, xattrs, content) is not a change: the overlay copies
+ *   up on chown to the same owner, open for writing, a new hardlink to the file;
+ * - a copied-up directory is a change only when its mode, owner or xattrs differ; it still appears as the parent
+ *   of changes below it, with its upper metadata;
+ * - overlay xattrs never reach the layer; whiteout devices sharing one inode are never tar hardlinks.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { KilnError } from '../../errors.ts';
+import { defaultXattrFilter, readTreeXattrs, type XattrMap } from '../layer/xattrs.ts';
+import { snapshotResult } from './change-set.ts';
+import { sameContent } from './content.ts';
+import { childPath, hostPath, isUnder, pathSet } from './paths.ts';
+import type { SnapshotResult } from './types.ts';
+import { readPathXattrs, sameXattrs } from './xattrs.ts';
+
+export interface OverlayUpperOptions {
+  /** The overlay's lowerdir (the stage rootfs as it was before the step). */
+  lower: string;
+  /**
+   * Paths the sandbox created only as mount points (e.g. /etc/resolv.conf): the path itself is never an entry
+   * or a whiteout, but real changes below an excluded directory are kept.
+   */
+  exclude?: readonly string[];
+  /** Paths whose whole subtree never appears (Kiln's own dirs, /proc, /sys, /dev, other mounts). */
+  ignorePaths?: readonly string[];
+}
+
+/** A char 0/0 device: overlayfs's deletion marker. */
+export function isOverlayWhiteout(st: fs.Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
+}
+
+const OPAQUE = ['trusted.overlay.opaque', 'user.overlay.opaque'];
+const UNSUPPORTED = ['redirect', 'metacopy'];
+
+export function isOpaqueDir(attrs: Record<string, Buffer> | undefined): boolean {
+  return OPAQUE.some((name) => attrs?.[name]?.toString() === 'y');
+}
+
+function checkSupported(rel: string, attrs: Record<string, Buffer> | undefined): void {
+  for (const name of Object.keys(attrs ?? {})) {
+    const feature = UNSUPPORTED.find((f) => name === `trusted.overlay.${f}` || name === `user.overlay.${f}`);
+    if (feature !== undefined) {
+      throw new KilnError('SNAPSHOT_OVERLAY_UNSUPPORTED', `overlay upper dir uses ${feature} (at /${rel}), which the overlay snapshot cannot read`, {
+        hint: `mount the overlay with ${feature === 'redirect' ? 'redirect_dir=off' : 'metacopy=off'}`,
+      });
+    }
+  }
+}
+
+function lstatOrUndefined(p: string): fs.Stats | undefined {
+  return fs.lstatSync(p, { throwIfNoEntry: false }) ?? undefined;
+}
+
+/** Metadata the same as the lower entry's (content, xattrs and symlink targets are checked later). */
+function sameMetadata(lower: fs.Stats, upper: fs.Stats): boolean {
+  if (lower.mode !== upper.mode || lower.uid !== upper.uid || lower.gid !== upper.gid || lower.rdev !== upper.rdev) return false;
+  if (upper.isDirectory()) return true;
+  return lower.size === upper.size && lower.mtimeMs === upper.mtimeMs;
+}
+
+interface OverlayWalk {
+  upper: string;
+  lower: string;
+  exclude: Set<string>;
+  ignore: Set<string>;
+  upperXattrs: XattrMap;
+  changed: Map<string, fs.Stats>;
+  deleted: Set<string>;
+  /** Upper entries whose metadata equals the lower entry's: decided after reading lower xattrs. */
+  candidates: Map<string, fs.Stats>;
+}
+
+/**
+ * Walks one upper directory. `lowerDir` is true when the same path in the lower dir is a real directory
+ * (never a symlink), so lower lookups below it stay inside the lower dir.
+ */
+function walkUpper(w: OverlayWalk, rel: string, lowerDir: boolean, replaced: boolean): void {
+  const names = fs.readdirSync(hostPath(w.upper, rel));
+  const upperNames = new Set(names);
+  for (const name of names) {
+    const childRel = childPath(rel, name);
+    if (isUnder(w.ignore, childRel)) continue;
+    const st = fs.lstatSync(hostPath(w.upper, childRel));
+    const lowerSt = lowerDir ? lstatOrUndefined(hostPath(w.lower, childRel)) : undefined;
+    const excluded = w.exclude.has(childRel);
+    if (isOverlayWhiteout(st)) {
+      upperNames.delete(name);
+      if (lowerSt !== undefined && !excluded) w.deleted.add(childRel);
+      continue;
+    }
+    const attrs = w.upperXattrs.get(childRel);
+    checkSupported(childRel, attrs);
+    if (!excluded) {
+      if (lowerSt !== undefined && sameMetadata(lowerSt, st)) w.candidates.set(childRel, st);
+      else w.changed.set(childRel, st);
+    }
+    if (st.isDirectory()) {
+      const lowerIsDir = lowerSt?.isDirectory() ?? false;
+      // Below an opaque directory nothing of the lower dir shows through, opaque marker or not.
+      walkUpper(w, childRel, lowerIsDir, lowerIsDir && (replaced || isOpaqueDir(attrs)));
+    }
+  }
+  if (!replaced) return;
+  // An opaque directory hides every lower child: those the upper dir does not hold again are deleted.
+  for (const name of fs.readdirSync(hostPath(w.lower, rel))) {
+    const childRel = childPath(rel, name);
+    if (upperNames.has(name) || isUnder(w.ignore, childRel) || w.exclude.has(childRel)) continue;
+    w.deleted.add(childRel);
+  }
+}
+
+/** Keeps the candidates that differ from the lower entry in xattrs, symlink target or content. */
+function settleCandidates(w: OverlayWalk): void {
+  if (w.candidates.size === 0) return;
+  const rels = [...w.candidates.keys()];
+  const lowerXattrs = readPathXattrs(w.lower, rels);
+  for (const rel of rels) {
+    const st = w.candidates.get(rel)!;
+    const upperAttrs = filterXattrs(w.upperXattrs.get(rel));
+    let same = sameXattrs(lowerXattrs.get(rel), upperAttrs);
+    const upperPath = hostPath(w.upper, rel);
+    const lowerPath = hostPath(w.lower, rel);
+    if (same && st.isSymbolicLink()) same = fs.readlinkSync(upperPath) === fs.readlinkSync(lowerPath);
+    else if (same && st.isFile() && st.size > 0) same = sameContent(upperPath, lowerPath);
+    if (!same) w.changed.set(rel, st);
+  }
+}
+
+function filterXattrs(attrs: Record<string, Buffer> | undefined): Record<string, Buffer> | undefined {
+  if (attrs === undefined) return undefined;
+  const kept = Object.entries(attrs).filter(([name]) => defaultXattrFilter(name));
+  return kept.length === 0 ? undefined : Object.fromEntries(kept);
+}
+
+/** Layer entries for what a step wrote into an overlay upper dir (unmounted). Cost: O(upper dir). */
+export function overlayUpperEntries(upper: string, options: OverlayUpperOptions): SnapshotResult {
+  const upperAbs = path.resolve(upper);
+  const lowerAbs = path.resolve(options.lower);
+  const w: OverlayWalk = {
+    upper: upperAbs,
+    lower: lowerAbs,
+    exclude: pathSet(options.exclude),
+    ignore: pathSet(options.ignorePaths),
+    upperXattrs: readTreeXattrs(upperAbs, () => true),
+    changed: new Map(),
+    deleted: new Set(),
+    candidates: new Map(),
+  };
+  checkSupported('', w.upperXattrs.get(''));
+  walkUpper(w, '', true, false);
+  settleCandidates(w);
+  return snapshotResult({
+    root: upperAbs,
+    changed: w.changed,
+    deleted: w.deleted,
+    readXattrs: (_root, rels) => {
+      const out: XattrMap = new Map();
+      for (const rel of rels) {
+        const attrs = filterXattrs(w.upperXattrs.get(rel));
+        if (attrs !== undefined) out.set(rel, attrs);
+      }
+      return out;
+    },
+  });
+}
