@@ -47,7 +47,7 @@ export interface ApplyStats {
   /** Bytes of regular file content written. */
   bytes: number;
   xattrs: number;
-  /** Entries not applied: the root itself, AUFS metadata, devices without CAP_MKNOD, unknown entry types. */
+  /** Entries not applied: the root itself, AUFS metadata, devices without CAP_MKNOD. */
   skippedEntries: number;
   skippedXattrs: number;
 }
@@ -150,7 +150,7 @@ function applyEntry(state: ApplyState, header: Header, stream: EntryStream, next
   }
   if (state.whiteouts && applyWhiteout(state, parentParts, base)) return skip();
 
-  const type = header.type ?? 'file';
+  const type: string | null = header.type ?? null; // null: GNU sparse, volume labels… (skipped below)
   const linkTarget = type === 'link' ? resolveHardlinkTarget(state, header.linkname ?? '') : undefined;
   const parent = state.resolver.ensureDir(parentParts, (created) => {
     state.implicitDirs.add(created);
@@ -191,9 +191,10 @@ function applyEntry(state: ApplyState, header: Header, stream: EntryStream, next
       applySpecialFile(state, path, parts, header, type);
       break;
     default:
-      state.written.delete(path);
-      state.stats.skippedEntries += 1;
-      state.warn(`layer entry ${header.name} of unsupported type ${String(type)} skipped`);
+      // Like containerd's "unhandled tar header type": a missing file would be a silently broken image.
+      throw new KilnError('LAYER_UNSUPPORTED_ENTRY', `layer entry ${header.name} has an unsupported type (GNU sparse file or volume label)`, {
+        hint: 'rebuild the layer without --sparse / --format=gnu sparse entries',
+      });
   }
   skip();
 }

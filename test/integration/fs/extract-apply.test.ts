@@ -282,3 +282,12 @@ test('entries before their parent directory entry, and a file replacing an impli
   assert.equal(readFileSync(join(rootfs, 'x/implied'), 'utf8'), 'a file now');
   assert.equal(readFileSync(join(rootfs, 'x/twice'), 'utf8'), 'two');
 });
+
+test('a GNU sparse entry is refused rather than written wrong', async (t) => {
+  const { base, rootfs } = makeTempRoot(t);
+  const tree = join(base, 'sparse');
+  mkdirSync(tree);
+  execFileSync('truncate', ['-s', '1M', join(tree, 'holes')]);
+  execFileSync('tar', ['--format=gnu', '--sparse', '-C', tree, '-cf', join(base, 'sparse.tar'), 'holes']);
+  await assert.rejects(applyLayer(rootfs, createReadStream(join(base, 'sparse.tar'))), { code: 'LAYER_UNSUPPORTED_ENTRY' });
+});
