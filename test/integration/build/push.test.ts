@@ -11,6 +11,7 @@ import { inspectImage, skopeoRegistryFlags } from '../../env/base-images.ts';
 import { dockerConfigJson } from '../../env/registry-config.ts';
 import { startRegistry, type TestRegistry } from '../../env/registry.ts';
 import { run } from '../../env/run.ts';
+import { startFaultProxy } from '../registry/fault-proxy.ts';
 import { seedBusybox } from '../registry/helpers.ts';
 import { context, kiln, tempDir } from './kiln-process.ts';
 
@@ -145,4 +146,24 @@ test('--no-push with --destination names the image in the tarball and digest fil
   assert.equal(r.status, 0, r.stderr);
   assert.match(fs.readFileSync(path.join(out, 'tags'), 'utf8'), new RegExp(`^${dest.replaceAll('.', '\\.')}@sha256:`));
   await inspectFails(plain, 'nopush/app:2');
+});
+
+test('a blob upload that fails stops the push before any manifest; --push-retry rides over it', async (t) => {
+  const ctx = context(t, { Dockerfile: `FROM ${plain.host}/library/busybox:latest\nCOPY a.txt /a.txt\n`, 'a.txt': 'retry\n' });
+  const upstreamPort = Number(plain.host.split(':')[1]);
+  const failing = await startFaultProxy({ upstreamPort, fail503: '/blobs/uploads/' });
+  t.after(() => failing.stop());
+  const r = await kiln(['build', '--context', ctx, '--destination', `${failing.host}/flaky/app:1`, '--skip-push-permission-check']);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, new RegExp(`error: pushing to ${failing.host.replaceAll('.', '\\.')}/flaky/app:1 failed: .*503`));
+  assert.equal(failing.requests.filter((q) => q.startsWith('PUT') && q.includes('/manifests/')).length, 0, failing.requests.join('\n'));
+  assert.equal(fs.existsSync(manifestsDir(plain, 'flaky/app')), false);
+
+  const flaky = await startFaultProxy({ upstreamPort, fail503: '/blobs/uploads/' });
+  t.after(() => flaky.stop());
+  const out = tempDir(t, 'kiln-out-');
+  const ok = await kiln(['build', '--context', ctx, '--destination', `${flaky.host}/flaky/app:1`, '--skip-push-permission-check', '--push-retry=2',
+    '--digest-file', path.join(out, 'digest')]);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal((await inspectImage(plain, 'flaky/app:1')).Digest, fs.readFileSync(path.join(out, 'digest'), 'utf8'));
 });
