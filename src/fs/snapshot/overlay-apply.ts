@@ -180,7 +180,7 @@ export function applyUpperToLower(upper: string, lower: string, options: ApplyUp
   const warn = options.onWarning ?? (() => {});
   mergeDir(s, '');
 
-  // Directory metadata last: moving entries in touched the directories. times.
+  // Directory metadata last: moving entries in touched the directories' times.
   const writes: XattrWrite[] = [];
   for (const { rel, st } of s.mergedDirs) {
     const abs = hostPath(s.lower, rel);
