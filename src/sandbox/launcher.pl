@@ -1,0 +1,452 @@
+# Kiln's RUN-step launcher. Node can neither mount, chroot nor change credentials, so Kiln starts this
+# script (perl-base is Essential on Debian, so it is always there) with a plan file written by
+# launch-plan.ts. Only core built-ins are used: POSIX and Socket alone would add ~20 ms per step, so the
+# few syscalls needed are called by number.
+#
+# Process shape: this script stays as the parent (pid 1 of the step's pid namespace in namespace mode, a
+# child subreaper otherwise), prepares the root, then forks the step process, which enters the root,
+# drops to the step's user and execve()s the command. The parent reaps everything and exits with the
+# step's status; in namespace mode its exit kills every process left in the namespace and unmounts all.
+#
+# Fd 3 is the status channel to Kiln: NUL-separated records (name, argument count, arguments):
+# `stub KIND PATH` for each mount point created in the root, `error CODE MESSAGE` before giving up.
+use strict;
+use warnings;
+
+my %SYSCALLS = (
+  x64   => { mount => 165, execve => 59, prctl => 157, sethostname => 170, mknodat => 259,
+             setgroups => 116, setresuid => 117, setresgid => 119 },
+  # The asm-generic table (arm64, riscv64, loong64).
+  generic => { mount => 40, execve => 221, prctl => 167, sethostname => 161, mknodat => 33,
+               setgroups => 159, setresuid => 147, setresgid => 149 },
+);
+my ($MS_RDONLY, $MS_NOSUID, $MS_NODEV, $MS_NOEXEC, $MS_REMOUNT, $MS_BIND, $MS_REC) =
+  (1, 2, 4, 8, 32, 4096, 16384);
+my ($O_WRONLY, $O_CREAT, $O_EXCL) = (01, 0100, 0200);
+my ($PR_SET_PDEATHSIG, $PR_SET_CHILD_SUBREAPER) = (1, 36);
+my $AT_FDCWD = -100;
+my $EXIT_LAUNCH_FAILED = 125;
+
+my $status_fh;
+my %plan = read_plan($ARGV[0]);
+open_status_channel();
+my $sys = $SYSCALLS{ first('arch') eq 'x64' ? 'x64' : 'generic' };
+my $mode = first('mode');
+
+main();
+
+sub main {
+  my $env = [ @{ $plan{env}[0] } ];
+  push @$env, map { "$_->[0]=" . read_file($_->[1], 'secret') } @{ $plan{secretenv} || [] };
+  if ($mode eq 'namespace') {
+    prepare_namespace_root();
+  } else {
+    guard_parent();
+  }
+  my $host_files = $mode eq 'chroot' ? read_host_files() : [];
+  my $child = fork;
+  fail('RUN_LAUNCH', "fork: $!") unless defined $child;
+  enter_step($env, $host_files) if $child == 0;
+  wait_for_step($child);
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Plan and status channel
+
+sub read_plan {
+  my ($path) = @_;
+  my $data = read_file($path, 'plan');
+  my @tokens = split /\0/, $data, -1;
+  pop @tokens;                                   # the final terminator
+  my %records;
+  while (@tokens) {
+    my $name = shift @tokens;
+    my $count = shift @tokens;
+    push @{ $records{$name} }, [ splice @tokens, 0, $count ];
+  }
+  return %records;
+}
+
+sub first { my ($name) = @_; return $plan{$name} ? $plan{$name}[0][0] : undef; }
+
+sub open_status_channel {
+  open($status_fh, '>&=', 3) or die "kiln launcher: no status fd 3: $!\n";
+  fcntl($status_fh, 2, 1);                       # F_SETFD FD_CLOEXEC: the step never sees it
+  select((select($status_fh), $| = 1)[0]);
+}
+
+sub report { my (@fields) = @_; print $status_fh join("\0", @fields) . "\0"; }
+
+sub fail {
+  my ($code, $message) = @_;
+  report('error', 2, $code, $message);
+  exit $EXIT_LAUNCH_FAILED;
+}
+
+sub read_file {
+  my ($path, $what) = @_;
+  open(my $fh, '<:raw', $path) or fail('RUN_LAUNCH', "cannot read $what $path: $!");
+  local $/;
+  my $data = <$fh>;
+  close $fh;
+  return defined $data ? $data : '';
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Syscalls by number. Strings are passed as fresh copies: syscall() needs writable buffers and would pass
+# a string that was ever used as a number by value.
+
+sub call {
+  my ($name, @args) = @_;
+  my @copies = map { ref $_ ? ${$_} : "$_" } @args;
+  return syscall($sys->{$name}, @copies);
+}
+
+sub num { my ($n) = @_; return \(0 + $n); }
+
+sub mount_fs {
+  my ($source, $target, $type, $flags, $data) = @_;
+  my $rc = call('mount', $source, $target, $type, num($flags), defined $data ? $data : num(0));
+  fail('RUN_MOUNT', "mount $type on $target: $!") if $rc != 0;
+}
+
+sub bind_mount {
+  my ($source, $target, $read_only, $extra_flags) = @_;
+  $extra_flags ||= 0;
+  my $rc = call('mount', $source, $target, num(0), num($MS_BIND | $MS_REC), num(0));
+  fail('RUN_MOUNT', "bind $source on $target: $!") if $rc != 0;
+  return unless $read_only || $extra_flags;
+  my $flags = $MS_REMOUNT | $MS_BIND | $extra_flags | ($read_only ? $MS_RDONLY : 0);
+  $rc = call('mount', num(0), $target, num(0), num($flags), num(0));
+  fail('RUN_MOUNT', "remount $target read-only: $!") if $rc != 0;
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Paths inside the root: resolved as if the root were '/', so an image's symlinks never lead a mount point
+# (or a stub created for one) out of it.
+
+sub resolve_in_root {
+  my ($root, $path) = @_;
+  my @todo = grep { $_ ne '' && $_ ne '.' } split m{/}, $path;
+  my @done;
+  my $links = 0;
+  while (@todo) {
+    my $part = shift @todo;
+    if ($part eq '..') { pop @done; next; }
+    my $host = join('/', $root, @done, $part);
+    if (-l $host) {
+      fail('RUN_MOUNT', "too many symlinks resolving $path") if ++$links > 255;
+      my $target = readlink $host;
+      @done = () if $target =~ m{^/};
+      unshift @todo, grep { $_ ne '' && $_ ne '.' } split m{/}, $target;
+      next;
+    }
+    push @done, $part;
+  }
+  return '/' . join('/', @done);
+}
+
+# Create what is missing of `path` (resolved, inside root): parent dirs, then the mount point itself as a
+# `dir` or empty `file`. Every created path is reported as a stub. Returns the host path.
+sub ensure_mount_point {
+  my ($root, $path, $kind) = @_;
+  my $inside = resolve_in_root($root, $path);
+  my @parts = grep { $_ ne '' } split m{/}, $inside;
+  my $sofar = '';
+  for my $i (0 .. $#parts) {
+    $sofar .= "/$parts[$i]";
+    next if -e "$root$sofar" || -l "$root$sofar";
+    if ($i < $#parts || $kind eq 'dir') {
+      mkdir("$root$sofar", 0755) or fail('RUN_MOUNT', "cannot create mount point $sofar: $!");
+      report('stub', 2, 'dir', $sofar);
+    } else {
+      sysopen(my $fh, "$root$sofar", $O_WRONLY | $O_CREAT | $O_EXCL, 0644)
+        or fail('RUN_MOUNT', "cannot create mount point $sofar: $!");
+      close $fh;
+      report('stub', 2, 'file', $sofar);
+    }
+  }
+  return "$root$inside";
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Namespace mode: the root is assembled at <scratch>/merged inside this private mount namespace.
+
+sub prepare_namespace_root {
+  my $scratch = first('scratch');
+  mount_fs('kiln-step', $scratch, 'tmpfs', $MS_NOSUID | $MS_NODEV, 'mode=0700');
+  my $root = "$scratch/merged";
+  mkdir($root, 0755) or fail('RUN_MOUNT', "mkdir $root: $!");
+  mount_root($root, $plan{root}[0]);
+  bring_up_loopback() if $plan{netnone};
+  set_hostname(first('hostname')) if $plan{hostname};
+  mount_system_dirs($root);
+  mkdir("$scratch/files", 0700);
+  my $n = 0;
+  for my $file (@{ $plan{file} || [] }) {
+    my ($target, $source) = @$file;
+    my $copy = "$scratch/files/" . $n++;
+    write_file($copy, read_file($source, 'host file'), 0644, 0, 0);
+    bind_mount($copy, ensure_mount_point($root, $target, 'file'), 0);
+  }
+  for my $mount (@{ $plan{mount} || [] }) {
+    apply_run_mount($root, $scratch, $n++, @$mount);
+  }
+  $plan{chroot} = [[$root]];
+}
+
+sub mount_root {
+  my ($root, $spec) = @_;
+  my ($kind, @rest) = @$spec;
+  if ($kind eq 'dir') {
+    bind_mount($rest[0], $root, 0);
+    return;
+  }
+  my ($base, $upper, $work, @lower) = @rest;
+  # Relative layer paths keep long lower lists under the one-page limit of mount options.
+  chdir($base) or fail('RUN_MOUNT', "chdir $base: $!") if $base ne '';
+  mount_fs('overlay', $root, 'overlay', 0,
+    'lowerdir=' . join(':', @lower) . ",upperdir=$upper,workdir=$work");
+  chdir('/');
+}
+
+sub mount_system_dirs {
+  my ($root) = @_;
+  mount_fs('proc', ensure_mount_point($root, '/proc', 'dir'), 'proc', $MS_NOSUID | $MS_NODEV | $MS_NOEXEC);
+  mount_fs('sysfs', ensure_mount_point($root, '/sys', 'dir'), 'sysfs',
+    $MS_RDONLY | $MS_NOSUID | $MS_NODEV | $MS_NOEXEC);
+  my $dev = ensure_mount_point($root, '/dev', 'dir');
+  mount_fs('tmpfs', $dev, 'tmpfs', $MS_NOSUID, 'mode=0755,size=65536k');
+  for my $node (qw(null zero full random urandom tty)) {
+    write_file("$dev/$node", '', 0666, 0, 0);
+    bind_mount("/dev/$node", "$dev/$node", 0);
+  }
+  mkdir("$dev/pts", 0755);
+  mount_fs('devpts', "$dev/pts", 'devpts', $MS_NOSUID | $MS_NOEXEC, 'newinstance,ptmxmode=0666,mode=0620,gid=5');
+  symlink('pts/ptmx', "$dev/ptmx");
+  mkdir("$dev/shm", 01777);
+  mount_fs('shm', "$dev/shm", 'tmpfs', $MS_NOSUID | $MS_NODEV | $MS_NOEXEC, 'mode=1777,size=65536k');
+  symlink('/proc/self/fd', "$dev/fd");
+  symlink("/proc/self/fd/$_->[1]", "$dev/$_->[0]") for ([stdin => 0], [stdout => 1], [stderr => 2]);
+}
+
+sub apply_run_mount {
+  my ($root, $scratch, $n, $type, $source, $target, $read_only, $size, $mode, $uid, $gid) = @_;
+  if ($type eq 'tmpfs') {
+    my $data = 'mode=1777' . ($size ne '' ? ",size=$size" : '');
+    mount_fs('tmpfs', ensure_mount_point($root, $target, 'dir'), 'tmpfs', $MS_NOSUID | $MS_NODEV, $data);
+    return;
+  }
+  if ($type eq 'secret') {
+    # A copy on this namespace's tmpfs carries the requested owner and mode; the host file stays as it is.
+    my $copy = "$scratch/files/$n";
+    write_file($copy, read_file($source, 'secret'), $mode ne '' ? oct($mode) : 0400,
+      $uid ne '' ? $uid : 0, $gid ne '' ? $gid : 0);
+    bind_mount($copy, ensure_mount_point($root, $target, 'file'), 1, $MS_NOSUID | $MS_NODEV | $MS_NOEXEC);
+    return;
+  }
+  # bind, cache, ssh: the host path itself.
+  fail('RUN_MOUNT', "mount source $source does not exist") unless -e $source;
+  my $kind = -d $source ? 'dir' : 'file';
+  bind_mount($source, ensure_mount_point($root, $target, $kind), $read_only eq '1');
+}
+
+sub write_file {
+  my ($path, $data, $mode, $uid, $gid) = @_;
+  open(my $fh, '>:raw', $path) or fail('RUN_MOUNT', "cannot write $path: $!");
+  print $fh $data;
+  close $fh;
+  chown($uid, $gid, $path);
+  chmod($mode, $path);
+}
+
+sub bring_up_loopback {
+  # A new network namespace has `lo` down; BuildKit's `none` network has it up.
+  socket(my $sock, 2, 2, 0) or fail('RUN_NETWORK', "socket: $!");   # AF_INET, SOCK_DGRAM
+  my $ifreq = pack('a16 s x22', 'lo', 0);
+  ioctl($sock, 0x8913, $ifreq) or fail('RUN_NETWORK', "SIOCGIFFLAGS lo: $!");
+  my $flags = unpack('x16 s', $ifreq) | 0x1 | 0x40;                # IFF_UP | IFF_RUNNING
+  $ifreq = pack('a16 s x22', 'lo', $flags);
+  ioctl($sock, 0x8914, $ifreq) or fail('RUN_NETWORK', "SIOCSIFFLAGS lo: $!");
+  close $sock;
+}
+
+sub set_hostname {
+  my ($file) = @_;
+  my ($name) = split /\n/, read_file($file, 'hostname file');
+  return unless defined $name && $name ne '';
+  call('sethostname', $name, num(length $name)) == 0 or fail('RUN_LAUNCH', "sethostname: $!");
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# chroot and none modes: no namespaces, so the parent must notice Kiln's death itself and take the step's
+# processes down, including those that left the process group (they are re-parented to us, a subreaper).
+
+sub guard_parent {
+  call('prctl', num($PR_SET_CHILD_SUBREAPER), num(1), num(0), num(0), num(0));
+  call('prctl', num($PR_SET_PDEATHSIG), num(15), num(0), num(0), num(0));
+  $SIG{TERM} = sub { kill_descendants(); exit 143; };
+  kill_descendants(), exit 143 if getppid() != first('parentpid');
+}
+
+sub kill_descendants {
+  for (1 .. 100) {
+    my @children = child_pids($$);
+    return unless @children;
+    my @all = @children;
+    for (my $i = 0; $i < @all; $i++) { push @all, child_pids($all[$i]); }
+    kill 'KILL', @all;
+    1 while waitpid(-1, 1) > 0;                   # WNOHANG
+    select(undef, undef, undef, 0.01);
+  }
+}
+
+sub child_pids {
+  my ($pid) = @_;
+  my @pids;
+  opendir(my $dh, "/proc/$pid/task") or return ();
+  for my $tid (grep { /^\d+$/ } readdir $dh) {
+    open(my $fh, '<', "/proc/$pid/task/$tid/children") or next;
+    push @pids, split ' ', (<$fh> // '');
+  }
+  return @pids;
+}
+
+sub read_host_files {
+  return [ map { [ $_->[0], read_file($_->[1], 'host file') ] } @{ $plan{file} || [] } ];
+}
+
+# chroot mode has no /dev of its own to mount: create the device nodes that shells and package managers
+# need, and copy the host files in, where the image has none. All are stubs removed after the step.
+sub populate_chroot {
+  my ($host_files) = @_;
+  ensure_mount_point('', '/dev', 'dir');
+  my %devices = (null => [1, 3], zero => [1, 5], full => [1, 7], random => [1, 8], urandom => [1, 9], tty => [5, 0]);
+  for my $name (sort keys %devices) {
+    next if -e "/dev/$name" || -l "/dev/$name";
+    my ($major, $minor) = @{ $devices{$name} };
+    my $rc = call('mknodat', num($AT_FDCWD), "/dev/$name", num(0020000 | 0666), num(($major << 8) | $minor));
+    fail('RUN_LAUNCH', "mknod /dev/$name: $!") if $rc != 0;
+    chmod(0666, "/dev/$name");
+    report('stub', 2, 'device', "/dev/$name");
+  }
+  for my $file (@$host_files) {
+    my ($target, $data) = @$file;
+    my $path = resolve_in_root('', $target);
+    next if -e $path || -l $path;
+    ensure_mount_point('', $path, 'file');
+    write_file($path, $data, 0644, 0, 0);
+  }
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# The step process: enter the root, become the user, execve.
+
+sub enter_step {
+  my ($env, $host_files) = @_;
+  $SIG{TERM} = 'DEFAULT';
+  my $root = first('chroot');
+  if (defined $root) {
+    chroot($root) or fail('RUN_LAUNCH', "chroot $root: $!");
+    chdir('/') or fail('RUN_LAUNCH', "chdir /: $!");
+  }
+  populate_chroot($host_files) if $mode eq 'chroot';
+  my ($uid, $gid, $groups, $home) = resolve_user(first('user'));
+  push @$env, "HOME=$home" unless grep { /^HOME=/ } @$env;
+  my $cwd = first('cwd');
+  make_path($cwd);
+  chdir($cwd) or fail('RUN_LAUNCH', "cannot enter working directory $cwd: $!");
+  my @gids = @$groups ? @$groups : ($gid);
+  call('setgroups', num(scalar @gids), pack('L*', @gids)) == 0 or fail('RUN_LAUNCH', "setgroups: $!");
+  call('setresgid', num($gid), num($gid), num($gid)) == 0 or fail('RUN_LAUNCH', "setresgid $gid: $!");
+  call('setresuid', num($uid), num($uid), num($uid)) == 0 or fail('RUN_LAUNCH', "setresuid $uid: $!");
+  my @argv = @{ $plan{argv}[0] };
+  my $program = find_program($argv[0], $env);
+  my $argvp = pack('p*', @argv, undef);
+  my $envp = pack('p*', @$env, undef);
+  call('execve', $program, $argvp, $envp);
+  fail('RUN_EXEC', "exec $argv[0]: $!");
+}
+
+sub make_path {
+  my ($path) = @_;
+  my $sofar = '';
+  for my $part (grep { $_ ne '' } split m{/}, $path) {
+    $sofar .= "/$part";
+    next if -d $sofar;
+    mkdir($sofar, 0755) or fail('RUN_LAUNCH', "cannot create working directory $sofar: $!");
+  }
+}
+
+# Like runc (Go's exec.LookPath with the step's own PATH): no shell fallback.
+sub find_program {
+  my ($name, $env) = @_;
+  return $name if $name =~ m{/};
+  my ($path) = map { substr($_, 5) } grep { /^PATH=/ } @$env;
+  $path = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' unless defined $path;
+  for my $dir (split /:/, $path, -1) {
+    my $candidate = ($dir eq '' ? '.' : $dir) . "/$name";
+    return $candidate if -f $candidate && -x _;
+  }
+  fail('RUN_EXEC', "exec: \"$name\": executable file not found in \$PATH");
+}
+
+# BuildKit's rules: "" is root and "uid:gid" is taken as is (no lookup); anything else goes through runc's
+# GetExecUser: user by name or uid, group by name or gid, supplementary groups only when no group is given.
+sub resolve_user {
+  my ($spec) = @_;
+  my @passwd = read_db('/etc/passwd');
+  my ($uid, $gid, $groups) = (0, 0, []);
+  my ($user_arg, $group_arg) = split /:/, $spec, 2;
+  $user_arg = '' unless defined $user_arg;
+  if ($spec ne '' && !($spec =~ /^\d+:\d+$/)) {
+    my ($entry) = grep { $user_arg =~ /^\d+$/ ? $_->[2] eq $user_arg : $_->[0] eq $user_arg } @passwd;
+    if ($entry) {
+      ($uid, $gid) = ($entry->[2], $entry->[3]);
+    } elsif ($user_arg =~ /^\d+$/) {
+      $uid = $user_arg;
+    } else {
+      fail('RUN_USER', "unable to find user $user_arg: no matching entries in passwd file");
+    }
+    my @group_db = read_db('/etc/group');
+    if (defined $group_arg && $group_arg ne '') {
+      my ($match) = grep { $_->[0] eq $group_arg || ($group_arg =~ /^\d+$/ && $_->[2] eq $group_arg) } @group_db;
+      if ($match) { $gid = $match->[2]; }
+      elsif ($group_arg =~ /^\d+$/) { $gid = $group_arg; }
+      else { fail('RUN_USER', "unable to find group $group_arg: no matching entries in group file"); }
+    } elsif ($entry) {
+      $groups = [ map { $_->[2] } grep { my $g = $_; grep { $_ eq $entry->[0] } split /,/, ($g->[3] // '') } @group_db ];
+    }
+  } elsif ($spec ne '') {
+    ($uid, $gid) = split /:/, $spec;
+  }
+  my ($home_entry) = grep { $_->[2] eq $uid } @passwd;
+  my $home = $home_entry && $home_entry->[5] ne '' ? $home_entry->[5] : '/';
+  return ($uid, $gid, $groups, $home);
+}
+
+sub read_db {
+  my ($path) = @_;
+  open(my $fh, '<', $path) or return ();
+  my @rows;
+  while (my $line = <$fh>) {
+    chomp $line;
+    next if $line eq '' || $line =~ /^#/;
+    push @rows, [ split /:/, $line, -1 ];
+  }
+  return @rows;
+}
+
+# ---------------------------------------------------------------------------------------------------------
+
+sub wait_for_step {
+  my ($child) = @_;
+  my $status;
+  while (1) {
+    my $pid = waitpid(-1, 0);
+    last if $pid == -1;
+    if ($pid == $child) { $status = $?; last; }
+  }
+  kill_descendants() if $mode ne 'namespace';
+  exit(($status & 127) ? 128 + ($status & 127) : $status >> 8);
+}

@@ -1,0 +1,57 @@
+/** runStep: one RUN step in a stage's root filesystem, from plan to cleanup. */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KilnError } from '../errors.ts';
+import { detectIsolation } from './detect-isolation.ts';
+import { buildPlan, emptyLowerDir, encodePlan } from './launch-plan.ts';
+import { removeMountStubs } from './mount-stubs.ts';
+import { parseStatus } from './status-channel.ts';
+import { runLauncher } from './step-process.ts';
+import type { ResolvedIsolation, RunResult, RunSpec } from './types.ts';
+
+const launchFailedExitCode = 125;
+
+async function resolveIsolation(spec: RunSpec): Promise<ResolvedIsolation> {
+  return spec.isolation === 'auto' ? detectIsolation() : spec.isolation;
+}
+
+/** Where stubs landed on the host: the upper dir of an overlay, else the rootfs dir itself. */
+function stubBase(spec: RunSpec): string {
+  return spec.rootfs.kind === 'overlay' ? spec.rootfs.upper : spec.rootfs.path;
+}
+
+function abortedError(): KilnError {
+  return new KilnError('RUN_ABORTED', 'RUN step aborted', { exitCode: 130 });
+}
+
+/**
+ * Run `spec.argv` inside `spec.rootfs` and wait until every process of the step is gone. Resolves with the
+ * step's exit code (non-zero codes are results, not errors); rejects with a KilnError when the step cannot
+ * start (bad user, missing command, mount failure, unsupported combination) or is aborted.
+ */
+export async function runStep(spec: RunSpec): Promise<RunResult> {
+  if (spec.signal?.aborted) throw abortedError();
+  const isolation = await resolveIsolation(spec);
+  const stepDir = mkdtempSync(join(spec.tempDir ?? tmpdir(), 'kiln-step-'));
+  try {
+    const records = buildPlan(spec, { isolation, stepDir, parentPid: process.pid, arch: process.arch }, existsSync);
+    mkdirSync(join(stepDir, 'ns'));
+    if (spec.rootfs.kind === 'overlay' && spec.rootfs.lower.length === 0) mkdirSync(emptyLowerDir(stepDir));
+    const planPath = join(stepDir, 'plan');
+    writeFileSync(planPath, encodePlan(records), { mode: 0o600 });
+
+    const exit = await runLauncher({
+      isolation, planPath, network: spec.network, stdout: spec.stdout, stderr: spec.stderr, signal: spec.signal,
+    });
+    const status = parseStatus(exit.status);
+    const mountStubs = isolation === 'none' ? [] : removeMountStubs(stubBase(spec), status.stubs);
+    if (exit.aborted) throw abortedError();
+    if (status.error !== undefined && exit.exitCode === launchFailedExitCode) {
+      throw new KilnError(status.error.code, status.error.message);
+    }
+    return { exitCode: exit.exitCode, mountStubs, isolation };
+  } finally {
+    rmSync(stepDir, { recursive: true, force: true });
+  }
+}

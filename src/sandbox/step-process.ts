@@ -1,0 +1,117 @@
+/**
+ * Starting the launcher for one step and ending it: the whole process tree goes when the step ends or is
+ * aborted. Namespace mode: the launcher is pid 1 of the step's pid namespace, so killing it kills every
+ * process of the step and drops every mount. Other modes: the launcher is a subreaper that kills all its
+ * descendants before it exits (and on SIGTERM, which Kiln's death also sends).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Readable } from 'node:stream';
+import type { ResolvedIsolation, RunSpec } from './types.ts';
+
+export const launcherPath = fileURLToPath(new URL('./launcher.pl', import.meta.url));
+
+/** Tools come from the host's standard places, whatever PATH Kiln was started with. */
+const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** How long a chroot/none launcher gets to kill its descendants after SIGTERM before its group is killed. */
+const termGraceMs = 3000;
+
+export interface LaunchOptions {
+  isolation: ResolvedIsolation;
+  planPath: string;
+  network: RunSpec['network'];
+  stdout: RunSpec['stdout'];
+  stderr: RunSpec['stderr'];
+  signal: AbortSignal | undefined;
+}
+
+export interface StepExit {
+  /** Exit code of the launcher (the step's, or 128 + signal). */
+  exitCode: number;
+  /** The launcher's status channel, whole. */
+  status: Buffer;
+  aborted: boolean;
+}
+
+/** argv that starts the launcher for `isolation`. */
+export function launchCommand(isolation: ResolvedIsolation, network: RunSpec['network'], planPath: string): string[] {
+  const launcher = ['perl', launcherPath, planPath];
+  if (isolation !== 'namespace') return launcher;
+  // setpriv's death signal reaches unshare (exec keeps it); unshare's --kill-child then reaches pid 1, whose
+  // death ends the namespace: a SIGKILLed Kiln leaves no step behind.
+  return ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--pid', '--ipc', '--uts', '--fork',
+    '--kill-child', ...(network === 'none' ? ['--net'] : []), '--', ...launcher];
+}
+
+function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return 128 + (signal === null ? 0 : constants.signals[signal] ?? 0);
+}
+
+/** Host pids of the direct children of `pid` (the unshare'd pid 1 is unshare's only child). */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter((p) => p !== '').map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try { process.kill(pid, signal); } catch { /* already gone */ }
+}
+
+function pipeOut(from: Readable | null, to: RunSpec['stdout']): void {
+  if (from === null) return;
+  if (to === undefined) from.resume();
+  else from.pipe(to, { end: false });
+}
+
+/** Run the launcher to its end (or abort); resolves once every process of the step is gone. */
+export function runLauncher(options: LaunchOptions): Promise<StepExit> {
+  const [command, ...args] = launchCommand(options.isolation, options.network, options.planPath) as [string, ...string[]];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      detached: true,
+      env: { PATH: toolPath },
+      stdio: ['ignore', options.stdout === undefined ? 'ignore' : 'pipe', options.stderr === undefined ? 'ignore' : 'pipe', 'pipe'],
+    });
+    const status: Buffer[] = [];
+    (child.stdio[3] as Readable).on('data', (chunk: Buffer) => status.push(chunk));
+    pipeOut(child.stdout, options.stdout);
+    pipeOut(child.stderr, options.stderr);
+
+    let aborted = false;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const abort = () => {
+      if (aborted || child.pid === undefined) return;
+      aborted = true;
+      if (options.isolation === 'namespace') {
+        // Killing pid 1 directly means unshare exits only once the namespace is empty.
+        const inits = childPids(child.pid);
+        for (const pid of inits.length > 0 ? inits : [child.pid]) killQuietly(pid, 'SIGKILL');
+      } else {
+        killQuietly(child.pid, 'SIGTERM');
+        graceTimer = setTimeout(() => killQuietly(-(child.pid as number), 'SIGKILL'), termGraceMs);
+        graceTimer.unref();
+      }
+    };
+    options.signal?.addEventListener('abort', abort, { once: true });
+
+    child.on('error', (err) => {
+      options.signal?.removeEventListener('abort', abort);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      options.signal?.removeEventListener('abort', abort);
+      if (graceTimer !== undefined) clearTimeout(graceTimer);
+      // Anything still in the launcher's group (it never should be) goes too.
+      if (child.pid !== undefined) killQuietly(-child.pid, 'SIGKILL');
+      resolve({ exitCode: exitCodeOf(code, signal), status: Buffer.concat(status), aborted });
+    });
+    if (options.signal?.aborted) abort();
+  });
+}
