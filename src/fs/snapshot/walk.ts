@@ -54,6 +54,9 @@ function sameStat(mode: SnapshotMode, a: FsSnapshot, i: number, b: FsSnapshot, j
 export function diffSnapshots(before: FsSnapshot, rootfsAfter: string, options: DiffOptions): WalkSnapshotResult {
   const after = emptySnapshot(path.resolve(rootfsAfter), before.ignore);
   const full = options.mode === 'full';
+  if (full && (before.hashes === undefined || before.xattrs === undefined)) {
+    throw new Error('diffSnapshots mode full needs a before snapshot taken with { content: true }');
+  }
   const hashes = full ? new Map<number, string>() : undefined;
   const buffer = Buffer.allocUnsafe(1 << 20);
   const changed = new Set<string>();

@@ -130,7 +130,7 @@ function describe(entries: TarEntry[]): object[] {
 
 async function diffID(entries: TarEntry[], storeDir: string): Promise<string> {
   const layer = await writeLayer(entries, { store: new BlobStore(storeDir), compression: 'none', reproducible: true });
-  return layer.diffID;
+  return layer.diffID();
 }
 
 /** A tree as comparable records: metadata, content, link targets, non-overlay xattrs, hardlink groups. */
@@ -180,7 +180,9 @@ for (const [name, { script, layer }] of Object.entries(CASES)) {
     assert.deepEqual(upperResult.changedPaths, walked.changedPaths);
     if (name === 'all at once') assert.ok(walked.entries.length > 20, 'the changes are seen together');
     const storeDir = join(s.base, '..', 'store');
-    assert.equal(await diffID(upperResult.entries, storeDir), await diffID(walked.entries, storeDir));
+    const overlayDiffID = await diffID(upperResult.entries, storeDir);
+    assert.match(overlayDiffID, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(overlayDiffID, await diffID(walked.entries, storeDir));
 
     applyUpperToLower(s.upper, s.lower, { ignorePaths: ['/proc'] });
     assert.deepEqual(fs.readdirSync(s.upper), [], 'upper dir emptied');
