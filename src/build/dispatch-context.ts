@@ -1,6 +1,9 @@
 /** What instruction handlers need besides the stage they change: the build's shared, explicit state. */
 import type { Instruction } from '../dockerfile/instructions/index.ts';
+import type { TarEntry } from '../fs/tar-entry.ts';
 import type { Logger } from '../log/logger.ts';
+import type { ResolvedIsolation } from '../sandbox/types.ts';
+import type { SecretSpec, SshSpec } from './options.ts';
 import type { StageState } from './state.ts';
 
 export interface DispatchContext {
@@ -23,8 +26,25 @@ export interface DispatchContext {
   scratchDir(state: StageState): string;
   /** Writes the whole tree as a layer, appends it, and applies it to the rootfs if that exists already. */
   commitTreeLayer(state: StageState, tree: string): Promise<void>;
+  /** Writes a layer of prepared entries (a RUN's snapshot) and appends it. */
+  commitEntries(state: StageState, entries: readonly TarEntry[]): Promise<void>;
+  /** A fresh private directory for one step, outside every rootfs; the caller removes it. */
+  stepDir(): string;
+  run: RunSettings;
   /** History `created` timestamp (RFC 3339). */
   created: string;
   sourceDateEpoch?: number;
   logger: Logger;
+}
+
+/** What RUN steps share across a build. */
+export interface RunSettings {
+  /** The isolation the sandbox uses (auto resolved once per build). */
+  isolation(): Promise<ResolvedIsolation>;
+  secrets: readonly SecretSpec[];
+  ssh: readonly SshSpec[];
+  /** Where `--mount=type=cache` dirs persist across builds. */
+  cacheRoot: string;
+  /** Proxy build args, given to RUN steps only. */
+  proxies: ReadonlyMap<string, string>;
 }

@@ -1,7 +1,6 @@
 /** Instruction kind → handler. Expansion happens here, once, before a handler sees the instruction. */
 import { expandInstruction } from '../dockerfile/instructions/index.ts';
 import type { StageInstruction } from '../dockerfile/instructions/index.ts';
-import { KilnError } from '../errors.ts';
 import type { DispatchContext } from './dispatch-context.ts';
 import { dispatchArg } from './instructions/arg.ts';
 import { dispatchCmd, dispatchEntrypoint, dispatchHealthcheck } from './instructions/command.ts';
@@ -10,6 +9,7 @@ import {
   dispatchEnv, dispatchExpose, dispatchLabel, dispatchMaintainer, dispatchOnbuild, dispatchShell, dispatchStopsignal, dispatchUser,
   dispatchVolume,
 } from './instructions/metadata.ts';
+import { dispatchRun } from './instructions/run.ts';
 import { dispatchWorkdir } from './instructions/workdir.ts';
 import type { StageState } from './state.ts';
 
@@ -33,11 +33,6 @@ export async function dispatchInstruction(state: StageState, raw: StageInstructi
     case 'WORKDIR': return dispatchWorkdir(state, inst, ctx);
     case 'COPY': return dispatchCopy(state, inst, ctx);
     case 'ADD': return dispatchAdd(state, inst, ctx);
-    case 'RUN':
-      throw new KilnError('NOT_SUPPORTED', 'RUN is not supported yet', {
-        location: { file: inst.location.file, line: inst.location.line, text: inst.location.text },
-        exitCode: 2,
-        hint: 'this version builds Dockerfiles without RUN steps (COPY, ADD and metadata instructions)',
-      });
+    case 'RUN': return dispatchRun(state, inst, ctx);
   }
 }

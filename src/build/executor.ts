@@ -15,6 +15,7 @@ import type { BuildOptions } from './options.ts';
 import { writeOutputs } from './outputs.ts';
 import { preparePush } from './push.ts';
 import { registryImageSource } from './registry-source.ts';
+import { runSettings } from './run-settings.ts';
 import { buildStage, type StageBuildEnv } from './stage-builder.ts';
 import type { StageState } from './state.ts';
 import { createWorkDir } from './work-dir.ts';
@@ -81,6 +82,7 @@ export async function runBuild(options: BuildOptions, logger: Logger): Promise<B
       contextRoot: context.root,
       isContextPathIncluded: (rel) => context.isIncluded(rel),
       images,
+      run: runSettings(options, logger),
       copySourceImages: new Map(),
       stages: graph.stages,
       states: new Map(),

@@ -19,7 +19,7 @@ import type { Logger } from '../log/logger.ts';
 import { startStep } from '../log/steps.ts';
 import { stateFromImage, stateFromScratch, stateFromStage } from './base-image.ts';
 import type { ImageSource } from './registry-source.ts';
-import type { DispatchContext } from './dispatch-context.ts';
+import type { DispatchContext, RunSettings } from './dispatch-context.ts';
 import { dispatchInstruction } from './dispatch.ts';
 import type { BuildOptions } from './options.ts';
 import type { StageState } from './state.ts';
@@ -36,6 +36,7 @@ export interface StageBuildEnv {
   isContextPathIncluded(rel: string): boolean;
   /** Base images and COPY --from images. */
   images: ImageSource;
+  run: RunSettings;
   /** Images named by COPY --from, as states with a rootfs, by reference. */
   copySourceImages: Map<string, Promise<StageState>>;
   /** Every stage of the Dockerfile (for COPY --from lookups). */
@@ -139,6 +140,9 @@ function dispatchContext(env: StageBuildEnv, logger: Logger): DispatchContext {
     rootfs: (state) => materialize(state, env),
     commitLayer: (state, paths) => commitLayer(state, paths, env),
     scratchDir: (state) => env.work.newRootfs(state.stage.index),
+    commitEntries: async (state, entries) => appendLayer(state, await writeLayer([...entries], layerWriteOptions(env))),
+    stepDir: () => env.work.newStepDir(),
+    run: env.run,
     commitTreeLayer: (state, tree) => commitTreeLayer(state, tree, env),
     created: env.created,
     ...(env.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: env.options.sourceDateEpoch }),

@@ -12,6 +12,8 @@ export interface WorkDir {
   blobs: BlobStore;
   /** A fresh, empty directory for a stage's rootfs. */
   newRootfs(stageIndex: number): string;
+  /** A fresh, empty private directory for one step (mode 0700). */
+  newStepDir(): string;
   remove(): void;
 }
 
@@ -26,6 +28,9 @@ export function createWorkDir(parent: string = process.env.KILN_WORK_DIR ?? os.t
       const dir = path.join(root, `rootfs-${stageIndex}-${rootfsCount++}`);
       fs.mkdirSync(dir, { mode: 0o755 });
       return dir;
+    },
+    newStepDir() {
+      return fs.mkdtempSync(path.join(root, 'step-'));
     },
     remove() {
       fs.rmSync(root, { recursive: true, force: true });

@@ -29,10 +29,13 @@ function describe(registry: TestRegistry): object {
 async function serveUntilInterrupted(registry: TestRegistry, extra: object = {}): Promise<void> {
   process.stdout.write(`${JSON.stringify({ ...describe(registry), ...extra }, null, 2)}\n`);
   process.stderr.write(`registry running (log: ${registry.logFile}); Ctrl-C stops it\n`);
+  // Signal handlers alone do not keep Node's event loop alive (the registry child is unref'd): a timer does.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   await new Promise<void>((resolvePromise) => {
     process.once('SIGINT', resolvePromise);
     process.once('SIGTERM', resolvePromise);
   });
+  clearInterval(keepAlive);
   await registry.stop();
 }
 

@@ -1,0 +1,109 @@
+/**
+ * RUN (BuildKit's dispatchRun): the command runs in the sandbox on the stage's rootfs; what it changed
+ * becomes the layer. With namespace isolation the step writes to an overlay upper dir, which *is* the diff
+ * (O(changed files)); without mounts (chroot) the rootfs is walked before and after.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RunInstruction } from '../../dockerfile/instructions/index.ts';
+import { KilnError } from '../../errors.ts';
+import { applyUpperToLower } from '../../fs/snapshot/overlay-apply.ts';
+import { overlayUpperEntries } from '../../fs/snapshot/overlay.ts';
+import { takeSnapshot } from '../../fs/snapshot/stat-map.ts';
+import { diffSnapshots } from '../../fs/snapshot/walk.ts';
+import type { SnapshotResult } from '../../fs/snapshot/types.ts';
+import { runStep } from '../../sandbox/index.ts';
+import type { RunMountSpec, RunSpec } from '../../sandbox/types.ts';
+import type { DispatchContext } from '../dispatch-context.ts';
+import { commitHistory } from '../history.ts';
+import { HEREDOC_SCRIPT_DIR, prepareRun, runCreatedBy, runEnvironment } from '../run-command.ts';
+import { runMountSpecs } from '../run-mounts.ts';
+import type { StageState } from '../state.ts';
+
+/** Paths a step's diff never contains: kernel filesystems and the sandbox's own mount points. */
+const ALWAYS_IGNORED = ['/proc', '/sys', '/dev'];
+
+function runFailed(inst: RunInstruction, argv: readonly string[], exitCode: number): KilnError {
+  return new KilnError('RUN_FAILED', `process "${argv.join(' ')}" did not complete successfully: exit code: ${exitCode}`, {
+    location: { file: inst.location.file, line: inst.location.line, text: inst.location.text },
+    exitCode,
+  });
+}
+
+/** A heredoc script, shown to the step read-only at /dev/pipes/<name> (mounted, or copied in chroot mode). */
+function scriptMount(stepDir: string, script: { name: string; data: string }): RunMountSpec {
+  const dir = path.join(stepDir, 'pipes');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, script.name), script.data, { mode: 0o755 });
+  return { type: 'bind', target: HEREDOC_SCRIPT_DIR, source: dir, readOnly: true };
+}
+
+interface StepOutcome {
+  exitCode: number;
+  /** The step's changes as layer entries (their content is read from disk when the layer is written). */
+  snapshot(): SnapshotResult;
+  /** Makes the stage rootfs reflect the step, once the layer is written. */
+  settle(): void;
+}
+
+async function runInOverlay(spec: Omit<RunSpec, 'rootfs'>, rootfs: string, stepDir: string, ignore: string[]): Promise<StepOutcome> {
+  const upper = path.join(stepDir, 'upper');
+  const work = path.join(stepDir, 'work');
+  fs.mkdirSync(upper);
+  fs.mkdirSync(work);
+  const result = await runStep({ ...spec, rootfs: { kind: 'overlay', lower: [rootfs], upper, work } });
+  const options = { exclude: result.mountStubs, ignorePaths: ignore };
+  return {
+    exitCode: result.exitCode,
+    snapshot: () => overlayUpperEntries(upper, { lower: rootfs, ...options }),
+    settle: () => { applyUpperToLower(upper, rootfs, options); },
+  };
+}
+
+async function runWithWalk(spec: Omit<RunSpec, 'rootfs'>, rootfs: string, ignore: string[]): Promise<StepOutcome> {
+  const before = takeSnapshot(rootfs, { ignorePaths: ignore });
+  const result = await runStep({ ...spec, rootfs: { kind: 'dir', path: rootfs } });
+  return {
+    exitCode: result.exitCode,
+    snapshot: () => diffSnapshots(before, rootfs, { mode: 'redo' }),
+    settle: () => {},
+  };
+}
+
+export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: DispatchContext): Promise<void> {
+  const rootfs = await ctx.rootfs(state);
+  const prepared = prepareRun(inst, state.config);
+  const isolation = await ctx.run.isolation();
+  const stepDir = ctx.stepDir();
+  try {
+    const { mounts, env: mountEnv } = await runMountSpecs(inst, {
+      rootOf: (from) => (from === undefined ? Promise.resolve(ctx.contextRoot) : ctx.copySource(inst, from).then((s) => ctx.rootfs(s.state))),
+      cacheRoot: ctx.run.cacheRoot,
+      secrets: ctx.run.secrets,
+      ssh: ctx.run.ssh,
+      stepDir,
+      env: process.env,
+    });
+    if (prepared.script) mounts.push(scriptMount(stepDir, prepared.script));
+    const spec: Omit<RunSpec, 'rootfs'> = {
+      argv: prepared.argv,
+      env: [...runEnvironment(state.vars, ctx.run.proxies), ...mountEnv],
+      cwd: state.config.config.WorkingDir || '/',
+      user: state.config.config.User ?? '',
+      isolation,
+      network: inst.network,
+      mounts,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      tempDir: stepDir,
+    };
+    const ignore = [...ALWAYS_IGNORED, ...mounts.map((m) => m.target).filter((t) => t !== '')];
+    const outcome = isolation === 'namespace' ? await runInOverlay(spec, rootfs, stepDir, ignore) : await runWithWalk(spec, rootfs, ignore);
+    if (outcome.exitCode !== 0) throw runFailed(inst, prepared.argv, outcome.exitCode);
+    await ctx.commitEntries(state, outcome.snapshot().entries);
+    outcome.settle();
+  } finally {
+    fs.rmSync(stepDir, { recursive: true, force: true });
+  }
+  commitHistory(state, runCreatedBy(prepared.argv, state.vars), { layer: true, fromFilesystemChange: true });
+}

@@ -1,0 +1,42 @@
+/** RUN settings for a build: the isolation (auto resolved once, and logged), secrets, ssh, cache-mount root. */
+import os from 'node:os';
+import path from 'node:path';
+import { proxyEnvFromBuildArgs } from '../dockerfile/platform-args.ts';
+import { KilnError } from '../errors.ts';
+import type { Logger } from '../log/logger.ts';
+import { detectIsolation } from '../sandbox/index.ts';
+import type { ResolvedIsolation } from '../sandbox/types.ts';
+import type { RunSettings } from './dispatch-context.ts';
+import type { BuildOptions } from './options.ts';
+
+export function cacheMountRoot(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.KILN_CACHE_HOME ?? env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
+  return path.join(base, 'kiln', 'cache-mounts');
+}
+
+export function runSettings(options: BuildOptions, logger: Logger): RunSettings {
+  let resolved: Promise<ResolvedIsolation> | undefined;
+  return {
+    isolation() {
+      resolved ??= (async () => {
+        if (options.isolation === 'none') {
+          throw new KilnError('NOT_SUPPORTED', '--isolation=none (building on / in place) is not supported yet', { exitCode: 2 });
+        }
+        if (options.isolation !== 'auto') return options.isolation;
+        const picked = await detectIsolation();
+        if (picked === 'none') {
+          throw new KilnError('RUN_ISOLATION', 'RUN needs either mount namespaces or chroot, and this environment allows neither', {
+            hint: 'run Kiln as root (CAP_SYS_CHROOT at least); --isolation=none (in place, as kaniko) is not supported yet',
+          });
+        }
+        logger.info(`RUN isolation: ${picked} (auto)`);
+        return picked;
+      })();
+      return resolved;
+    },
+    secrets: options.secrets,
+    ssh: options.ssh,
+    cacheRoot: cacheMountRoot(),
+    proxies: proxyEnvFromBuildArgs(options.buildArgs),
+  };
+}
