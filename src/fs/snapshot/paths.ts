@@ -29,7 +29,8 @@ export function parentOf(rel: string): string {
 
 /** Host path of a layer-form path under `root`. */
 export function hostPath(root: string, rel: string): string {
-  return rel === '' ? root : `${root}/${rel}`;
+  if (rel === '') return root;
+  return root === '/' ? `/${rel}` : `${root}/${rel}`;
 }
 
 export function childPath(rel: string, name: string): string {

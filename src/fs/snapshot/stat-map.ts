@@ -68,6 +68,8 @@ export function record(s: MutableSnapshot, rel: string, abs: string, st: fs.Stat
   return i;
 }
 
+const NO_THROW = { throwIfNoEntry: false } as const;
+
 /** Depth-first lstat walk below `rel`; `visit` sees every entry (a vanished entry is skipped). */
 export function walkTree(
   root: string,
@@ -87,7 +89,7 @@ export function walkTree(
     const childRel = childPath(rel, name);
     if (ignore.has(childRel)) continue;
     const abs = hostPath(root, childRel);
-    const st = fs.lstatSync(abs, { throwIfNoEntry: false });
+    const st = fs.lstatSync(abs, NO_THROW);
     if (st === undefined) continue;
     visit(childRel, abs, st);
     if (st.isDirectory()) walkTree(root, ignore, childRel, visit);

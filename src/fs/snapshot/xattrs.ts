@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { KilnError } from '../../errors.ts';
 import { defaultXattrFilter, parseGetfattr, type XattrMap } from '../layer/xattrs.ts';
+import { hostPath } from './paths.ts';
 
 /** Keeps argv well below ARG_MAX (2 MiB here, shared with the environment). */
 const ARGV_BYTES = 256 * 1024;
@@ -44,7 +45,7 @@ export function readPathXattrs(root: string, rels: readonly string[], filter: Xa
   const out: XattrMap = new Map();
   if (rels.length === 0) return out;
   const abs = path.resolve(root);
-  for (const batch of batches(rels.map((rel) => (rel === '' ? abs : `${abs}/${rel}`)))) {
+  for (const batch of batches(rels.map((rel) => hostPath(abs, rel)))) {
     const r = spawnSync('getfattr', ['-P', '-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', '--', ...batch], {
       encoding: 'utf8',
       maxBuffer: 1 << 30,
