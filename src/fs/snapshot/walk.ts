@@ -117,6 +117,13 @@ export function diffSnapshots(before: FsSnapshot, rootfsAfter: string, options: 
 
   const changedStats = new Map<string, fs.Stats>();
   for (const rel of changed) changedStats.set(rel, fs.lstatSync(hostPath(after.root, rel)));
-  const result = snapshotResult({ root: after.root, changed: changedStats, deleted });
+  const known = after.xattrs;
+  const result = snapshotResult({
+    root: after.root,
+    changed: changedStats,
+    deleted,
+    // Mode full already holds every entry's xattrs: no second getfattr pass.
+    ...(known !== undefined ? { readXattrs: (_root: string, rels: readonly string[]) => new Map(rels.flatMap((rel) => (known.has(rel) ? [[rel, known.get(rel)!] as const] : []))) } : {}),
+  });
   return { ...result, snapshot: after };
 }
