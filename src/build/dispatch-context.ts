@@ -47,4 +47,6 @@ export interface RunSettings {
   cacheRoot: string;
   /** Proxy build args, given to RUN steps only. */
   proxies: ReadonlyMap<string, string>;
+  /** Aborts the running step (SIGINT/SIGTERM to Kiln). */
+  signal?: AbortSignal;
 }

@@ -56,7 +56,7 @@ function checkOutputs(options: BuildOptions): void {
   }
 }
 
-export async function runBuild(options: BuildOptions, logger: Logger): Promise<BuildResult> {
+export async function runBuild(options: BuildOptions, logger: Logger, control: { signal?: AbortSignal } = {}): Promise<BuildResult> {
   checkOutputs(options);
   // Destinations are checked before any work, so a refused push fails in seconds, not after the build.
   const pusher = await preparePush(options, logger);
@@ -82,7 +82,7 @@ export async function runBuild(options: BuildOptions, logger: Logger): Promise<B
       contextRoot: context.root,
       isContextPathIncluded: (rel) => context.isIncluded(rel),
       images,
-      run: runSettings(options, logger),
+      run: runSettings(options, logger, control.signal),
       copySourceImages: new Map(),
       stages: graph.stages,
       states: new Map(),

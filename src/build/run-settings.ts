@@ -14,7 +14,7 @@ export function cacheMountRoot(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'kiln', 'cache-mounts');
 }
 
-export function runSettings(options: BuildOptions, logger: Logger): RunSettings {
+export function runSettings(options: BuildOptions, logger: Logger, signal?: AbortSignal): RunSettings {
   let resolved: Promise<ResolvedIsolation> | undefined;
   return {
     isolation() {
@@ -38,5 +38,6 @@ export function runSettings(options: BuildOptions, logger: Logger): RunSettings 
     ssh: options.ssh,
     cacheRoot: cacheMountRoot(),
     proxies: proxyEnvFromBuildArgs(options.buildArgs),
+    ...(signal ? { signal } : {}),
   };
 }

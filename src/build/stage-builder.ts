@@ -169,6 +169,7 @@ export async function buildStage(stage: Stage, position: number, env: StageBuild
   const total = steps.length + 1;
   startStep(logger, { stage: position, stages: env.stageCount, step: 1, steps: total, text: stage.location.text }).done();
   for (const [i, inst] of steps.entries()) {
+    env.run.signal?.throwIfAborted();
     const step = startStep(logger, { stage: position, stages: env.stageCount, step: i + 2, steps: total, text: inst.original });
     try {
       await dispatchInstruction(state, inst, ctx);

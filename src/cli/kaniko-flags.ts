@@ -189,13 +189,13 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'Timestamp in log output.' }),
 
   // Kiln's own
-  S({ name: 'isolation', type: 'string', default: 'auto', valueName: 'MODE', group: 'kiln', status: 'later', kilnOnly: true,
+  S({ name: 'isolation', type: 'string', default: 'auto', valueName: 'MODE', group: 'kiln', status: 'supported', kilnOnly: true,
     help: 'How RUN steps are isolated: auto, namespace, chroot, or none (in place on /, like kaniko).' }),
-  S({ name: 'secret', type: 'repeatable', default: undefined, valueName: 'id=ID[,src=PATH|,env=VAR]', group: 'kiln', status: 'later', kilnOnly: true,
+  S({ name: 'secret', type: 'repeatable', default: undefined, valueName: 'id=ID[,src=PATH|,env=VAR]', group: 'kiln', status: 'supported', kilnOnly: true,
     help: 'A secret for RUN --mount=type=secret. Set it repeatedly for multiple secrets.' }),
   S({ name: 'base-image-source', type: 'repeatable', default: undefined, valueName: 'NAME=oci:DIR|docker-archive:FILE', group: 'kiln', status: 'supported', kilnOnly: true,
     help: 'Take the image NAME (as FROM or COPY --from write it; docker.io/library/ prefixes and :latest are implied as usual) from a local OCI layout (oci:DIR, or oci:DIR:REF for one of its ref names) or docker archive (docker-archive:FILE) instead of a registry. Set it repeatedly for several images.' }),
-  S({ name: 'ssh', type: 'repeatable', default: undefined, valueName: 'default|ID[=PATH[,PATH]]', group: 'kiln', status: 'later', kilnOnly: true,
+  S({ name: 'ssh', type: 'repeatable', default: undefined, valueName: 'default|ID[=PATH[,PATH]]', group: 'kiln', status: 'supported', kilnOnly: true,
     help: 'An SSH agent socket or keys for RUN --mount=type=ssh.' }),
 ];
 

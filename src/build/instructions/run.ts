@@ -96,6 +96,7 @@ export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: 
       stdout: process.stdout,
       stderr: process.stderr,
       tempDir: stepDir,
+      ...(ctx.run.signal ? { signal: ctx.run.signal } : {}),
     };
     const ignore = [...ALWAYS_IGNORED, ...mounts.map((m) => m.target).filter((t) => t !== '')];
     const outcome = isolation === 'namespace' ? await runInOverlay(spec, rootfs, stepDir, ignore) : await runWithWalk(spec, rootfs, ignore);

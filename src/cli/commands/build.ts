@@ -15,7 +15,30 @@ import { renderHelp } from '../flag-help.ts';
 
 const EXECUTOR_MODULE = '../../build/executor.ts';
 
-type RunBuild = (options: BuildOptions, logger: Logger) => Promise<unknown>;
+type RunBuild = (options: BuildOptions, logger: Logger, control: { signal: AbortSignal }) => Promise<unknown>;
+
+/**
+ * SIGINT/SIGTERM abort the build: the running step's processes are killed and the work dir, mounts and
+ * partial outputs are removed before Kiln exits with 128+n, as a shell would report it.
+ */
+function interruptOnSignals(logger: Logger): { signal: AbortSignal; readonly received: string | undefined; readonly exitCode: number } {
+  const controller = new AbortController();
+  const state = { received: undefined as string | undefined, exitCode: 1 };
+  const codes: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+  for (const name of Object.keys(codes)) {
+    process.once(name, () => {
+      state.received = name;
+      state.exitCode = codes[name];
+      logger.warn(`${name} received: stopping the build and cleaning up`);
+      controller.abort(new Error(`interrupted by ${name}`));
+    });
+  }
+  return {
+    signal: controller.signal,
+    get received() { return state.received; },
+    get exitCode() { return state.exitCode; },
+  };
+}
 
 /** Loads the executor; a missing executor module means building has not landed yet. */
 async function loadRunBuild(): Promise<RunBuild> {
@@ -52,9 +75,11 @@ export async function runBuildCommand(commandName: string, argv: readonly string
   });
   for (const notice of options.notices) logger.warn(notice);
   const runBuild = await loadRunBuild();
+  const interrupt = interruptOnSignals(logger);
   try {
-    await runBuild(options, logger);
+    await runBuild(options, logger, { signal: interrupt.signal });
   } catch (err) {
+    if (interrupt.received) throw new KilnError('INTERRUPTED', `build interrupted by ${interrupt.received}`, { exitCode: interrupt.exitCode });
     // --verbosity=debug is how kaniko users ask for detail: give them the stack main.ts leaves out.
     if (logger.enabled('debug') && err instanceof Error && err.stack) logger.debug(err.stack);
     throw err;
