@@ -139,11 +139,12 @@ test('a missing COPY source fails naming Dockerfile:LINE and writes no output', 
   assert.deepEqual(fs.readdirSync(out), [], 'no layout, no digest file');
 });
 
-test('a RUN step fails clearly as not supported yet', (t) => {
+test('a RUN in an image without a shell fails naming the line and the missing program', (t) => {
   const ctx = tempDir(t, 'kiln-ctx-');
   fs.writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM scratch\nRUN true\n');
   const r = build(['--context', ctx, '--no-push', '--oci-layout-path', path.join(ctx, 'out')]);
-  assert.equal(r.status, 2);
+  assert.equal(r.status, 1);
   assert.match(r.stderr, /Dockerfile:2/);
-  assert.match(r.stderr, /RUN is not supported yet/);
+  assert.match(r.stderr, /exec \/bin\/sh: No such file or directory/);
+  assert.equal(fs.existsSync(path.join(ctx, 'out')), false);
 });
