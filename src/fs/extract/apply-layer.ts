@@ -24,6 +24,7 @@ import { captureRawPaxXattrs, xattrsOf } from './pax-xattrs.ts';
 import { findExecutable, findXattrTools, writeXattrs, type XattrWrite } from './xattr-writer.ts';
 import { createSpecialFile, mayOmitSpecialFile, type SpecialFileType } from './special-files.ts';
 import { entryTimes, modeOf, ownerOf, type Header } from './entry-metadata.ts';
+import { protection, type ProtectedPaths } from './protected-paths.ts';
 
 export interface ApplyLayerOptions {
   /** 'oci' (default): `.wh.` names are whiteouts. 'none': plain names (e.g. ADD of a local tar archive). */
@@ -34,6 +35,8 @@ export interface ApplyLayerOptions {
   onEntry?: (path: string) => void;
   /** Skipped device nodes, xattrs and entry types are reported here. Default: ignored. */
   onWarning?: (message: string) => void;
+  /** In-place builds: entries at (or whiteouts of) these paths are skipped, as kaniko's ignore list. */
+  protect?: ProtectedPaths;
 }
 
 export interface ApplyStats {
@@ -77,6 +80,7 @@ interface ApplyState {
   directories: Map<string, WrittenRef & { mode: number; atime: number; mtime: number }>;
   xattrs: Map<string, WrittenRef & { xattrs: Map<string, Buffer> }>;
   mknod: string | undefined | null;
+  protect: ProtectedPaths | undefined;
   stats: ApplyStats;
 }
 
@@ -98,6 +102,7 @@ export async function applyLayer(rootfs: string, layer: Readable, options: Apply
     directories: new Map(),
     xattrs: new Map(),
     mknod: null,
+    protect: options.protect,
     stats: {
       entries: 0, files: 0, directories: 0, symlinks: 0, hardlinks: 0, specialFiles: 0, whiteouts: 0,
       bytes: 0, xattrs: 0, skippedEntries: 0, skippedXattrs: 0,
@@ -149,6 +154,10 @@ function applyEntry(state: ApplyState, header: Header, stream: EntryStream, next
     return skip();
   }
   if (state.whiteouts && applyWhiteout(state, parentParts, base)) return skip();
+  if (state.protect !== undefined && state.protect.isProtected('/' + parts.join('/'))) {
+    state.stats.skippedEntries += 1;
+    return skip();
+  }
 
   const type: string | null = header.type ?? null; // null: GNU sparse, volume labels… (skipped below)
   const linkTarget = type === 'link' ? resolveHardlinkTarget(state, header.linkname ?? '') : undefined;
@@ -161,6 +170,10 @@ function applyEntry(state: ApplyState, header: Header, stream: EntryStream, next
   // In a directory this layer created, only this layer's entries can exist: spare the lstat of new names.
   const mayExist = !state.freshDirs.has(parent) || state.written.has(path) || state.implicitDirs.has(path);
   const existing = mayExist ? lstatIfExists(path) : undefined;
+  if (state.protect !== undefined && !mayWrite(state, path, linkTarget, existing, type)) {
+    state.stats.skippedEntries += 1;
+    return skip();
+  }
   if (existing !== undefined && !(existing.isDirectory() && type === 'directory')) removeExisting(state, path, existing);
   state.written.add(path);
   state.directories.delete(path);
@@ -199,6 +212,15 @@ function applyEntry(state: ApplyState, header: Header, stream: EntryStream, next
   skip();
 }
 
+/** Protected paths (checked again after symlinks were resolved) are never replaced, nor hard-linked to. */
+function mayWrite(state: ApplyState, path: string, linkTarget: string | undefined, existing: Stats | undefined, type: string | null): boolean {
+  const root = state.resolver.root;
+  const at = protection(state.protect!, root, path);
+  if (at === 'spare') return false;
+  if (at === 'holds' && !(existing?.isDirectory() && type === 'directory')) return false;
+  return linkTarget === undefined || protection(state.protect!, root, linkTarget) !== 'spare';
+}
+
 /** Entries under AUFS metadata directories (`.wh..wh.plnk/…`) are not part of the filesystem. */
 function isInAufsMetadata(parentParts: readonly string[]): boolean {
   return parentParts.some((part) => part.startsWith(WHITEOUT_META_PREFIX));
@@ -215,11 +237,14 @@ function applyWhiteout(state: ApplyState, parentParts: string[], base: string): 
   state.stats.whiteouts += 1;
   const dir = state.resolver.findDir(parentParts);
   if (dir === undefined) return true; // nothing below to hide
+  const spare = state.protect === undefined ? undefined : (host: string) => protection(state.protect!, state.resolver.root, host);
   if (whiteout.kind === 'opaque') {
-    if (removeLowerEntries(dir, state.written)) state.resolver.forget();
+    if (spare !== undefined && spare(dir) === 'spare') return true;
+    if (removeLowerEntries(dir, state.written, spare)) state.resolver.forget();
     return true;
   }
   const target = dir + '/' + whiteout.name;
+  if (spare !== undefined && spare(target) !== 'free') return true;
   const existing = lstatIfExists(target);
   if (existing !== undefined) removeExisting(state, target, existing);
   return true;

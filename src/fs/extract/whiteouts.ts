@@ -34,14 +34,19 @@ export function classifyWhiteout(base: string): Whiteout {
 /**
  * Removes everything under `dir` that the current layer did not write (`keep` holds host paths it wrote).
  * Kept directories are descended into: lower-layer children of a directory the layer re-declared are hidden too.
+ * `spare` keeps protected paths (in-place builds) and descends into directories holding some.
  * Returns whether a directory or symlink was removed (cached path resolutions may then be stale).
  */
-export function removeLowerEntries(dir: string, keep: ReadonlySet<string>): boolean {
+export function removeLowerEntries(
+  dir: string, keep: ReadonlySet<string>, spare?: (hostPath: string) => 'spare' | 'holds' | 'free',
+): boolean {
   let removedLinksOrDirs = false;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = dir + '/' + entry.name;
-    if (keep.has(path)) {
-      if (entry.isDirectory() && removeLowerEntries(path, keep)) removedLinksOrDirs = true;
+    const protectedAs = spare?.(path) ?? 'free';
+    if (protectedAs === 'spare') continue;
+    if (keep.has(path) || protectedAs === 'holds') {
+      if (entry.isDirectory() && removeLowerEntries(path, keep, spare)) removedLinksOrDirs = true;
       continue;
     }
     if (entry.isDirectory() || entry.isSymbolicLink()) removedLinksOrDirs = true;
