@@ -2,19 +2,12 @@
  * Writing the built image where the user asked: OCI layout, docker archive, digest files. Each output is
  * written atomically by its writer; digest files are written last, once every image output exists.
  */
-import fs from 'node:fs';
-import path from 'node:path';
+import { writeFileAtomic } from '../fs/write-file-atomic.ts';
 import { writeDockerArchive } from '../image/docker-archive-write.ts';
 import { writeOciLayout } from '../image/oci-layout-write.ts';
 import type { Image } from '../image/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { OutputOptions } from './options.ts';
-
-function writeFileAtomic(file: string, content: string): void {
-  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.tmp-${process.pid}`);
-  fs.writeFileSync(tmp, content);
-  fs.renameSync(tmp, file);
-}
 
 /** `name@digest` lines (kaniko's --image-name-with-digest-file): the repository without tag. */
 export function nameWithDigest(destination: string, digest: string): string {

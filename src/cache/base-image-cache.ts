@@ -8,6 +8,7 @@
  * a reader never sees a half-written entry. Writers are expected to run one at a time (the warmer); two
  * warmers at once can lose each other's index entry, never corrupt a blob.
  */
+import { writeFileAtomic } from '../fs/write-file-atomic.ts';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -114,17 +115,6 @@ export function lookupCachedImage(dir: string, name: string, platform: Platform,
   if (!pinned && !isFresh(entry, options)) return { kind: 'miss', reason: 'expired', entry };
   if (!isComplete(dir, entry)) return { kind: 'miss', reason: 'incomplete', entry };
   return { kind: 'hit', entry, image: ociLayoutImage(dir, { digest: entry.digest }) };
-}
-
-function writeFileAtomic(file: string, data: Buffer | string): void {
-  const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
 }
 
 function ensureLayout(dir: string): void {

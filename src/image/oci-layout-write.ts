@@ -4,6 +4,7 @@
  * verified) and then a new index.json by rename. Either way a failure leaves no half-written state behind:
  * at worst unreferenced, complete blobs.
  */
+import { writeFileAtomic } from '../fs/write-file-atomic.ts';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -30,17 +31,6 @@ function tempSibling(target: string): string {
 
 function isLayout(dir: string): boolean {
   return fs.existsSync(path.join(dir, 'oci-layout')) && fs.existsSync(path.join(dir, 'index.json'));
-}
-
-function writeFileAtomic(file: string, data: Buffer | string): void {
-  const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
 }
 
 /** Writes the image's blobs into `blobsDir/sha256`, skipping those present in `existing`. */
