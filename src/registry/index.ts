@@ -9,8 +9,7 @@ export { defaultRegistryOptions, parseRegistryCertificate, parseRegistryClientCe
 export type { Credentials, DockerConfigFile, CredentialSource } from './docker-config.ts';
 export { dockerConfigPath, readDockerConfig, credentialSource } from './docker-config.ts';
 export { RegistrySession } from './session.ts';
-export type { PlatformSpec } from './platform.ts';
-export { parsePlatform, formatPlatform, hostPlatform, platformMatches, selectManifest } from './platform.ts';
+export { selectManifest } from './platform.ts';
 export type { PullOptions, PullCandidate, ResolvedManifest } from './pull.ts';
 export { getManifest, remoteImage, remoteIndex, pullCandidates } from './pull.ts';
 export { RemoteImage, RemoteLayer, RemoteIndex } from './remote-image.ts';

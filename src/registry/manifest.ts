@@ -1,5 +1,5 @@
 /** Fetching manifests and indexes: the Accept list, digest checks, and what kind of document came back. */
-import { createHash } from 'node:crypto';
+import { sha256Digest } from '../image/digest.ts';
 import { KilnError } from '../errors.ts';
 import type { IndexManifest, Manifest } from '../image/types.ts';
 import { MediaType } from '../image/types.ts';
@@ -22,10 +22,6 @@ export interface FetchedManifest {
 
 export function isIndexMediaType(mediaType: string): boolean {
   return mediaType === MediaType.ociIndex || mediaType === MediaType.dockerManifestList;
-}
-
-export function sha256Digest(data: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
 /** GET (or HEAD) a manifest by the reference's digest or tag. Pulling by digest verifies the bytes. */

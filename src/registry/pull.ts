@@ -8,8 +8,9 @@ import type { RegistryClient } from './client.ts';
 import { fetchManifest, isIndexMediaType } from './manifest.ts';
 import type { FetchedManifest } from './manifest.ts';
 import type { RegistryOptions } from './options.ts';
-import { hostPlatform, selectManifest } from './platform.ts';
-import type { PlatformSpec } from './platform.ts';
+import { hostPlatform } from '../image/platform.ts';
+import type { Platform } from '../image/types.ts';
+import { selectManifest } from './platform.ts';
 import { formatReference, withDigest, withRegistry } from './reference.ts';
 import type { Reference } from './reference.ts';
 import { RemoteImage, RemoteIndex } from './remote-image.ts';
@@ -17,7 +18,7 @@ import { RegistrySession } from './session.ts';
 
 export interface PullOptions {
   /** Platform to pick from an index; default the host's. */
-  platform?: PlatformSpec;
+  platform?: Platform;
   /** Session to share agents and tokens; a new one (left open for the lazy layers) otherwise. */
   session?: RegistrySession;
 }

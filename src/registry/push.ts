@@ -10,7 +10,7 @@ import { pushScopes } from './challenge.ts';
 import { uploadBlob } from './blob-upload.ts';
 import type { BlobSource, UploadOutcome, UploadTarget } from './blob-upload.ts';
 import { httpError, readErrorBody } from './errors.ts';
-import { sha256Digest } from './manifest.ts';
+import { sha256Digest } from '../image/digest.ts';
 import type { RegistryOptions } from './options.ts';
 import { formatReference, manifestIdentifier } from './reference.ts';
 import type { Reference } from './reference.ts';

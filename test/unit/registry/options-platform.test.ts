@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KilnError } from '../../../src/errors.ts';
 import { addRegistryMap, addRegistryMirror, defaultRegistryOptions, parseRegistryCertificate, parseRegistryClientCert } from '../../../src/registry/options.ts';
-import { normalizePlatform, parsePlatform, platformMatches, selectManifest } from '../../../src/registry/platform.ts';
+import { selectManifest } from '../../../src/registry/platform.ts';
 import { pullCandidates } from '../../../src/registry/pull.ts';
 import { parseReference, formatReference } from '../../../src/registry/reference.ts';
 import { isImmutableTagError } from '../../../src/registry/push.ts';
@@ -27,16 +27,6 @@ test('pull candidates: mappings in order (with path prefix), then the original u
   ]);
   assert.equal(pullCandidates(ref, { ...opts, skipDefaultRegistryFallback: true }).length, 2);
   assert.deepEqual(pullCandidates(parseReference('ghcr.io/a/b'), opts).map((c) => c.ref.registry), ['ghcr.io']);
-});
-
-test('platforms normalise and match like containerd', () => {
-  assert.deepEqual(parsePlatform('linux/arm/v7'), { os: 'linux', architecture: 'arm', variant: 'v7' });
-  assert.throws(() => parsePlatform('linux'), KilnError);
-  assert.deepEqual(normalizePlatform({ os: 'Linux', architecture: 'aarch64' }), { os: 'linux', architecture: 'arm64' });
-  assert.ok(platformMatches({ os: 'linux', architecture: 'arm64', variant: 'v8' }, { os: 'linux', architecture: 'arm64' }));
-  assert.ok(platformMatches({ os: 'linux', architecture: 'arm', variant: 'v6' }, { os: 'linux', architecture: 'arm' }));
-  assert.ok(!platformMatches({ os: 'linux', architecture: 'arm', variant: 'v6' }, { os: 'linux', architecture: 'arm', variant: 'v7' }));
-  assert.ok(!platformMatches({ os: 'unknown', architecture: 'unknown' }, { os: 'linux', architecture: 'amd64' }));
 });
 
 test('selectManifest takes the first match and lists what exists otherwise', () => {
