@@ -4,6 +4,7 @@ import type { TarEntry } from '../fs/tar-entry.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ResolvedIsolation } from '../sandbox/types.ts';
 import type { SecretSpec, SshSpec } from './options.ts';
+import type { StepOutcome, StepSpec } from './rootfs/step-snapshots.ts';
 import type { StageState } from './state.ts';
 
 export interface DispatchContext {
@@ -28,6 +29,8 @@ export interface DispatchContext {
   commitTreeLayer(state: StageState, tree: string): Promise<void>;
   /** Writes a layer of prepared entries (a RUN's snapshot) and appends it. */
   commitEntries(state: StageState, entries: readonly TarEntry[]): Promise<void>;
+  /** Runs a RUN step on the stage's files (see StageFilesystem.runStep). */
+  runStep(state: StageState, spec: StepSpec, stepDir: string, ignore: readonly string[]): Promise<StepOutcome>;
   /** A fresh private directory for one step, outside every rootfs; the caller removes it. */
   stepDir(): string;
   run: RunSettings;

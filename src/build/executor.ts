@@ -15,6 +15,8 @@ import type { BuildOptions } from './options.ts';
 import { writeOutputs } from './outputs.ts';
 import { preparePush } from './push.ts';
 import { registryImageSource } from './registry-source.ts';
+import { createStageFilesystem } from './rootfs/create.ts';
+import type { StageFilesystem } from './rootfs/stage-filesystem.ts';
 import { runSettings } from './run-settings.ts';
 import { buildStage, type StageBuildEnv } from './stage-builder.ts';
 import type { StageState } from './state.ts';
@@ -66,7 +68,9 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
   });
   const work = createWorkDir();
   const images = registryImageSource(options, logger);
+  let filesystem: StageFilesystem | undefined;
   try {
+    filesystem = createStageFilesystem({ options, work, logger, contextRoot: context.root });
     const dockerfile = context.readDockerfile();
     const parsed = parseDockerfile(dockerfile.text, { file: dockerfile.displayName });
     const buildPlatform = hostPlatform();
@@ -76,7 +80,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     const stages = stagesToBuild(graph.stages, graph.neededStages, graph.target, options.skipUnusedStages);
     const created = createdTime(options);
     const env: StageBuildEnv = {
-      options, logger, work, created,
+      options, logger, work, filesystem, created,
       escapeToken: lexEscape(parsed.escapeToken),
       globalArgs: graph.globalArgs,
       contextRoot: context.root,
@@ -100,6 +104,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
   } finally {
     await pusher?.close();
     await images.close();
+    filesystem?.close();
     work.remove();
     context.cleanup();
   }

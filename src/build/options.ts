@@ -139,6 +139,10 @@ export interface BuildOptions {
   /** $SOURCE_DATE_EPOCH in seconds, when set: the time clamped into layers and the config. */
   sourceDateEpoch?: number;
   singleSnapshot: boolean;
+  /** `--snapshot-mode` when given: how walk snapshots compare (undefined = `redo`, stat data and inode). */
+  snapshotMode?: 'full' | 'redo' | 'time';
+  /** `--cleanup`: in place, empty `/` when the build ends. */
+  cleanup: boolean;
   ignoreVarRun: boolean;
   ignorePaths: string[];
   forceBuildMetadata: boolean;

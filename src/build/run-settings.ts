@@ -19,14 +19,11 @@ export function runSettings(options: BuildOptions, logger: Logger, signal?: Abor
   return {
     isolation() {
       resolved ??= (async () => {
-        if (options.isolation === 'none') {
-          throw new KilnError('NOT_SUPPORTED', '--isolation=none (building on / in place) is not supported yet', { exitCode: 2 });
-        }
         if (options.isolation !== 'auto') return options.isolation;
         const picked = await detectIsolation();
         if (picked === 'none') {
           throw new KilnError('RUN_ISOLATION', 'RUN needs either mount namespaces or chroot, and this environment allows neither', {
-            hint: 'run Kiln as root (CAP_SYS_CHROOT at least); --isolation=none (in place, as kaniko) is not supported yet',
+            hint: 'run Kiln as root (CAP_SYS_CHROOT at least), or build in place (--isolation=none, kaniko\'s model) in a throwaway container',
           });
         }
         logger.info(`RUN isolation: ${picked} (auto)`);

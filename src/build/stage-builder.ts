@@ -2,18 +2,11 @@
  * Builds one stage: its starting state (scratch, an earlier stage, an image), then each instruction in
  * order — ONBUILD triggers of the base first — with a step line per instruction.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Readable } from 'node:stream';
 import type { StageInstruction } from '../dockerfile/instructions/index.ts';
 import { resolveStageSource } from '../dockerfile/stage-graph.ts';
 import { SCRATCH, type Stage } from '../dockerfile/stages.ts';
 import { KilnError } from '../errors.ts';
-import { applyLayer } from '../fs/extract/apply-layer.ts';
-import { directoryEntries } from '../fs/layer/directory-entries.ts';
-import { writeLayer, type LayerWriteOptions } from '../fs/layer-writer.ts';
-import { compressionOfMediaType, decompressor } from '../image/compression.ts';
-import type { Layer, Platform } from '../image/types.ts';
+import type { Platform } from '../image/types.ts';
 import { parsePlatform } from '../image/platform.ts';
 import type { Logger } from '../log/logger.ts';
 import { startStep } from '../log/steps.ts';
@@ -22,6 +15,7 @@ import type { ImageSource } from './registry-source.ts';
 import type { DispatchContext, RunSettings } from './dispatch-context.ts';
 import { dispatchInstruction } from './dispatch.ts';
 import type { BuildOptions } from './options.ts';
+import type { StageFilesystem } from './rootfs/stage-filesystem.ts';
 import type { StageState } from './state.ts';
 import type { WorkDir } from './work-dir.ts';
 
@@ -29,6 +23,8 @@ export interface StageBuildEnv {
   options: BuildOptions;
   logger: Logger;
   work: WorkDir;
+  /** Where stages' files live (private directories, or `/` in place). */
+  filesystem: StageFilesystem;
   created: string;
   escapeToken: '\\' | '`';
   globalArgs: ReadonlyMap<string, string>;
@@ -61,52 +57,6 @@ function hostPlatformOf(env: StageBuildEnv): Platform {
   return env.options.platform ? parsePlatform(env.options.platform) : parsePlatform(`linux/${process.arch === 'x64' ? 'amd64' : process.arch}`);
 }
 
-/** Fills a fresh rootfs from the stage's layers (its base's files), on first use. */
-async function materialize(state: StageState, env: StageBuildEnv): Promise<string> {
-  if (state.rootfs) return state.rootfs;
-  const dir = env.work.newRootfs(state.stage.index);
-  for (const layer of state.layers) await applyLayerBlob(dir, layer);
-  state.rootfs = dir;
-  return dir;
-}
-
-function layerWriteOptions(env: StageBuildEnv): LayerWriteOptions {
-  return {
-    store: env.work.blobs,
-    compression: env.options.output.compression,
-    ...(env.options.output.compressionLevel >= 0 ? { compressionLevel: env.options.output.compressionLevel } : {}),
-    reproducible: env.options.reproducible,
-    ...(env.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: env.options.sourceDateEpoch }),
-  };
-}
-
-async function appendLayer(state: StageState, layer: Layer): Promise<void> {
-  state.layers.push(layer);
-  state.config = { ...state.config, rootfs: { type: 'layers', diff_ids: [...state.config.rootfs.diff_ids, await layer.diffID()] } };
-}
-
-/** A layer of the given rootfs paths (absolute inside the rootfs) with their parent directories. */
-async function commitLayer(state: StageState, changedPaths: readonly string[], env: StageBuildEnv): Promise<void> {
-  const rootfs = await materialize(state, env);
-  const rel = changedPaths.map((p) => p.replace(/^\/+/, '')).filter((p) => p !== '' && fs.existsSync(path.join(rootfs, p)));
-  const entries = rel.length > 0 ? directoryEntries(rootfs, { paths: rel, xattrs: false }) : [];
-  await appendLayer(state, await writeLayer(entries, layerWriteOptions(env)));
-}
-
-/** A layer of a whole tree (COPY --link); the rootfs, when it exists, gets the layer applied. */
-async function commitTreeLayer(state: StageState, tree: string, env: StageBuildEnv): Promise<void> {
-  const layer = await writeLayer(directoryEntries(tree, { xattrs: false }), layerWriteOptions(env));
-  fs.rmSync(tree, { recursive: true, force: true });
-  if (state.rootfs) await applyLayerBlob(state.rootfs, layer);
-  await appendLayer(state, layer);
-}
-
-async function applyLayerBlob(rootfs: string, layer: Layer): Promise<void> {
-  const compression = compressionOfMediaType(await layer.mediaType()) ?? 'none';
-  const blob = await layer.compressed();
-  await applyLayer(rootfs, compression === 'none' ? blob : blob.pipe(decompressor(compression)) as unknown as Readable);
-}
-
 /** COPY --from=<image>: the image as a (never dispatched) stage state, pulled once per build. */
 function imageState(name: string, env: StageBuildEnv): Promise<StageState> {
   let state = env.copySourceImages.get(name);
@@ -137,13 +87,14 @@ function dispatchContext(env: StageBuildEnv, logger: Logger): DispatchContext {
       }
       return { kind: 'stage', state };
     },
-    rootfs: (state) => materialize(state, env),
-    commitLayer: (state, paths) => commitLayer(state, paths, env),
+    rootfs: (state) => env.filesystem.rootfs(state),
+    commitLayer: (state, paths) => env.filesystem.commitLayer(state, paths),
     scratchDir: (state) => env.work.newRootfs(state.stage.index),
-    commitEntries: async (state, entries) => appendLayer(state, await writeLayer([...entries], layerWriteOptions(env))),
+    commitEntries: (state, entries) => env.filesystem.commitEntries(state, entries),
+    runStep: (state, spec, stepDir, ignore) => env.filesystem.runStep(state, spec, stepDir, ignore),
     stepDir: () => env.work.newStepDir(),
     run: env.run,
-    commitTreeLayer: (state, tree) => commitTreeLayer(state, tree, env),
+    commitTreeLayer: (state, tree) => env.filesystem.commitTreeLayer(state, tree),
     created: env.created,
     ...(env.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: env.options.sourceDateEpoch }),
     logger,
@@ -164,6 +115,7 @@ function withLocation(err: unknown, inst: StageInstruction): unknown {
 export async function buildStage(stage: Stage, position: number, env: StageBuildEnv): Promise<StageState> {
   const logger = env.logger.child({ stage: stage.displayName });
   const state = await initialState(stage, env);
+  env.filesystem.beginStage(state);
   const steps: StageInstruction[] = [...stage.onbuildTriggers, ...stage.instructions];
   const ctx = dispatchContext(env, logger);
   const total = steps.length + 1;
@@ -179,5 +131,6 @@ export async function buildStage(stage: Stage, position: number, env: StageBuild
       throw withLocation(err, inst);
     }
   }
+  await env.filesystem.finishStage(state);
   return state;
 }

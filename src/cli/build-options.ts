@@ -283,7 +283,9 @@ export function resolveBuildOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, 
   if (compressionLevel !== -1 && (compressionLevel < lo || compressionLevel > hi)) {
     throw usageError(`invalid value "${compressionLevel}" for ${flags.spelling('compression-level')}: ${compression} levels are ${lo}-${hi} (or -1)`);
   }
-  oneOf(flags, 'snapshot-mode', ['full', 'redo', 'time']);
+  const snapshotModeValue = oneOf<'full' | 'redo' | 'time'>(flags, 'snapshot-mode', ['full', 'redo', 'time']);
+  // kaniko's default (full) hashes every file before each RUN: walks compare stat data unless asked to.
+  const snapshotMode = flags.get('snapshot-mode').source === 'default' ? undefined : snapshotModeValue;
   const isolation = oneOf<Isolation>(flags, 'isolation', ['auto', 'namespace', 'chroot', 'none']);
   const platform = flags.opt('custom-platform');
   if (platform !== undefined && !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/.test(platform)) {
@@ -356,6 +358,8 @@ export function resolveBuildOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, 
     reproducible: flags.bool('reproducible'),
     sourceDateEpoch: epoch,
     singleSnapshot: flags.bool('single-snapshot'),
+    ...(snapshotMode ? { snapshotMode } : {}),
+    cleanup: flags.bool('cleanup'),
     ignoreVarRun: flags.bool('ignore-var-run'),
     ignorePaths: flags.list('ignore-path'),
     forceBuildMetadata: flags.bool('force-build-metadata'),

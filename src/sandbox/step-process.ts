@@ -38,7 +38,8 @@ export interface StepExit {
 
 /** argv that starts the launcher for `isolation`. */
 export function launchCommand(isolation: ResolvedIsolation, network: RunSpec['network'], planPath: string): string[] {
-  const launcher = ['perl', launcherPath, planPath];
+  // In place (kaniko's model) the base image replaces /usr: perl then lives in a kept directory.
+  const launcher = [process.env.KILN_PERL || 'perl', launcherPath, planPath];
   if (isolation !== 'namespace') return launcher;
   // setpriv's death signal reaches unshare (exec keeps it); unshare's --kill-child then reaches pid 1, whose
   // death ends the namespace: a SIGKILLed Kiln leaves no step behind.

@@ -45,9 +45,6 @@ test('a flag that is not supported yet fails with a clear message', (t) => {
   const r = kiln(['build', '--context', context(t), '--no-push', '--cache-repo', 'registry.example/cache']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /error: --cache-repo is not supported yet/);
-  const env = kiln(['build', '-c', context(t), '--no-push'], { KANIKO_DIR: '/elsewhere' });
-  assert.equal(env.code, 2);
-  assert.match(env.stderr, /KANIKO_DIR \(--kaniko-dir\) is not supported yet/);
 });
 
 test('usage errors exit 2 and name the flag', (t) => {
@@ -75,7 +72,7 @@ test('kaniko spellings reach the builder: deprecated aliases warn, JSON logs are
   assert.equal(r.code, 0, r.stderr);
   assert.ok(fs.statSync(tarball).size > 0);
   assert.match(r.stderr, /Flag --tarPath is deprecated\. Use: --tar-path/);
-  assert.match(r.stderr, /--snapshot-mode has no effect in Kiln/);
+  assert.doesNotMatch(r.stderr, /--snapshot-mode has no effect in Kiln/);
   const json = kiln(['executor', `--context=dir://${ctx}`, '--no-push=true', '--oci-layout-path', path.join(ctx, 'oci'), '--log-format=json']);
   assert.equal(json.code, 0, json.stderr);
   const lines = json.stderr.trim().split('\n');

@@ -1,18 +1,12 @@
 /**
  * RUN (BuildKit's dispatchRun): the command runs in the sandbox on the stage's rootfs; what it changed
- * becomes the layer. With namespace isolation the step writes to an overlay upper dir, which *is* the diff
- * (O(changed files)); without mounts (chroot) the rootfs is walked before and after.
+ * becomes the layer. How the step reaches the stage's files and how its diff is taken (overlay upper dir,
+ * or walks before and after) is the stage filesystem's business (src/build/rootfs/).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RunInstruction } from '../../dockerfile/instructions/index.ts';
 import { KilnError } from '../../errors.ts';
-import { applyUpperToLower } from '../../fs/snapshot/overlay-apply.ts';
-import { overlayUpperEntries } from '../../fs/snapshot/overlay.ts';
-import { takeSnapshot } from '../../fs/snapshot/stat-map.ts';
-import { diffSnapshots } from '../../fs/snapshot/walk.ts';
-import type { SnapshotResult } from '../../fs/snapshot/types.ts';
-import { runStep } from '../../sandbox/index.ts';
 import type { RunMountSpec, RunSpec } from '../../sandbox/types.ts';
 import type { DispatchContext } from '../dispatch-context.ts';
 import { commitHistory } from '../history.ts';
@@ -38,40 +32,8 @@ function scriptMount(stepDir: string, script: { name: string; data: string }): R
   return { type: 'bind', target: HEREDOC_SCRIPT_DIR, source: dir, readOnly: true };
 }
 
-interface StepOutcome {
-  exitCode: number;
-  /** The step's changes as layer entries (their content is read from disk when the layer is written). */
-  snapshot(): SnapshotResult;
-  /** Makes the stage rootfs reflect the step, once the layer is written. */
-  settle(): void;
-}
-
-async function runInOverlay(spec: Omit<RunSpec, 'rootfs'>, rootfs: string, stepDir: string, ignore: string[]): Promise<StepOutcome> {
-  const upper = path.join(stepDir, 'upper');
-  const work = path.join(stepDir, 'work');
-  fs.mkdirSync(upper);
-  fs.mkdirSync(work);
-  const result = await runStep({ ...spec, rootfs: { kind: 'overlay', lower: [rootfs], upper, work } });
-  const options = { exclude: result.mountStubs, ignorePaths: ignore };
-  return {
-    exitCode: result.exitCode,
-    snapshot: () => overlayUpperEntries(upper, { lower: rootfs, ...options }),
-    settle: () => { applyUpperToLower(upper, rootfs, options); },
-  };
-}
-
-async function runWithWalk(spec: Omit<RunSpec, 'rootfs'>, rootfs: string, ignore: string[]): Promise<StepOutcome> {
-  const before = takeSnapshot(rootfs, { ignorePaths: ignore });
-  const result = await runStep({ ...spec, rootfs: { kind: 'dir', path: rootfs } });
-  return {
-    exitCode: result.exitCode,
-    snapshot: () => diffSnapshots(before, rootfs, { mode: 'redo' }),
-    settle: () => {},
-  };
-}
-
 export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: DispatchContext): Promise<void> {
-  const rootfs = await ctx.rootfs(state);
+  await ctx.rootfs(state);
   const prepared = prepareRun(inst, state.config);
   const isolation = await ctx.run.isolation();
   const stepDir = ctx.stepDir();
@@ -99,7 +61,7 @@ export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: 
       ...(ctx.run.signal ? { signal: ctx.run.signal } : {}),
     };
     const ignore = [...ALWAYS_IGNORED, ...mounts.map((m) => m.target).filter((t) => t !== '')];
-    const outcome = isolation === 'namespace' ? await runInOverlay(spec, rootfs, stepDir, ignore) : await runWithWalk(spec, rootfs, ignore);
+    const outcome = await ctx.runStep(state, spec, stepDir, ignore);
     if (outcome.exitCode !== 0) throw runFailed(inst, prepared.argv, outcome.exitCode);
     await ctx.commitEntries(state, outcome.snapshot().entries);
     outcome.settle();

@@ -178,7 +178,7 @@ test('flags not supported yet fail when used, pass when left at their default', 
   const o = parseBuildArgv([...base, '--cache=false', '--cache-run-layers=true', '--cache-dir=/cache', '--cache-ttl=336h',
     '--compression=gzip', '--ignore-var-run', '--kaniko-dir', '/kaniko', '--isolation=auto'], {}, cwd);
   assert.equal(o.cache.enabled, false);
-  rejects(() => parseBuildArgv(base, { KANIKO_DIR: '/k' }, cwd), 'KANIKO_DIR (--kaniko-dir) is not supported yet');
+  assert.equal(parseBuildArgv(base, { KANIKO_DIR: '/k' }, cwd).kanikoDir, '/k');
 });
 
 test('--destination pushes unless --no-push; digest-name files need a destination', (t) => {
@@ -199,8 +199,10 @@ test('no-effect flags and deprecated spellings produce notices', (t) => {
   const o = parseBuildArgv(['-c', ctx, '--no-push', '--snapshotMode=redo', '--cleanup', '--force', '--use-new-run', '--tarPath=t.tar', '--customPlatform=linux/amd64'], {}, cwd);
   assert.equal(o.output.tarPath, path.join(cwd, 't.tar'));
   assert.equal(o.platform, 'linux/amd64');
+  assert.equal(o.snapshotMode, 'redo');
+  assert.equal(o.cleanup, true);
   const text = o.notices.join('\n');
-  for (const s of ['--snapshotMode has no effect', '--cleanup has no effect', '--force has no effect', '--use-new-run has no effect',
+  for (const s of ['--force has no effect', '--use-new-run has no effect',
     'Flag --tarPath is deprecated. Use: --tar-path', 'Flag --snapshotMode is deprecated', 'Flag --customPlatform is deprecated']) {
     assert.ok(text.includes(s), `notice "${s}" in:\n${text}`);
   }

@@ -1,0 +1,98 @@
+/**
+ * Picks the build's stage filesystem from the isolation: `none` builds in place on `/` (after the guard
+ * says this is a throwaway container or jail), anything else in private directories.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KilnError } from '../../errors.ts';
+import { findExecutable } from '../../fs/extract/xattr-writer.ts';
+import type { Logger } from '../../log/logger.ts';
+import type { BuildOptions } from '../options.ts';
+import type { WorkDir } from '../work-dir.ts';
+import { InPlaceFilesystem } from './in-place.ts';
+import { assertInPlaceAllowed } from './in-place-guard.ts';
+import { inPlaceIgnoreList, type IgnoreList } from './ignore-list.ts';
+import { layerWriteOptions } from './layers.ts';
+import { PrivateDirFilesystem } from './private-dir.ts';
+import type { StageFilesystem } from './stage-filesystem.ts';
+
+/** The checkout or install Kiln runs from (holds src/, bin/, the RUN launcher and usually node). */
+export const kilnCodeDir = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+
+/** Where the sandbox looks for perl (src/sandbox/step-process.ts), unless $KILN_PERL names it. */
+const TOOL_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface FilesystemInputs {
+  options: BuildOptions;
+  work: WorkDir;
+  logger: Logger;
+  /** The build context directory: an input, so kept off the ignore list's victims. */
+  contextRoot: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+function realpathOr(p: string): string {
+  try { return fs.realpathSync(p); } catch { return p; }
+}
+
+/** Every path Kiln reads or writes during an in-place build: none may be extracted over or deleted. */
+export function kilnOwnPaths(inputs: FilesystemInputs): string[] {
+  const { options, work, env = process.env } = inputs;
+  const o = options.output;
+  const paths = [
+    work.root, options.kanikoDir, kilnCodeDir, process.execPath, inputs.contextRoot,
+    ...(options.dockerfile.kind === 'file' && !options.dockerfile.relativeToContext ? [options.dockerfile.path] : []),
+    ...[o.tarPath, o.ociLayoutPath, o.digestFile, o.imageNameWithDigestFile, o.imageNameTagWithDigestFile].filter((p): p is string => p !== undefined),
+    ...options.baseImageSources.map((s) => s.path),
+    options.cache.dir,
+    ...options.secrets.flatMap((s) => (s.source.kind === 'file' ? [s.source.path] : [])),
+    ...options.ssh.flatMap((s) => s.paths),
+    ...(options.registry.dockerConfigDir ? [options.registry.dockerConfigDir] : []),
+    ...(env.KILN_PERL ? [env.KILN_PERL] : []),
+  ].map((p) => path.resolve(p));
+  return [...new Set([...paths, ...paths.map(realpathOr)])];
+}
+
+/** Why RUN cannot work once the base image replaced `/`, checked while `/` is still intact. */
+function launcherProblem(ignore: IgnoreList, env: NodeJS.ProcessEnv): KilnError | undefined {
+  const perl = env.KILN_PERL || findExecutable('perl', TOOL_PATH);
+  const hint = 'in place, RUN needs perl (the step launcher) in a kept directory: put it under the kaniko dir and set KILN_PERL to it';
+  if (perl === undefined) return new KilnError('RUN_ISOLATION', 'perl (the RUN step launcher) is not installed', { hint });
+  if (!ignore.isProtected(realpathOr(perl)) && !ignore.isProtected(perl)) {
+    return new KilnError('RUN_ISOLATION', `perl (the RUN step launcher) at ${perl} is removed when the base image replaces /`, { hint });
+  }
+  return undefined;
+}
+
+export function createStageFilesystem(inputs: FilesystemInputs): StageFilesystem {
+  const { options, work, logger, env = process.env } = inputs;
+  const layerOptions = layerWriteOptions(options, work);
+  const snapshotMode = options.snapshotMode ?? 'redo';
+  const privateDirs = new PrivateDirFilesystem({
+    work, layerOptions, snapshotMode, singleSnapshot: options.singleSnapshot,
+    ignorePaths: ['/proc', '/sys', '/dev', ...options.ignorePaths],
+  });
+  if (options.isolation !== 'none') return privateDirs;
+
+  assertInPlaceAllowed({
+    env,
+    exists: (f) => fs.existsSync(f),
+    readFile: (f) => { try { return fs.readFileSync(f, 'utf8'); } catch { return undefined; } },
+    codeDir: realpathOr(kilnCodeDir),
+    kanikoDir: realpathOr(options.kanikoDir),
+  });
+  const ignore = inPlaceIgnoreList({
+    kilnPaths: kilnOwnPaths(inputs),
+    ignoreVarRun: options.ignoreVarRun,
+    ignorePaths: options.ignorePaths.map((p) => path.resolve('/', p)),
+    mountinfo: fs.readFileSync('/proc/self/mountinfo', 'utf8'),
+  });
+  logger.info('building in place on / (isolation none, kaniko\'s model)');
+  logger.debug(`in place: ignore list ${ignore.paths.join(' ')}`);
+  const problem = launcherProblem(ignore, env);
+  return new InPlaceFilesystem({
+    root: '/', ignore, layerOptions, snapshotMode, singleSnapshot: options.singleSnapshot, cleanup: options.cleanup,
+    privateDirs, runProblem: () => problem, logger,
+  });
+}

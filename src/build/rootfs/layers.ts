@@ -1,0 +1,51 @@
+/** Layer plumbing both stage filesystems share: apply a layer blob to a root, write and append layers. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { applyLayer, type ApplyLayerOptions } from '../../fs/extract/apply-layer.ts';
+import { directoryEntries } from '../../fs/layer/directory-entries.ts';
+import { writeLayer, type LayerWriteOptions } from '../../fs/layer-writer.ts';
+import type { TarEntry } from '../../fs/tar-entry.ts';
+import { compressionOfMediaType, decompressor } from '../../image/compression.ts';
+import type { Layer } from '../../image/types.ts';
+import type { BuildOptions } from '../options.ts';
+import type { StageState } from '../state.ts';
+import type { WorkDir } from '../work-dir.ts';
+
+export function layerWriteOptions(options: BuildOptions, work: WorkDir): LayerWriteOptions {
+  return {
+    store: work.blobs,
+    compression: options.output.compression,
+    ...(options.output.compressionLevel >= 0 ? { compressionLevel: options.output.compressionLevel } : {}),
+    reproducible: options.reproducible,
+    ...(options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch }),
+  };
+}
+
+export async function applyLayerBlob(rootfs: string, layer: Layer, options: ApplyLayerOptions = {}): Promise<void> {
+  const compression = compressionOfMediaType(await layer.mediaType()) ?? 'none';
+  const blob = await layer.compressed();
+  await applyLayer(rootfs, compression === 'none' ? blob : blob.pipe(decompressor(compression)) as unknown as Readable, options);
+}
+
+export async function appendLayer(state: StageState, layer: Layer): Promise<void> {
+  state.layers.push(layer);
+  state.config = { ...state.config, rootfs: { type: 'layers', diff_ids: [...state.config.rootfs.diff_ids, await layer.diffID()] } };
+}
+
+export async function appendEntriesLayer(state: StageState, entries: readonly TarEntry[], options: LayerWriteOptions): Promise<void> {
+  await appendLayer(state, await writeLayer([...entries], options));
+}
+
+/** Layer entries of the given rootfs paths (absolute inside the rootfs) with their parent directories. */
+export function pathEntries(rootfs: string, changedPaths: readonly string[], keep: (rel: string) => boolean = () => true): TarEntry[] {
+  const rel = changedPaths.map((p) => p.replace(/^\/+/, '')).filter((p) => p !== '' && keep(p) && fs.existsSync(path.join(rootfs, p)));
+  return rel.length > 0 ? directoryEntries(rootfs, { paths: rel, xattrs: false }) : [];
+}
+
+/** A whole tree as a layer (COPY --link); the tree is removed afterwards. */
+export async function treeLayer(tree: string, options: LayerWriteOptions): Promise<Layer> {
+  const layer = await writeLayer(directoryEntries(tree, { xattrs: false }), options);
+  fs.rmSync(tree, { recursive: true, force: true });
+  return layer;
+}

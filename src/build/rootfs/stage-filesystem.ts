@@ -1,0 +1,32 @@
+/**
+ * Where a stage's files live while it is built, behind one interface (the rootfs strategy):
+ * - `private-dir` (isolation namespace/chroot): each stage gets its own directory in the build's work dir;
+ * - `in-place` (isolation none, kaniko's model): the stage being built IS `/` of the container Kiln runs in.
+ * Instruction handlers see it through DispatchContext; the stage builder brackets each stage with
+ * beginStage/finishStage; the executor closes it when the build ends.
+ */
+import type { TarEntry } from '../../fs/tar-entry.ts';
+import type { StageState } from '../state.ts';
+import type { StepOutcome, StepSpec } from './step-snapshots.ts';
+
+export interface StageFilesystem {
+  /** A stage starts: its files are laid out on first use (rootfs). */
+  beginStage(state: StageState): void;
+  /**
+   * Directory holding the state's files, filled from its layers on first use: the stage being built (`/` in
+   * place), an earlier stage or an image (COPY --from, RUN --mount from=; always a private directory).
+   */
+  rootfs(state: StageState): Promise<string>;
+  /** A layer of these paths (absolute inside the stage's rootfs), appended to the stage (COPY, ADD). */
+  commitLayer(state: StageState, changedPaths: readonly string[]): Promise<void>;
+  /** A whole tree (COPY --link) as a layer, appended and applied to the stage's files if laid out. */
+  commitTreeLayer(state: StageState, tree: string): Promise<void>;
+  /** A layer of prepared entries (a RUN's snapshot), appended. */
+  commitEntries(state: StageState, entries: readonly TarEntry[]): Promise<void>;
+  /** Runs a RUN step on the stage's files; `ignore` holds paths (inside the root) its diff leaves out. */
+  runStep(state: StageState, spec: StepSpec, stepDir: string, ignore: readonly string[]): Promise<StepOutcome>;
+  /** The stage's instructions are done (--single-snapshot: its one layer). */
+  finishStage(state: StageState): Promise<void>;
+  /** The build is over (in place with --cleanup: the build's files leave `/`). Runs even after a failure. */
+  close(): void;
+}
