@@ -15,7 +15,9 @@ async function layer(entries: Entry[]): Promise<Readable> {
   const pack = tar.pack();
   for (const e of entries) {
     const type = e.type ?? 'file';
-    pack.entry({ name: e.name, type, mode: type === 'directory' ? 0o755 : 0o644, ...(e.linkname ? { linkname: e.linkname } : {}) }, type === 'file' ? (e.body ?? e.name) : undefined);
+    const header = { name: e.name, type, mode: type === 'directory' ? 0o755 : 0o644, ...(e.linkname ? { linkname: e.linkname } : {}) };
+    if (type === 'file') pack.entry(header, e.body ?? e.name);
+    else pack.entry(header);
   }
   pack.finalize();
   return pack as unknown as Readable;
