@@ -1,6 +1,7 @@
 /**
  * kaniko's DeleteFilesystem: empties a root for the next stage's base image, or at the end with --cleanup.
- * Ignored paths stay; directories holding ignored paths stay (only their other children go). As a second
+ * Ignored paths stay; directories holding ignored paths that exist stay (only their other children go):
+ * unlike kaniko, /etc goes when /etc/mtab (always on the list) does not exist. As a second
  * fence besides the mount points in the ignore list, nothing on another device than the root is entered or
  * removed. Never follows symlinks.
  */
@@ -53,7 +54,7 @@ function deleteChildren(root: string, dir: string, ignore: IgnoreList, rootDev: 
     }
     const st = fs.lstatSync(host, { throwIfNoEntry: false });
     if (st === undefined) continue;
-    if (ignore.holdsProtected(inRoot)) {
+    if (ignore.below(inRoot).some((q) => fs.lstatSync(hostChild(root, q.slice(1)), { throwIfNoEntry: false }) !== undefined)) {
       if (st.isDirectory() && st.dev === rootDev) deleteChildren(root, host, ignore, rootDev, stats);
       else stats.kept += 1;
       continue;

@@ -31,9 +31,14 @@ export class IgnoreList implements ProtectedPaths {
   }
 
   holdsProtected(p: string): boolean {
+    return this.below(p).length > 0;
+  }
+
+  /** Ignored paths strictly below `p`. */
+  below(p: string): string[] {
     const c = path.posix.resolve('/', p);
     const prefix = c === '/' ? '/' : c + '/';
-    return this.paths.some((q) => q.startsWith(prefix));
+    return this.paths.filter((q) => q.startsWith(prefix));
   }
 }
 
