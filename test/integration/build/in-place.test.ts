@@ -141,7 +141,7 @@ test('outside a jail the guard refuses before touching anything (every mount rea
     'mount -t tmpfs tmpfs "$W"',
     'exec "$@"',
   ].join('\n');
-  const env = { ...process.env, NO_COLOR: '1', W: path.join(scratch, 'work'), KILN_WORK_DIR: path.join(scratch, 'work'), TMPDIR: path.join(scratch, 'work') };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', W: path.join(scratch, 'work'), KILN_WORK_DIR: path.join(scratch, 'work'), TMPDIR: path.join(scratch, 'work') };
   delete env.KILN_IN_PLACE_CONFIRMED;
   const r = spawnSync('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'guard',
     KILN, 'build', '-c', ctx, '--no-push', '--tar-path', path.join(scratch, 'work/out.tar'), '--isolation=none'], { env, encoding: 'utf8', timeout: 60_000 });
