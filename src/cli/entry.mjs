@@ -1,0 +1,46 @@
+/**
+ * Kiln's process entry (bin/kiln runs it), then the CLI in main.ts.
+ *
+ * Plain JavaScript on purpose: it turns on Node's module compile cache before the first .ts module is loaded.
+ * The cache keeps each module's type-stripped source as well as V8's code cache, so a warm start never loads
+ * Node's TypeScript stripper (~50 ms) nor strips ~150 modules (~150 ms). Enabling it through the API rather
+ * than NODE_COMPILE_CACHE in bin/kiln keeps it out of the environment of RUN steps and helpers Kiln spawns.
+ * NODE_COMPILE_CACHE (another directory) and NODE_DISABLE_COMPILE_CACHE=1 still win, as Node documents.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
+
+/** Beside Kiln's other caches: $KILN_CACHE_HOME, else $XDG_CACHE_HOME, else ~/.cache; then kiln/. */
+function compileCacheDir(env) {
+  const base = [env.KILN_CACHE_HOME, env.XDG_CACHE_HOME].find((dir) => dir && isAbsolute(dir)) ?? join(homedir(), '.cache');
+  return join(base, 'kiln', 'node-compile-cache');
+}
+
+/**
+ * `mkdir -p`, one level at a time. Not fs's recursive mode, nor left to enableCompileCache(): on Node 24 both
+ * spin forever when mkdir answers ENOENT under a parent that exists (e.g. anywhere below /proc).
+ */
+function makeDirs(dir) {
+  if (existsSync(dir)) return true;
+  const parent = dirname(dir);
+  if (parent === dir || !makeDirs(parent)) return false;
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+    return true;
+  } catch (err) {
+    return err?.code === 'EEXIST';
+  }
+}
+
+try {
+  const dir = compileCacheDir(process.env);
+  // A directory Kiln cannot write only makes start-up slower: Node reports it in the result and does not throw.
+  if (makeDirs(dir)) enableCompileCache(dir);
+} catch {
+  // homedir() throws when neither $HOME nor the passwd database names one: run without the cache.
+}
+
+const { main } = await import('./main.ts');
+process.exitCode = await main(process.argv.slice(2));
