@@ -41,11 +41,12 @@ export function kilnOwnPaths(inputs: FilesystemInputs): string[] {
   const { options, work, env = process.env } = inputs;
   const o = options.output;
   const paths = [
-    work.root, options.kanikoDir, kilnCodeDir, process.execPath, inputs.contextRoot,
+    // node itself needs no protection: a running program does not need its file.
+    work.root, options.kanikoDir, kilnCodeDir, inputs.contextRoot,
     ...(options.dockerfile.kind === 'file' && !options.dockerfile.relativeToContext ? [options.dockerfile.path] : []),
     ...[o.tarPath, o.ociLayoutPath, o.digestFile, o.imageNameWithDigestFile, o.imageNameTagWithDigestFile].filter((p): p is string => p !== undefined),
     ...options.baseImageSources.map((s) => s.path),
-    options.cache.dir,
+    ...(options.cache.enabled ? [options.cache.dir] : []),
     ...options.secrets.flatMap((s) => (s.source.kind === 'file' ? [s.source.path] : [])),
     ...options.ssh.flatMap((s) => s.paths),
     ...(options.registry.dockerConfigDir ? [options.registry.dockerConfigDir] : []),
