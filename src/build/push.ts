@@ -7,10 +7,8 @@
 import { KilnError } from '../errors.ts';
 import type { Image } from '../image/types.ts';
 import type { Logger } from '../log/logger.ts';
-import { checkPushPermission } from '../registry/permission.ts';
-import { pushImage } from '../registry/push.ts';
 import { formatReference, parseReference, repositoryName, type Reference } from '../registry/reference.ts';
-import { RegistrySession } from '../registry/session.ts';
+import { loadRegistryClient } from './lazy-modules.ts';
 import type { BuildOptions } from './options.ts';
 import { registryOptionsFrom } from './registry-source.ts';
 
@@ -58,6 +56,7 @@ export async function preparePush(options: BuildOptions, logger: Logger): Promis
   if (!output.push || output.destinations.length === 0) return undefined;
   const refs = destinationReferences(output.destinations);
   const opts = registryOptionsFrom(options, logger);
+  const { RegistrySession, checkPushPermission, pushImage } = await loadRegistryClient();
   const session = new RegistrySession(opts);
   try {
     if (options.registry.skipPushPermissionCheck) {

@@ -2,13 +2,12 @@
  * Images a build reads (FROM, COPY --from): from a --base-image-source or the base-image cache when one
  * has it, else from registries (one session per build, kaniko's flags applied).
  */
-import { remoteImage } from '../registry/pull.ts';
 import { defaultRegistryOptions, type RegistryOptions } from '../registry/options.ts';
 import { parseReference } from '../registry/reference.ts';
-import { RegistrySession } from '../registry/session.ts';
+import type { RegistrySession } from '../registry/session.ts';
 import type { Image, Platform } from '../image/types.ts';
 import type { Logger } from '../log/logger.ts';
-import { imageBeforeRegistry } from './local-image-sources.ts';
+import { loadLocalImageSources, loadRegistryClient } from './lazy-modules.ts';
 import type { BuildOptions } from './options.ts';
 
 export interface ImageSource {
@@ -41,17 +40,20 @@ export function registryImageSource(options: BuildOptions, logger: Logger): Imag
   const opts = registryOptionsFrom(options, logger);
   let session: RegistrySession | undefined;
   const pulled = new Map<string, Promise<Image>>();
+  async function pullOnce(name: string, platform: Platform): Promise<Image> {
+    const local = (await loadLocalImageSources()).imageBeforeRegistry(options, name, platform, logger);
+    if (local) return local;
+    const registry = await loadRegistryClient();
+    session ??= new registry.RegistrySession(opts);
+    logger.info(`resolving image ${name}`);
+    return registry.remoteImage(parseReference(name), opts, { platform, session });
+  }
   return {
     pull(name, platform) {
       const key = `${name}|${platform.os}/${platform.architecture}/${platform.variant ?? ''}`;
       let image = pulled.get(key);
       if (!image) {
-        image = imageBeforeRegistry(options, name, platform, logger);
-        if (!image) {
-          session ??= new RegistrySession(opts);
-          logger.info(`resolving image ${name}`);
-          image = remoteImage(parseReference(name), opts, { platform, session });
-        }
+        image = pullOnce(name, platform);
         pulled.set(key, image);
       }
       return image;

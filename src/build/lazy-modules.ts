@@ -1,0 +1,12 @@
+/**
+ * Subsystems a build loads on first use, not at start-up: every build pays for what `kiln build` imports
+ * before its first step (DESIGN.md: start-up < 150 ms), and most builds need only some of these. A FROM scratch
+ * build with COPY only never loads the registry client (undici alone costs more than the rest of start-up).
+ * Node caches a module once loaded, so calling an accessor again is cheap.
+ */
+
+/** The registry client (undici, auth, pull, push): only for registry base images and --destination. */
+export const loadRegistryClient = () => import('../registry/index.ts');
+
+/** --base-image-source, the base-image cache dir, OCI layout and docker archive readers: only for FROM an image. */
+export const loadLocalImageSources = () => import('./local-image-sources.ts');
