@@ -10,3 +10,9 @@ export const loadRegistryClient = () => import('../registry/index.ts');
 
 /** --base-image-source, the base-image cache dir, OCI layout and docker archive readers: only for FROM an image. */
 export const loadLocalImageSources = () => import('./local-image-sources.ts');
+
+/** The sandbox (namespaces, chroot, mounts): only for RUN. */
+export const loadSandbox = () => import('../sandbox/index.ts');
+
+/** RUN steps in the sandbox with their overlay or walk snapshot: only for RUN. */
+export const loadStepRunner = () => import('./rootfs/step-snapshots.ts');

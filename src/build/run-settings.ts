@@ -4,9 +4,9 @@ import path from 'node:path';
 import { proxyEnvFromBuildArgs } from '../dockerfile/platform-args.ts';
 import { KilnError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
-import { detectIsolation } from '../sandbox/index.ts';
 import type { ResolvedIsolation } from '../sandbox/types.ts';
 import type { RunSettings } from './dispatch-context.ts';
+import { loadSandbox } from './lazy-modules.ts';
 import type { BuildOptions } from './options.ts';
 
 export function cacheMountRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -20,7 +20,7 @@ export function runSettings(options: BuildOptions, logger: Logger, signal?: Abor
     isolation() {
       resolved ??= (async () => {
         if (options.isolation !== 'auto') return options.isolation;
-        const picked = await detectIsolation();
+        const picked = await (await loadSandbox()).detectIsolation();
         if (picked === 'none') {
           throw new KilnError('RUN_ISOLATION', 'RUN needs either mount namespaces or chroot, and this environment allows neither', {
             hint: 'run Kiln as root (CAP_SYS_CHROOT at least), or build in place (--isolation=none, kaniko\'s model) in a throwaway container',

@@ -16,8 +16,9 @@ import type { IgnoreList } from './ignore-list.ts';
 import { appendEntriesLayer, appendLayer, applyLayerBlob, pathEntries, treeLayer } from './layers.ts';
 import type { PrivateDirFilesystem } from './private-dir.ts';
 import { finishSingleSnapshot, startSingleSnapshot, type SingleSnapshotStart } from './single-snapshot.ts';
+import { loadStepRunner } from '../lazy-modules.ts';
 import type { StageFilesystem } from './stage-filesystem.ts';
-import { runWithWalk, type StepOutcome, type StepSpec } from './step-snapshots.ts';
+import type { StepOutcome, StepSpec } from './step-snapshots.ts';
 
 export interface InPlaceConfig {
   /** The build's root: `/`. Tests give a scratch directory (RUN then refuses: none mode runs on / only). */
@@ -99,6 +100,7 @@ export class InPlaceFilesystem implements StageFilesystem {
     const root = await this.rootfs(state);
     const problem = this.#config.runProblem?.();
     if (problem !== undefined) throw problem;
+    const { runWithWalk } = await loadStepRunner();
     return runWithWalk({ ...spec, isolation: 'none' }, root, [...ignore, ...this.#walkIgnore], this.#config.snapshotMode, !this.#config.singleSnapshot);
   }
 

@@ -11,8 +11,9 @@ import type { StageState } from '../state.ts';
 import type { WorkDir } from '../work-dir.ts';
 import { appendEntriesLayer, appendLayer, applyLayerBlob, pathEntries, treeLayer } from './layers.ts';
 import { finishSingleSnapshot, startSingleSnapshot, type SingleSnapshotStart } from './single-snapshot.ts';
+import { loadStepRunner } from '../lazy-modules.ts';
 import type { StageFilesystem } from './stage-filesystem.ts';
-import { runInOverlay, runWithWalk, type StepOutcome, type StepSpec } from './step-snapshots.ts';
+import type { StepOutcome, StepSpec } from './step-snapshots.ts';
 
 export interface PrivateDirConfig {
   work: WorkDir;
@@ -74,6 +75,7 @@ export class PrivateDirFilesystem implements StageFilesystem {
     const rootfs = await this.rootfs(state);
     const all = [...ignore, ...this.#config.ignorePaths];
     const diff = !this.#config.singleSnapshot;
+    const { runInOverlay, runWithWalk } = await loadStepRunner();
     if (spec.isolation === 'namespace') return runInOverlay(spec, rootfs, stepDir, all, diff);
     return runWithWalk(spec, rootfs, all, this.#config.snapshotMode, diff);
   }
