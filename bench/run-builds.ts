@@ -155,12 +155,12 @@ function table(workload: Workload, cells: Cell[]): string {
   const lines = [
     `### ${workload.title}`,
     '',
-    `| builder | median wall s (of ${workload.runs}) | runs s | kiln ÷ this | kiln chroot ÷ this | last RUN step ms | peak RSS MB: tree / top process |`,
-    '|---|---:|---|---:|---:|---:|---|',
+    `| builder | median wall s (of ${workload.runs}) | runs s | kiln ÷ this | kiln chroot ÷ this | last RUN step ms | exit after image written, ms | peak RSS MB: tree / top process |`,
+    '|---|---:|---|---:|---:|---:|---:|---|',
   ];
   for (const cell of cells) {
     if (cell.results.length === 0) {
-      lines.push(`| ${cell.builder} | failed (${cell.failures.join(', ')}) | | | | | |`);
+      lines.push(`| ${cell.builder} | failed (${cell.failures.join(', ')}) | | | | | | |`);
       continue;
     }
     const w = wall.get(cell.builder)!;
@@ -168,8 +168,10 @@ function table(workload: Workload, cells: Cell[]): string {
     const rss = cell.builder === 'docker'
       ? 'n/a (in dockerd)'
       : `${fmtMB(Math.max(...cell.results.map((r) => r.peakTreeRssKiB)))} / ${fmtMB(Math.max(...cell.results.map((r) => r.peakTopHwmKiB)))}`;
+    const tails = cell.results.map((r) => r.afterImageMs).filter((v): v is number => v !== undefined);
+    const tail = tails.length > 0 ? median(tails).toFixed(0) : '';
     const failed = cell.failures.length > 0 ? ` (${cell.failures.length} failed)` : '';
-    lines.push(`| ${cell.builder}${failed} | ${fmtS(w)} | ${cell.results.map((r) => fmtS(r.ms)).join(', ')} | ${ratio(kiln, w)} | ${ratio(kilnChroot, w)} | ${steps.length > 0 ? median(steps).toFixed(0) : ''} | ${rss} |`);
+    lines.push(`| ${cell.builder}${failed} | ${fmtS(w)} | ${cell.results.map((r) => fmtS(r.ms)).join(', ')} | ${ratio(kiln, w)} | ${ratio(kilnChroot, w)} | ${steps.length > 0 ? median(steps).toFixed(0) : ''} | ${tail} | ${rss} |`);
   }
   return lines.join('\n');
 }

@@ -23,6 +23,8 @@ export interface BaseImage {
 export interface BuildResult extends Measured {
   /** Duration of each RUN step in ms, in order, when the builder reports it (Kiln, docker). */
   runStepsMs: number[];
+  /** Kiln only: from the "built image" log line (image written) to the process's exit, i.e. its cleanup. */
+  afterImageMs?: number;
 }
 
 export interface Builder {
@@ -48,6 +50,12 @@ function kilnRunSteps(log: string): number[] {
   return times;
 }
 
+/** Epoch ms of Kiln's `time="…" … msg="built image …"` line (with --log-timestamp). */
+function kilnImageWrittenAt(log: string): number | undefined {
+  const match = /time="([^"]+)"[^\n]*msg="built image/.exec(log);
+  return match === null ? undefined : Date.parse(match[1]);
+}
+
 /** BuildKit's plain progress: "#6 [3/3] RUN …" then "#6 DONE 0.1s". */
 function buildkitRunSteps(log: string): number[] {
   const runIds = new Set<string>();
@@ -70,9 +78,11 @@ export function kilnBuilder(isolation: 'auto' | 'chroot', bases: readonly BaseIm
     name: isolation === 'auto' ? 'kiln' : 'kiln chroot',
     async build(context, logFile, pollMs) {
       const argv = [path.join(repoRoot, 'bin/kiln'), 'build', '--context', context, '--no-push', '--oci-layout-path', out,
-        `--isolation=${isolation}`, ...sources];
+        `--isolation=${isolation}`, '--log-timestamp', ...sources];
       const result = await measure(argv, logFile, { env: { ...process.env, NO_COLOR: '1', KILN_WORK_DIR: work }, pollMs });
-      return { ...result, runStepsMs: kilnRunSteps(fs.readFileSync(logFile, 'utf8')) };
+      const log = fs.readFileSync(logFile, 'utf8');
+      const writtenAt = kilnImageWrittenAt(log);
+      return { ...result, runStepsMs: kilnRunSteps(log), afterImageMs: writtenAt === undefined ? undefined : result.endedAt - writtenAt };
     },
     async afterBuild() {
       const left = fs.readdirSync(work);

@@ -15,6 +15,8 @@ export interface Measured {
   peakTreeRssKiB: number;
   /** Last VmHWM (peak RSS) of the top process read before it exited, in KiB. */
   peakTopHwmKiB: number;
+  /** Wall-clock time (epoch ms) at which the command exited. */
+  endedAt: number;
 }
 
 export interface MeasureOptions {
@@ -89,8 +91,9 @@ export function measure(argv: readonly string[], logFile: string, options: Measu
     });
     child.on('exit', (code, signal) => {
       const ms = performance.now() - started;
+      const endedAt = Date.now();
       clearInterval(timer);
-      resolve({ ms, exitCode: code ?? (signal === null ? -1 : 128), logFile, peakTreeRssKiB, peakTopHwmKiB });
+      resolve({ ms, exitCode: code ?? (signal === null ? -1 : 128), logFile, peakTreeRssKiB, peakTopHwmKiB, endedAt });
     });
   });
 }
