@@ -2,7 +2,8 @@
  * Start-up cost of the CLI: `kiln --version`, the time from process start to the first "STEP" log line of
  * `kiln build` on examples/hello, and that build's full wall time, against `node -e 0` (the project's Node)
  * and `skopeo --version` (what a compiled CLI costs) measured in the same run. Runs are interleaved round-robin
- * so load on the machine hits every case alike; read the ratio columns.
+ * so load on the machine hits every case alike; read the ratio columns. CPU time (user + sys of the process and
+ * its children, from bash's `times`) is reported too: on a busy machine it moves far less than wall time.
  *
  *   ./node_modules/.bin/node bench/startup.ts [--runs 15] [--compare OTHER/bin/kiln] [--no-modules]
  *
@@ -31,6 +32,7 @@ interface Run {
   /** From spawn() to the first "STEP n/m:" line on stderr, for builds. */
   firstStepMs?: number;
   wallMs: number;
+  cpuMs: number;
 }
 
 interface Case {
@@ -43,14 +45,27 @@ interface Case {
 }
 
 const STEP_LINE = /\bSTEP \d+\/\d+:/;
+/** bash's `times`: the shell's own user/sys, then its children's, e.g. "0m0.026s 0m0.006s". */
+const TIMES = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\n(\d+)m([\d.]+)s (\d+)m([\d.]+)s\n$/;
 
-/** Spawns one process; times its first STEP line (if any) and its exit, as the parent sees them. */
+function childCpuMs(stderr: string): number {
+  const m = TIMES.exec(stderr);
+  if (!m) throw new Error(`no CPU times at the end of stderr:\n${stderr.slice(-300)}`);
+  const sec = (min: string, s: string) => Number(min) * 60 + Number(s);
+  return (sec(m[5], m[6]) + sec(m[7], m[8])) * 1000;
+}
+
+/**
+ * Spawns one process (through bash, for its children's CPU times); times its first STEP line (if any) and
+ * its exit, as the parent sees them. bash adds the same ~2 ms to every case.
+ */
 function timeOnce(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve, reject) => {
     let stderr = '';
     let firstStepMs: number | undefined;
     const start = performance.now();
-    const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const script = '"$@"; rc=$?; times >&2; exit $rc';
+    const child = spawn('bash', ['-c', script, 'bash', command, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       if (firstStepMs === undefined && STEP_LINE.test(stderr.slice(-200) + chunk)) firstStepMs = performance.now() - start;
@@ -60,7 +75,7 @@ function timeOnce(command: string, args: string[], env: NodeJS.ProcessEnv): Prom
     child.on('close', (code) => {
       const wallMs = performance.now() - start;
       if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${stderr}`));
-      else resolve({ firstStepMs, wallMs });
+      else resolve({ firstStepMs, wallMs, cpuMs: childCpuMs(stderr) });
     });
   });
 }
@@ -78,10 +93,10 @@ function hasCommand(command: string): boolean {
 
 /** The environment every Kiln run gets: a private compile cache home, and no colour codes in the log. */
 function kilnEnv(cacheHome: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, KILN_CACHE_HOME: cacheHome, NO_COLOR: '1', ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_COMPILE_CACHE;
   delete env.NODE_DISABLE_COMPILE_CACHE;
-  return env;
+  return { ...env, KILN_CACHE_HOME: cacheHome, NO_COLOR: '1', ...extra };
 }
 
 function kilnCases(label: string, kiln: string, work: string): Case[] {
@@ -150,14 +165,16 @@ try {
   const nodeMs = median(cases[0].runs.map((r) => r.wallMs));
   const skopeoMs = skopeo ? median(cases[1].runs.map((r) => r.wallMs)) : undefined;
   console.log(`Node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}, ${runs} runs per case (ms)\n`);
-  console.log('| case | first STEP median | first STEP p90 | wall median | wall p90 | wall × node -e 0 | wall × skopeo --version | first STEP × node -e 0 |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  const nodeCpu = median(cases[0].runs.map((r) => r.cpuMs));
+  console.log('| case | first STEP median | first STEP p90 | wall median | wall p90 | CPU median | wall × node -e 0 | wall × skopeo --version | first STEP × node -e 0 | CPU × node -e 0 |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const c of cases) {
     const wall = c.runs.map((r) => r.wallMs);
     const first = c.build ? c.runs.map((r) => r.firstStepMs!) : undefined;
     const w = median(wall);
     const f = first && median(first);
-    console.log(`| ${c.name} | ${fmt(f)} | ${first ? fmt(p90(first)) : ''} | ${fmt(w)} | ${fmt(p90(wall))} | ${ratio(w, nodeMs)} | ${ratio(w, skopeoMs)} | ${ratio(f, nodeMs)} |`);
+    const cpu = median(c.runs.map((r) => r.cpuMs));
+    console.log(`| ${c.name} | ${fmt(f)} | ${first ? fmt(p90(first)) : ''} | ${fmt(w)} | ${fmt(p90(wall))} | ${fmt(cpu)} | ${ratio(w, nodeMs)} | ${ratio(w, skopeoMs)} | ${ratio(f, nodeMs)} | ${ratio(cpu, nodeCpu)} |`);
   }
 
   if (countModules) {
