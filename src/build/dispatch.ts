@@ -4,13 +4,12 @@ import type { StageInstruction } from '../dockerfile/instructions/index.ts';
 import type { DispatchContext } from './dispatch-context.ts';
 import { dispatchArg } from './instructions/arg.ts';
 import { dispatchCmd, dispatchEntrypoint, dispatchHealthcheck } from './instructions/command.ts';
-import { dispatchAdd, dispatchCopy } from './instructions/copy.ts';
 import {
   dispatchEnv, dispatchExpose, dispatchLabel, dispatchMaintainer, dispatchOnbuild, dispatchShell, dispatchStopsignal, dispatchUser,
   dispatchVolume,
 } from './instructions/metadata.ts';
-import { dispatchRun } from './instructions/run.ts';
 import { dispatchWorkdir } from './instructions/workdir.ts';
+import { loadCopyInstruction, loadRunInstruction } from './lazy-modules.ts';
 import type { StageState } from './state.ts';
 
 export async function dispatchInstruction(state: StageState, raw: StageInstruction, ctx: DispatchContext): Promise<void> {
@@ -31,8 +30,8 @@ export async function dispatchInstruction(state: StageState, raw: StageInstructi
     case 'ENTRYPOINT': return dispatchEntrypoint(state, inst);
     case 'HEALTHCHECK': return dispatchHealthcheck(state, inst);
     case 'WORKDIR': return dispatchWorkdir(state, inst, ctx);
-    case 'COPY': return dispatchCopy(state, inst, ctx);
-    case 'ADD': return dispatchAdd(state, inst, ctx);
-    case 'RUN': return dispatchRun(state, inst, ctx);
+    case 'COPY': return (await loadCopyInstruction()).dispatchCopy(state, inst, ctx);
+    case 'ADD': return (await loadCopyInstruction()).dispatchAdd(state, inst, ctx);
+    case 'RUN': return (await loadRunInstruction()).dispatchRun(state, inst, ctx);
   }
 }

@@ -11,6 +11,12 @@ export const loadRegistryClient = () => import('../registry/index.ts');
 /** --base-image-source, the base-image cache dir, OCI layout and docker archive readers: only for FROM an image. */
 export const loadLocalImageSources = () => import('./local-image-sources.ts');
 
+/** COPY and ADD: the copy engine (patterns, chown/chmod, xattrs, heredocs, archives, URLs). */
+export const loadCopyInstruction = () => import('./instructions/copy.ts');
+
+/** RUN: argv, mounts and history of a step. */
+export const loadRunInstruction = () => import('./instructions/run.ts');
+
 /** The sandbox (namespaces, chroot, mounts): only for RUN. */
 export const loadSandbox = () => import('../sandbox/index.ts');
 
