@@ -14,6 +14,12 @@ export const loadLocalImageSources = () => import('./local-image-sources.ts');
 /** COPY and ADD: the copy engine (patterns, chown/chmod, xattrs, heredocs, archives, URLs). */
 export const loadCopyInstruction = () => import('./instructions/copy.ts');
 
+/** ADD of a local tar archive (tar-stream, decompressors): only when ADD meets an archive. */
+export const loadArchiveUnpacker = () => import('./copy/unpack.ts');
+
+/** --tar-path: the docker archive writer. */
+export const loadDockerArchiveWriter = () => import('../image/docker-archive-write.ts');
+
 /** RUN: argv, mounts and history of a step. */
 export const loadRunInstruction = () => import('./instructions/run.ts');
 

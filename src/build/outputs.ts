@@ -3,10 +3,10 @@
  * written atomically by its writer; digest files are written last, once every image output exists.
  */
 import { writeFileAtomic } from '../fs/write-file-atomic.ts';
-import { writeDockerArchive } from '../image/docker-archive-write.ts';
 import { writeOciLayout } from '../image/oci-layout-write.ts';
 import type { Image } from '../image/types.ts';
 import type { Logger } from '../log/logger.ts';
+import { loadDockerArchiveWriter } from './lazy-modules.ts';
 import type { OutputOptions } from './options.ts';
 
 /** `name@digest` lines (kaniko's --image-name-with-digest-file): the repository without tag. */
@@ -40,6 +40,7 @@ export async function writeOutputs(image: Image, output: OutputOptions, logger: 
     logger.info(`wrote OCI layout ${output.ociLayoutPath}`);
   }
   if (output.tarPath) {
+    const { writeDockerArchive } = await loadDockerArchiveWriter();
     await writeDockerArchive(output.tarPath, image, { tags: output.destinations });
     logger.info(`wrote image tarball ${output.tarPath}`);
   }

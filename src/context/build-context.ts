@@ -12,7 +12,6 @@ import type { ContextSource, DockerfileSource } from '../build/options.ts';
 import { IgnoreMatcher, readIgnoreRules } from './dockerignore.ts';
 import type { IgnoreRules } from './dockerignore.ts';
 import { describeContext, joinSubPath } from './source.ts';
-import { extractTar } from './tar-extract.ts';
 import { walkContext } from './walk.ts';
 import type { ContextEntry } from './walk.ts';
 
@@ -104,6 +103,9 @@ export async function openBuildContext(source: ContextSource, dockerfile: Docker
     case 'stdin': {
       temp = fs.mkdtempSync(path.join(io.tempDir ?? os.tmpdir(), 'kiln-context-'));
       try {
+        // tar-stream is loaded only for tar contexts: a directory context, the usual case, never needs it.
+        // Loaded before the stream opens, so nothing can emit 'error' before extractTar listens.
+        const { extractTar } = await import('./tar-extract.ts');
         const input = source.kind === 'stdin' ? stdin : fs.createReadStream(source.path);
         await extractTar(input, temp);
         root = joinSubPath(temp, source.subPath);

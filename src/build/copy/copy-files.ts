@@ -10,6 +10,7 @@
 import { posix, resolve } from 'node:path';
 import { KilnError } from '../../errors.ts';
 import { lstatIfExists } from '../../fs/extract/safe-path.ts';
+import { loadArchiveUnpacker } from '../lazy-modules.ts';
 import type { ChmodSpec } from './chmod.ts';
 import { compileSymbolicMode } from './chmod.ts';
 import type { Owner } from './chown.ts';
@@ -19,7 +20,6 @@ import { mkdirAll, type CreatedDirMetadata } from './mkdir-all.ts';
 import { BadPatternError } from './go-path-match.ts';
 import { PatternMatcher } from './pattern-matcher.ts';
 import { inRootPath, relativeToRoot, rootPath } from './root-path.ts';
-import { archiveCompression, extractArchive } from './unpack.ts';
 import { resolveWildcards } from './wildcards.ts';
 import { copyXattrs } from './xattrs.ts';
 
@@ -124,6 +124,7 @@ async function copyResolved(req: CopyRequest, srcRoot: string, dstRoot: string):
     if (srcStats === undefined || (srcHost !== srcRoot && ignoredHost?.(srcHost))) throw notFound(match);
 
     if (req.unpack) {
+      const { archiveCompression, extractArchive } = await loadArchiveUnpacker();
       const compression = await archiveCompression(srcHost);
       if (compression !== undefined) {
         const destHost = rootPath(dstRoot, destPath, true);
