@@ -14,6 +14,9 @@ export const loadLocalImageSources = () => import('./local-image-sources.ts');
 /** COPY and ADD: the copy engine (patterns, chown/chmod, xattrs, heredocs, archives, URLs). */
 export const loadCopyInstruction = () => import('./instructions/copy.ts');
 
+/** The layer extractor (tar-stream, whiteouts, xattrs, device nodes): only for a stage FROM an image or COPY --link. */
+export const loadLayerExtractor = () => import('../fs/extract/apply-layer.ts');
+
 /** ADD of a local tar archive (tar-stream, decompressors): only when ADD meets an archive. */
 export const loadArchiveUnpacker = () => import('./copy/unpack.ts');
 

@@ -2,12 +2,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { applyLayer, type ApplyLayerOptions } from '../../fs/extract/apply-layer.ts';
+import type { ApplyLayerOptions } from '../../fs/extract/apply-layer.ts';
 import { directoryEntries } from '../../fs/layer/directory-entries.ts';
 import { writeLayer, type LayerWriteOptions } from '../../fs/layer-writer.ts';
 import type { TarEntry } from '../../fs/tar-entry.ts';
 import { compressionOfMediaType, decompressor } from '../../image/compression.ts';
 import type { Layer } from '../../image/types.ts';
+import { loadLayerExtractor } from '../lazy-modules.ts';
 import type { BuildOptions } from '../options.ts';
 import type { StageState } from '../state.ts';
 import type { WorkDir } from '../work-dir.ts';
@@ -23,6 +24,8 @@ export function layerWriteOptions(options: BuildOptions, work: WorkDir): LayerWr
 }
 
 export async function applyLayerBlob(rootfs: string, layer: Layer, options: ApplyLayerOptions = {}): Promise<void> {
+  // Loaded before the blob stream opens, so nothing can emit 'error' before applyLayer listens.
+  const { applyLayer } = await loadLayerExtractor();
   const compression = compressionOfMediaType(await layer.mediaType()) ?? 'none';
   const blob = await layer.compressed();
   await applyLayer(rootfs, compression === 'none' ? blob : blob.pipe(decompressor(compression)) as unknown as Readable, options);
