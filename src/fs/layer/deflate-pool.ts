@@ -1,7 +1,18 @@
 /** Worker threads that deflate chunks for ParallelGzip. Create one per build (or per layer) and close it. */
+import { getCompileCacheDir } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { DeflateJob } from './deflate-chunk.ts';
+
+/**
+ * A worker does not inherit the compile cache the CLI entry enabled (it is per thread): handing it the cache
+ * through its own env halves its start-up (~100 ms of TypeScript stripping per worker), without touching
+ * the process environment RUN steps and helpers see.
+ */
+function workerEnv(): NodeJS.ProcessEnv {
+  const cacheDir = getCompileCacheDir();
+  return cacheDir === undefined ? process.env : { ...process.env, NODE_COMPILE_CACHE: cacheDir };
+}
 
 interface Pending {
   resolve: (out: Uint8Array) => void;
@@ -23,7 +34,7 @@ export class DeflatePool {
   #worker(index: number): Worker {
     let w = this.#workers[index];
     if (!w) {
-      w = new Worker(new URL('./deflate-worker.ts', import.meta.url));
+      w = new Worker(new URL('./deflate-worker.ts', import.meta.url), { env: workerEnv() });
       w.on('message', (msg: { id: number; out?: Uint8Array; error?: string }) => {
         const p = this.#pending.get(msg.id);
         if (!p) return;
