@@ -5,10 +5,11 @@
  * so load on the machine hits every case alike; read the ratio columns. CPU time (user + sys of the process and
  * its children, from bash's `times`) is reported too: on a busy machine it moves far less than wall time.
  *
- *   ./node_modules/.bin/node bench/startup.ts [--runs 15] [--compare OTHER/bin/kiln] [--no-modules]
+ *   ./node_modules/.bin/node bench/startup.ts [--runs 15] [--compare OTHER/bin/kiln ...] [--no-modules] [--warm-only]
  *
- * --compare adds the same Kiln rows for another checkout (e.g. a `git worktree` of an older commit), so
- * before/after numbers come from one run.
+ * Each --compare adds the same Kiln rows for another checkout (e.g. `git archive COMMIT | tar -x -C DIR` with
+ * a node_modules symlink), labelled by its directory name, so before/after numbers come from one run.
+ * --warm-only leaves out the cold-cache and cache-disabled build rows (for comparing many checkouts).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -25,8 +26,11 @@ function arg(name: string, fallback: string | undefined): string | undefined {
 }
 
 const runs = Number(arg('--runs', '15'));
-const compare = arg('--compare', undefined);
+const compares = process.argv.flatMap((a, i) => (a === '--compare' && process.argv[i + 1] ? [path.resolve(process.argv[i + 1])] : []));
+/** A checkout's label: its directory name (…/NAME/bin/kiln). */
+const labelOf = (kiln: string) => path.basename(path.dirname(path.dirname(kiln)));
 const countModules = !process.argv.includes('--no-modules');
+const warmOnly = process.argv.includes('--warm-only');
 
 interface Run {
   /** From spawn() to the first "STEP n/m:" line on stderr, for builds. */
@@ -103,13 +107,14 @@ function kilnCases(label: string, kiln: string, work: string): Case[] {
   const hello = path.join(root, 'examples/hello');
   const buildArgs = (w: string, i: number) => ['build', '-c', hello, '--no-push', '--oci-layout-path', path.join(w, `out-${label}-${i}`)];
   const warm = path.join(work, `cache-${label}`);
-  return [
+  const all: Case[] = [
     { name: `${label}: kiln --version`, command: kiln, args: () => ['--version'], env: () => kilnEnv(warm), runs: [] },
     { name: `${label}: kiln build hello`, command: kiln, args: buildArgs, env: () => kilnEnv(warm), build: true, runs: [] },
     // An empty compile cache every run: the first build on a fresh CI machine (and it fills the cache).
     { name: `${label}: kiln build hello, cold cache`, command: kiln, args: buildArgs, env: (w, i) => kilnEnv(path.join(w, `cold-${label}-${i}`)), build: true, runs: [] },
     { name: `${label}: kiln build hello, NODE_DISABLE_COMPILE_CACHE=1`, command: kiln, args: buildArgs, env: () => kilnEnv(warm, { NODE_DISABLE_COMPILE_CACHE: '1' }), build: true, runs: [] },
   ];
+  return warmOnly ? all.slice(0, 2) : all;
 }
 
 /** Which modules one hello build loads, counted with a module.registerHooks() preload. */
@@ -148,7 +153,7 @@ try {
   const skopeo = hasCommand('skopeo');
   if (skopeo) cases.push({ name: 'reference: skopeo --version', command: 'skopeo', args: () => ['--version'], runs: [] });
   cases.push(...kilnCases('this', path.join(root, 'bin/kiln'), work));
-  if (compare) cases.push(...kilnCases('compare', path.resolve(compare), work));
+  for (const kiln of compares) cases.push(...kilnCases(labelOf(kiln), kiln, work));
 
   // One unrecorded round first: fills the warm compile caches and the page cache for everyone.
   for (let i = -1; i < runs; i++) {
@@ -179,7 +184,7 @@ try {
 
   if (countModules) {
     const kilns: [string, string][] = [['this', path.join(root, 'bin/kiln')]];
-    if (compare) kilns.push(['compare', path.resolve(compare)]);
+    for (const kiln of compares) kilns.push([labelOf(kiln), kiln]);
     console.log('\nModules one hello build loads:\n');
     console.log('| kiln | src/ modules | Node built-ins | npm packages (modules) |');
     console.log('|---|---:|---:|---|');
