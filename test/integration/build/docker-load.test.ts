@@ -1,6 +1,6 @@
 /**
  * `--tar-path` archives load into a real Docker daemon (Debian's docker.io, started privately for the test on a
- * unix socket, no network setup) and run there: the image docker sees has our config and our files.
+ * unix socket, no network setup): the image docker sees has our config and our layers.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,7 +46,7 @@ async function startDockerd(t: { after(fn: () => Promise<void> | void): void }):
   throw new Error(`dockerd did not start: ${fs.readFileSync(path.join(dir, 'dockerd.log'), 'utf8').slice(-2000)}`);
 }
 
-test('docker load accepts the --tar-path archive and runs the image', { timeout: 180_000 }, async (t) => {
+test('docker load accepts the --tar-path archive; docker sees its config and layers', { timeout: 180_000 }, async (t) => {
   const sock = await startDockerd(t);
   const docker = (...args: string[]) => execFileSync(DOCKER, ['-H', `unix://${sock}`, ...args], { encoding: 'utf8' });
   const out = tempDir(t, 'kiln-out-');
