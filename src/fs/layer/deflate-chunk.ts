@@ -14,13 +14,15 @@ export interface DeflateJob {
 
 export const DICTIONARY_SIZE = 32 * 1024;
 
-export function deflateRawChunk(job: DeflateJob): Uint8Array {
-  const out = zlib.deflateRawSync(job.chunk, {
+export function deflateChunkOptions(job: DeflateJob): zlib.ZlibOptions {
+  return {
     level: job.level,
     ...(job.dictionary ? { dictionary: job.dictionary } : {}),
     finishFlush: job.last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
     chunkSize: 256 * 1024,
-  });
-  // A fresh copy owns its ArrayBuffer, so it can be transferred without copying the pool slab.
-  return new Uint8Array(out);
+  };
+}
+
+export function deflateRawChunk(job: DeflateJob): Uint8Array {
+  return zlib.deflateRawSync(job.chunk, deflateChunkOptions(job));
 }

@@ -5,6 +5,7 @@
  * is compressed in this thread, giving exactly zlib's gzip output. The output bytes depend only on the input,
  * level and chunk size, never on the number of threads.
  */
+import { availableParallelism } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { DeflatePool } from './deflate-pool.ts';
@@ -48,7 +49,7 @@ export class ParallelGzip extends Transform {
     this.#chunkSize = options.chunkSize ?? 1 << 20;
     this.#pool = options.pool;
     this.#ownPool = options.pool === undefined;
-    this.#maxInFlight = options.maxInFlight ?? 2 * (options.pool?.size ?? 2);
+    this.#maxInFlight = options.maxInFlight ?? 2 * Math.max(2, availableParallelism());
     this.#chunk = Buffer.allocUnsafeSlow(this.#chunkSize);
   }
 
