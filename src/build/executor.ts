@@ -2,6 +2,8 @@
  * `kiln build`: context → Dockerfile → stages → image → outputs. Every build has its own work dir
  * (stage root filesystems, layer blobs), removed when the build ends, whatever happened.
  */
+import { writeFileAtomic } from '../fs/write-file-atomic.ts';
+import { Timings } from '../log/timings.ts';
 import { parseDockerfile } from '../dockerfile/parser.ts';
 import { buildStageGraph, lexEscape, type Stage } from '../dockerfile/stages.ts';
 import { openBuildContext } from '../context/build-context.ts';
@@ -79,6 +81,8 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     for (const w of [...parsed.warnings, ...graph.warnings]) logger.warn(`${dockerfile.displayName}:${w.line}: ${w.message}`);
     const stages = stagesToBuild(graph.stages, graph.neededStages, graph.target, options.skipUnusedStages);
     const created = createdTime(options);
+    const timings = new Timings();
+    const stopTotal = timings.start('Total Build Time');
     const env: StageBuildEnv = {
       options, logger, work, filesystem, created,
       escapeToken: lexEscape(parsed.escapeToken),
@@ -91,6 +95,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
       stages: graph.stages,
       states: new Map(),
       stageCount: stages.length,
+      timings,
     };
     for (const [position, stage] of stages.entries()) {
       env.states.set(stage.index, await buildStage(stage, position + 1, env));
@@ -100,6 +105,8 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     if (pusher) await pusher.push(image);
     const digest = await writeOutputs(image, options.output, logger);
     logger.info(`built image ${digest}`);
+    stopTotal();
+    if (options.benchmarkFile) writeFileAtomic(options.benchmarkFile, JSON.stringify(timings, null, 2) + '\n');
     return { digest };
   } finally {
     await pusher?.close();

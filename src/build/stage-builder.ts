@@ -2,6 +2,7 @@
  * Builds one stage: its starting state (scratch, an earlier stage, an image), then each instruction in
  * order — ONBUILD triggers of the base first — with a step line per instruction.
  */
+import type { Timings } from '../log/timings.ts';
 import type { StageInstruction } from '../dockerfile/instructions/index.ts';
 import { resolveStageSource } from '../dockerfile/stage-graph.ts';
 import { SCRATCH, type Stage } from '../dockerfile/stages.ts';
@@ -40,6 +41,8 @@ export interface StageBuildEnv {
   /** Stages built so far, by stage index. */
   states: Map<number, StageState>;
   stageCount: number;
+  /** Totals per instruction kind, for kaniko's BENCHMARK_FILE. */
+  timings: Timings;
 }
 
 async function initialState(stage: Stage, env: StageBuildEnv): Promise<StageState> {
@@ -119,10 +122,10 @@ export async function buildStage(stage: Stage, position: number, env: StageBuild
   const steps: StageInstruction[] = [...stage.onbuildTriggers, ...stage.instructions];
   const ctx = dispatchContext(env, logger);
   const total = steps.length + 1;
-  startStep(logger, { stage: position, stages: env.stageCount, step: 1, steps: total, text: stage.location.text }).done();
+  startStep(logger, { stage: position, stages: env.stageCount, step: 1, steps: total, text: stage.location.text }, env.timings).done();
   for (const [i, inst] of steps.entries()) {
     env.run.signal?.throwIfAborted();
-    const step = startStep(logger, { stage: position, stages: env.stageCount, step: i + 2, steps: total, text: inst.original });
+    const step = startStep(logger, { stage: position, stages: env.stageCount, step: i + 2, steps: total, text: inst.original }, env.timings);
     try {
       await dispatchInstruction(state, inst, ctx);
       step.done();

@@ -148,3 +148,15 @@ test('a RUN in an image without a shell fails naming the line and the missing pr
   assert.match(r.stderr, /exec \/bin\/sh: No such file or directory/);
   assert.equal(fs.existsSync(path.join(ctx, 'out')), false);
 });
+
+test('BENCHMARK_FILE gets the step timings per instruction kind (milliseconds), as kaniko writes them', (t) => {
+  const ctx = tempDir(t, 'kiln-ctx-');
+  const out = tempDir(t, 'kiln-out-');
+  writeContext(ctx);
+  const file = path.join(out, 'timings.json');
+  const r = build(['--context', ctx, '--no-push', '--oci-layout-path', path.join(out, 'oci')], { BENCHMARK_FILE: file });
+  assert.equal(r.status, 0, r.stderr);
+  const timings = JSON.parse(fs.readFileSync(file, 'utf8'));
+  for (const key of ['COPY', 'WORKDIR', 'ENV', 'Total Build Time']) assert.equal(typeof timings[key], 'number', key);
+  assert.ok(timings['Total Build Time'] >= timings.COPY);
+});
