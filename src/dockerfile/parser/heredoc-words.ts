@@ -5,6 +5,7 @@
  * (RawEscapes) switches decide whether the delimiter was quoted. Only what that needs is here: variable
  * expansion proper belongs to src/dockerfile/shell/.
  */
+import { WordSplitter } from '../shell/words.ts';
 import { isGoSpace } from './go-text.ts';
 import { goQuote } from './go-text.ts';
 
@@ -22,47 +23,6 @@ export function lexWords(source: string, options: WordLexOptions): string[] {
     return lexer.processStopOn(undefined, options.rawEscapes).words;
   } catch (err) {
     throw new Error(`failed to process ${goQuote(source)}: ${(err as Error).message}`);
-  }
-}
-
-class Words {
-  word = '';
-  words: string[] = [];
-  inWord = false;
-
-  addChar(ch: string): void {
-    if (isSpaceChar(ch)) {
-      if (this.inWord && this.word.length > 0) {
-        this.words.push(this.word);
-        this.word = '';
-        this.inWord = false;
-      }
-    } else {
-      this.addRawChar(ch);
-    }
-  }
-
-  addRawChar(ch: string): void {
-    this.word += ch;
-    this.inWord = true;
-  }
-
-  addString(s: string): void {
-    for (const ch of s) this.addChar(ch);
-  }
-
-  addRawString(s: string): void {
-    this.word += s;
-    this.inWord = true;
-  }
-
-  getWords(): string[] {
-    if (this.word.length > 0) {
-      this.words.push(this.word);
-      this.word = '';
-      this.inWord = false;
-    }
-    return this.words;
   }
 }
 
@@ -98,11 +58,11 @@ class WordLexer {
 
   private scanUntil(stopChar: string | undefined): { result: string; words: string[] } {
     let result = '';
-    const words = new Words();
+    const words = new WordSplitter();
     for (let ch = this.peek(); ch !== undefined; ch = this.peek()) {
       if (stopChar !== undefined && ch === stopChar) {
         this.next();
-        return { result, words: words.getWords() };
+        return { result, words: words.finish() };
       }
       const special = this.special(ch);
       if (special) {
@@ -128,7 +88,7 @@ class WordLexer {
       result += c;
     }
     if (stopChar !== undefined) throw new Error(`unexpected end of statement while looking for matching ${stopChar}`);
-    return { result, words: words.getWords() };
+    return { result, words: words.finish() };
   }
 
   private special(ch: string): (() => string) | undefined {
@@ -241,10 +201,6 @@ class WordLexer {
     }
     return '<<' + space;
   }
-}
-
-function isSpaceChar(ch: string): boolean {
-  return isGoSpace(ch.codePointAt(0)!);
 }
 
 function isDigit(ch: string): boolean {
