@@ -6,7 +6,6 @@
  * expansion proper belongs to src/dockerfile/shell/.
  */
 import { WordSplitter } from '../shell/words.ts';
-import { isGoSpace } from './go-text.ts';
 import { goQuote } from './go-text.ts';
 
 export interface WordLexOptions {
