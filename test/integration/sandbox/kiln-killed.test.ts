@@ -28,7 +28,7 @@ describe('Kiln killed mid-step', { skip: skipUnlessRoot }, () => {
     it(`${isolation}: the step's processes die with Kiln`, async () => {
       const kiln = spawn(process.execPath, [runner], { stdio: ['pipe', 'ignore', 'ignore'] });
       kiln.stdin.end(JSON.stringify([{ rootfs: { kind: 'dir', path: root }, argv: ['/bin/sh', '-c', `${needle} & ${needle}`],
-        env: ['PATH=/bin'], cwd: '/', user: 'app', isolation, network: 'host', mounts: [] }]));
+        env: ['PATH=/bin'], cwd: '/', user: 'app', isolation, network: 'host', mounts: [], tempDir: work }]));
       try {
         assert.ok(await waitUntil(() => pidsWithCmdline(needle).length >= 2, 10_000), 'the step started');
       } finally {
