@@ -19,7 +19,11 @@ async function startDockerd(t: { after(fn: () => Promise<void> | void): void }):
   const daemon = spawn('dockerd', [
     '--bridge=none', '--iptables=false', '--ip-masq=false', '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'),
     '--pidfile', path.join(dir, 'docker.pid'), '-H', `unix://${sock}`, '--containerd-namespace', 'kiln-test', '--containerd-plugins-namespace', 'kiln-test-plugins',
-  ], { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'dockerd.log'), 'w')] });
+  ], {
+    stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'dockerd.log'), 'w')],
+    // containerd writes a stack dump to $TMPDIR when stopped: keep it in the dir the test removes.
+    env: { ...process.env, TMPDIR: dir },
+  });
   const exited = new Promise<void>((resolve) => daemon.on('exit', () => resolve()));
   // One hook, in order: stop the daemon, unmount what it mounted (it bind-mounts its data root), remove the dir.
   t.after(async () => {
