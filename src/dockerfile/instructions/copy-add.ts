@@ -1,7 +1,7 @@
 /** ADD and COPY: flags, sources (paths and heredoc documents) and the destination. */
 import { processWords } from '../shell/index.ts';
 import { InstructionSyntaxError } from './errors.ts';
-import { parseFlags } from './flags.ts';
+import { parseFlags, type ParsedFlags } from './flags.ts';
 import { noDestinationArgument } from './request.ts';
 import type { ParseRequest } from './request.ts';
 import type { AddInstruction, CopyInstruction, SourceContent } from './types.ts';
@@ -17,18 +17,9 @@ export function parseAdd(req: ParseRequest): AddInstruction {
     checksum: 'string',
     unpack: 'bool',
   });
-  const { sources, sourceContents, dest } = sourcesAndDest(req, 'ADD');
   return {
     kind: 'ADD',
-    location: req.location,
-    original: req.original,
-    sources,
-    sourceContents,
-    dest,
-    ...optional('chown', flags.string('chown')),
-    ...optional('chmod', flags.string('chmod')),
-    link: flags.bool('link'),
-    exclude: flags.strings('exclude'),
+    ...copyLikeFields(req, flags, 'ADD'),
     keepGitDir: flags.bool('keep-git-dir'),
     ...optional('checksum', flags.string('checksum')),
     ...(flags.isUsed('unpack') ? { unpack: flags.bool('unpack') } : {}),
@@ -45,24 +36,28 @@ export function parseCopy(req: ParseRequest): CopyInstruction {
     chmod: 'string',
     link: 'bool',
   });
-  const { sources, sourceContents, dest } = sourcesAndDest(req, 'COPY');
   return {
     kind: 'COPY',
-    location: req.location,
-    original: req.original,
-    sources,
-    sourceContents,
-    dest,
+    ...copyLikeFields(req, flags, 'COPY'),
     ...optional('from', flags.string('from')),
-    ...optional('chown', flags.string('chown')),
-    ...optional('chmod', flags.string('chmod')),
-    link: flags.bool('link'),
-    exclude: flags.strings('exclude'),
     parents: flags.bool('parents'),
   };
 }
 
 /** BuildKit treats an empty flag value (`--chown=`) as unset. */
+/** The fields ADD and COPY share: sources, heredoc sources, destination and the common flags. */
+function copyLikeFields(req: ParseRequest, flags: ParsedFlags, command: 'ADD' | 'COPY') {
+  return {
+    location: req.location,
+    original: req.original,
+    ...sourcesAndDest(req, command),
+    ...optional('chown', flags.string('chown')),
+    ...optional('chmod', flags.string('chmod')),
+    link: flags.bool('link'),
+    exclude: flags.strings('exclude'),
+  };
+}
+
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
   return value === undefined || value === '' ? {} : ({ [key]: value } as { [P in K]?: string });
 }
