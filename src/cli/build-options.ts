@@ -8,7 +8,7 @@ import path from 'node:path';
 import { KilnError } from '../errors.ts';
 import type {
   BaseImageSourceSpec, BuildOptions, Compression, DockerfileSource, GitOptions, Isolation, RegistryFlags, SecretSpec, SshSpec,
-} from '../build/options.ts';
+} from '../builder/options.ts';
 import { parseLogFormat, parseLogLevel } from '../log/levels.ts';
 import { isContextKindSupported, parseContextSpec } from '../context/source.ts';
 import { parseFlags, parseGoBool, parseGoDuration, usageError } from './flag-parser.ts';

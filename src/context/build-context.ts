@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { KilnError } from '../errors.ts';
-import type { ContextSource, DockerfileSource } from '../build/options.ts';
+import type { ContextSource, DockerfileSource } from '../builder/options.ts';
 import { IgnoreMatcher, readIgnoreRules } from './dockerignore.ts';
 import type { IgnoreRules } from './dockerignore.ts';
 import { describeContext, joinSubPath } from './source.ts';

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { KilnError } from '../errors.ts';
-import type { ContextSource } from '../build/options.ts';
+import type { ContextSource } from '../builder/options.ts';
 
 const AZURE_BLOB = /^https:\/\/[a-z0-9]+\.blob\.core\.windows\.net\//i;
 

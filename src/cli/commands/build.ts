@@ -6,14 +6,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.ts';
-import type { BuildOptions } from '../../build/options.ts';
+import type { BuildOptions } from '../../builder/options.ts';
 import { createLogger } from '../../log/logger.ts';
 import type { Logger } from '../../log/logger.ts';
 import { resolveBuildOptions } from '../build-options.ts';
 import { parseFlags } from '../flag-parser.ts';
 import { renderHelp } from '../flag-help.ts';
 
-const EXECUTOR_MODULE = '../../build/executor.ts';
+const EXECUTOR_MODULE = '../../builder/executor.ts';
 
 type RunBuild = (options: BuildOptions, logger: Logger, control: { signal: AbortSignal }) => Promise<unknown>;
 
@@ -45,7 +45,7 @@ async function loadRunBuild(): Promise<RunBuild> {
   const expected = fileURLToPath(new URL(EXECUTOR_MODULE, import.meta.url));
   try {
     const mod = (await import(EXECUTOR_MODULE)) as { runBuild?: RunBuild };
-    if (typeof mod.runBuild !== 'function') throw new Error('build/executor.ts exports no runBuild');
+    if (typeof mod.runBuild !== 'function') throw new Error('builder/executor.ts exports no runBuild');
     return mod.runBuild;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { url?: string };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { destinationReferences } from '../../../src/build/push.ts';
+import { destinationReferences } from '../../../src/builder/push.ts';
 import { parseBuildArgv } from '../../../src/cli/build-options.ts';
 import { dockerfileImages } from '../../../src/cache/warmer.ts';
 import { isKilnError } from '../../../src/errors.ts';

@@ -9,7 +9,7 @@ import zlib from 'node:zlib';
 import tar from 'tar-stream';
 import { openBuildContext } from '../../../src/context/build-context.ts';
 import type { BuildContext } from '../../../src/context/build-context.ts';
-import type { DockerfileSource } from '../../../src/build/options.ts';
+import type { DockerfileSource } from '../../../src/builder/options.ts';
 import { isKilnError } from '../../../src/errors.ts';
 
 const DEFAULT_DOCKERFILE: DockerfileSource = { kind: 'file', path: 'Dockerfile', relativeToContext: true, given: 'Dockerfile' };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IgnoreList, inPlaceIgnoreList, mountPoints } from '../../../../src/build/rootfs/ignore-list.ts';
+import { IgnoreList, inPlaceIgnoreList, mountPoints } from '../../../../src/builder/rootfs/ignore-list.ts';
 
 const mountinfo = [
   '27 1 254:0 / / rw,relatime - ext4 /dev/vda rw',

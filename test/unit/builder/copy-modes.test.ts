@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { applyModeSet, compileSymbolicMode, modeWithChmod, parseChmod } from '../../../src/build/copy/chmod.ts';
-import { resolveChown } from '../../../src/build/copy/chown.ts';
-import { cleanPath, parentsSource, splitDest } from '../../../src/build/copy/dest-path.ts';
-import { isTarHeaderBlock } from '../../../src/build/copy/unpack.ts';
+import { applyModeSet, compileSymbolicMode, modeWithChmod, parseChmod } from '../../../src/builder/copy/chmod.ts';
+import { resolveChown } from '../../../src/builder/copy/chown.ts';
+import { cleanPath, parentsSource, splitDest } from '../../../src/builder/copy/dest-path.ts';
+import { isTarHeaderBlock } from '../../../src/builder/copy/unpack.ts';
 import { KilnError } from '../../../src/errors.ts';
 
 const apply = (text: string, mode: number, isDir = false): number => applyModeSet(compileSymbolicMode(text), mode, isDir);
@@ -143,7 +143,7 @@ describe('tar header detection', () => {
 
 describe('getfattr dumps', () => {
   it('reads hex values and unescapes octal-escaped path bytes', async () => {
-    const { parseXattrDump } = await import('../../../src/build/copy/xattrs.ts');
+    const { parseXattrDump } = await import('../../../src/builder/copy/xattrs.ts');
     const dump = '# file: /a/new\\012line\nsecurity.capability=0x0100\nuser.x=0x6869\n\n# file: /b\nuser.y=0x\n';
     const parsed = parseXattrDump(dump);
     assert.deepEqual([...parsed.keys()], ['/a/new\nline', '/b']);

@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { deleteFilesystem } from '../../../../src/build/rootfs/delete-filesystem.ts';
-import { IgnoreList } from '../../../../src/build/rootfs/ignore-list.ts';
+import { deleteFilesystem } from '../../../../src/builder/rootfs/delete-filesystem.ts';
+import { IgnoreList } from '../../../../src/builder/rootfs/ignore-list.ts';
 
 function tree(t: { after(fn: () => void): void }): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-delete-fs-'));

@@ -8,8 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { copyFiles, type CopyRequest } from '../../../src/build/copy/copy-files.ts';
-import { parseChmod } from '../../../src/build/copy/chmod.ts';
+import { copyFiles, type CopyRequest } from '../../../src/builder/copy/copy-files.ts';
+import { parseChmod } from '../../../src/builder/copy/chmod.ts';
 import { KilnError } from '../../../src/errors.ts';
 import { describeTree, makeTree, summarize, tempDir } from './copy-tree-helpers.ts';
 

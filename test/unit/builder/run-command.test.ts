@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { loadDockerfile } from '../../../src/dockerfile/index.ts';
 import type { RunInstruction } from '../../../src/dockerfile/index.ts';
 import { declareArgs, initialStageVars } from '../../../src/dockerfile/stage-vars.ts';
-import { emptyConfig } from '../../../src/build/base-image.ts';
-import { prepareRun, runCreatedBy, runEnvironment } from '../../../src/build/run-command.ts';
+import { emptyConfig } from '../../../src/builder/base-image.ts';
+import { prepareRun, runCreatedBy, runEnvironment } from '../../../src/builder/run-command.ts';
 
 const platform = { os: 'linux', architecture: 'amd64' };
 

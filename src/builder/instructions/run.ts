@@ -1,7 +1,7 @@
 /**
  * RUN (BuildKit's dispatchRun): the command runs in the sandbox on the stage's rootfs; what it changed
  * becomes the layer. How the step reaches the stage's files and how its diff is taken (overlay upper dir,
- * or walks before and after) is the stage filesystem's business (src/build/rootfs/).
+ * or walks before and after) is the stage filesystem's business (src/builder/rootfs/).
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -11,9 +11,9 @@ import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, writeFi
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as tarStream from 'tar-stream';
-import { copyFiles, type CopyRequest } from '../../../src/build/copy/copy-files.ts';
-import { parseChmod } from '../../../src/build/copy/chmod.ts';
-import { writeHeredocFile } from '../../../src/build/copy/heredoc-source.ts';
+import { copyFiles, type CopyRequest } from '../../../src/builder/copy/copy-files.ts';
+import { parseChmod } from '../../../src/builder/copy/chmod.ts';
+import { writeHeredocFile } from '../../../src/builder/copy/heredoc-source.ts';
 import { makeTree, summarize, tempDir } from './copy-tree-helpers.ts';
 
 function add(context: string, rootfs: string, srcPath: string, dest: string, extra: Partial<CopyRequest> = {}) {

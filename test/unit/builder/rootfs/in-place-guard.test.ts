@@ -1,7 +1,7 @@
 /** The in-place guard, with every probe stubbed: nothing here touches the filesystem. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertInPlaceAllowed, inPlaceRefusal, type GuardProbe } from '../../../../src/build/rootfs/in-place-guard.ts';
+import { assertInPlaceAllowed, inPlaceRefusal, type GuardProbe } from '../../../../src/builder/rootfs/in-place-guard.ts';
 
 function probe(over: Partial<GuardProbe> & { files?: Record<string, string> } = {}): GuardProbe {
   const files = over.files ?? {};

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { applyLayer } from '../../../../src/fs/extract/apply-layer.ts';
-import { IgnoreList } from '../../../../src/build/rootfs/ignore-list.ts';
+import { IgnoreList } from '../../../../src/builder/rootfs/ignore-list.ts';
 
 type Entry = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; body?: string; linkname?: string };
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BadPatternError, containsWildcards, goPathMatch } from '../../../src/build/copy/go-path-match.ts';
-import { PatternMatcher } from '../../../src/build/copy/pattern-matcher.ts';
-import { splitWildcards } from '../../../src/build/copy/wildcards.ts';
+import { BadPatternError, containsWildcards, goPathMatch } from '../../../src/builder/copy/go-path-match.ts';
+import { PatternMatcher } from '../../../src/builder/copy/pattern-matcher.ts';
+import { splitWildcards } from '../../../src/builder/copy/wildcards.ts';
 
 describe("Go's filepath.Match", () => {
   // From Go's path/filepath match_test.go (unix rows).
