@@ -76,7 +76,7 @@ export class PrivateDirFilesystem implements StageFilesystem {
     const all = [...ignore, ...this.#config.ignorePaths];
     const diff = !this.#config.singleSnapshot;
     const { runInOverlay, runWithWalk } = await loadStepRunner();
-    if (spec.isolation === 'namespace') return runInOverlay(spec, rootfs, stepDir, all, diff);
+    if (spec.isolation === 'namespace' || spec.isolation === 'userns') return runInOverlay(spec, rootfs, stepDir, all, diff);
     return runWithWalk(spec, rootfs, all, this.#config.snapshotMode, diff);
   }
 
