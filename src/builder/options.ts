@@ -25,7 +25,7 @@ export type DockerfileSource =
   | { kind: 'stdin' }
   | { kind: 'url'; url: string };
 
-export type Isolation = 'auto' | 'namespace' | 'chroot' | 'none';
+export type Isolation = 'auto' | 'namespace' | 'userns' | 'chroot' | 'none';
 
 export type Compression = 'gzip' | 'zstd';
 

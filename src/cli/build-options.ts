@@ -286,7 +286,7 @@ export function resolveBuildOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, 
   const snapshotModeValue = oneOf<'full' | 'redo' | 'time'>(flags, 'snapshot-mode', ['full', 'redo', 'time']);
   // kaniko's default (full) hashes every file before each RUN: walks compare stat data unless asked to.
   const snapshotMode = flags.get('snapshot-mode').source === 'default' ? undefined : snapshotModeValue;
-  const isolation = oneOf<Isolation>(flags, 'isolation', ['auto', 'namespace', 'chroot', 'none']);
+  const isolation = oneOf<Isolation>(flags, 'isolation', ['auto', 'namespace', 'userns', 'chroot', 'none']);
   const platform = flags.opt('custom-platform');
   if (platform !== undefined && !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/.test(platform)) {
     throw usageError(`invalid value "${platform}" for ${flags.spelling('custom-platform')}`, 'use os/arch[/variant], for example linux/amd64 or linux/arm/v7');

@@ -191,7 +191,7 @@ export const FLAGS: readonly FlagSpec[] = [
 
   // Kiln's own
   S({ name: 'isolation', type: 'string', default: 'auto', valueName: 'MODE', group: 'kiln', status: 'supported', kilnOnly: true,
-    help: 'How RUN steps are isolated: auto, namespace, chroot, or none (in place on /, like kaniko).' }),
+    help: 'How RUN steps are isolated: auto, namespace, userns (a user namespace, for root without CAP_SYS_ADMIN), chroot, or none (in place on /, like kaniko).' }),
   S({ name: 'secret', type: 'repeatable', default: undefined, valueName: 'id=ID[,src=PATH|,env=VAR]', group: 'kiln', status: 'supported', kilnOnly: true,
     help: 'A secret for RUN --mount=type=secret. Set it repeatedly for multiple secrets.' }),
   S({ name: 'base-image-source', type: 'repeatable', default: undefined, valueName: 'NAME=oci:DIR|docker-archive:FILE', group: 'kiln', status: 'supported', kilnOnly: true,

@@ -5,7 +5,7 @@
  */
 import { posix } from 'node:path';
 import { KilnError } from '../errors.ts';
-import type { HostsFiles, ResolvedIsolation, RunMountSpec, RunRootfs, RunSpec } from './types.ts';
+import { isNamespaced, type HostsFiles, type ResolvedIsolation, type RunMountSpec, type RunRootfs, type RunSpec } from './types.ts';
 
 export type PlanRecord = readonly [name: string, args: readonly string[]];
 
@@ -86,7 +86,7 @@ function mountRecord(mount: RunMountSpec): PlanRecord {
 function checkMounts(spec: RunSpec, isolation: ResolvedIsolation): void {
   for (const mount of spec.mounts) {
     const fileMount = mount.type !== 'secret' || mount.target !== '';
-    if (fileMount && isolation !== 'namespace') {
+    if (fileMount && !isNamespaced(isolation)) {
       fail('RUN_MOUNT_UNSUPPORTED', `RUN --mount=type=${mount.type} needs namespace isolation (this step runs with ${isolation})`,
         'run Kiln where it may create mount namespaces (CAP_SYS_ADMIN), or drop the mount');
     }
@@ -101,7 +101,7 @@ function checkMounts(spec: RunSpec, isolation: ResolvedIsolation): void {
 }
 
 function checkRootfs(spec: RunSpec, isolation: ResolvedIsolation): void {
-  if (spec.rootfs.kind === 'overlay' && isolation !== 'namespace') {
+  if (spec.rootfs.kind === 'overlay' && !isNamespaced(isolation)) {
     fail('RUN_ROOTFS', `an overlay rootfs needs namespace isolation (this step runs with ${isolation})`,
       'give the step a plain directory rootfs when mounts are not allowed');
   }
@@ -114,7 +114,7 @@ function checkRootfs(spec: RunSpec, isolation: ResolvedIsolation): void {
       fail('RUN_ROOTFS', `isolation ${isolation} cannot use / of this machine as the step's rootfs`);
     }
   }
-  if (spec.network === 'none' && isolation !== 'namespace') {
+  if (spec.network === 'none' && !isNamespaced(isolation)) {
     fail('RUN_NETWORK', `RUN --network=none needs namespace isolation (this step runs with ${isolation})`);
   }
 }

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
-import type { ResolvedIsolation, RunSpec } from './types.ts';
+import { isNamespaced, type ResolvedIsolation, type RunSpec } from './types.ts';
 
 export const launcherPath = fileURLToPath(new URL('./launcher.pl', import.meta.url));
 
@@ -39,12 +39,21 @@ export interface StepExit {
 /** argv that starts the launcher for `isolation`. */
 export function launchCommand(isolation: ResolvedIsolation, network: RunSpec['network'], planPath: string): string[] {
   // In place (kaniko's model) the base image replaces /usr: perl then lives in a kept directory.
-  const launcher = [process.env.KILN_PERL || 'perl', launcherPath, planPath];
-  if (isolation !== 'namespace') return launcher;
+  const perl = process.env.KILN_PERL || 'perl';
+  const launcher = [perl, launcherPath, planPath];
+  if (!isNamespaced(isolation)) return launcher;
   // setpriv's death signal reaches unshare (exec keeps it); unshare's --kill-child then reaches pid 1, whose
   // death ends the namespace: a SIGKILLed Kiln leaves no step behind.
-  return ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--pid', '--ipc', '--uts', '--fork',
-    '--kill-child', ...(network === 'none' ? ['--net'] : []), '--', ...launcher];
+  const unshare = ['unshare', '--mount', '--pid', '--ipc', '--uts', '--fork', '--kill-child',
+    ...(network === 'none' ? ['--net'] : []), '--', ...launcher];
+  // userns: the launcher's first stage makes the user namespace, then execs the same unshare inside it.
+  const userns = isolation === 'userns' ? userNamespaceEntry(perl) : [];
+  return ['setpriv', '--pdeathsig', 'KILL', '--', ...userns, ...unshare];
+}
+
+/** argv prefix that runs what follows it in a new user namespace mapping this process's ids 1:1. */
+export function userNamespaceEntry(perl = process.env.KILN_PERL || 'perl'): string[] {
+  return [perl, launcherPath, '--userns', process.arch, '--'];
 }
 
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
@@ -90,7 +99,7 @@ export function runLauncher(options: LaunchOptions): Promise<StepExit> {
     const abort = () => {
       if (aborted || child.pid === undefined) return;
       aborted = true;
-      if (options.isolation === 'namespace') {
+      if (isNamespaced(options.isolation)) {
         // Killing pid 1 directly means unshare exits only once the namespace is empty.
         const inits = childPids(child.pid);
         for (const pid of inits.length > 0 ? inits : [child.pid]) killQuietly(pid, 'SIGKILL');
