@@ -42,6 +42,7 @@ my $EXIT_LAUNCH_FAILED = 125;
 
 my $status_fh;
 my $sys;
+my @inputs;
 enter_user_namespace(@ARGV[1 .. $#ARGV]) if $ARGV[0] eq '--userns';
 my %plan = read_plan($ARGV[0]);
 open_status_channel();
@@ -51,8 +52,9 @@ my $mode = first('mode');
 main();
 
 sub main {
+  @inputs = read_inputs();
   my $env = [ @{ $plan{env}[0] } ];
-  push @$env, map { "$_->[0]=" . read_file($_->[1], 'secret') } @{ $plan{secretenv} || [] };
+  push @$env, map { "$_->[0]=" . secret_value($_->[1], $_->[2]) } @{ $plan{secretenv} || [] };
   if (namespaced()) {
     prepare_namespace_root();
   } else {
@@ -135,6 +137,28 @@ sub read_plan {
 }
 
 sub first { my ($name) = @_; return $plan{$name} ? $plan{$name}[0][0] : undef; }
+
+# Secret values Kiln passes in memory (`--secret env=`): stdin holds each as "LENGTH\n" and its bytes. Read
+# to the end, then stdin becomes /dev/null for the step, as it was before.
+# A secret's value: the in-memory input `index`, or the content of the host file `source`.
+sub secret_value {
+  my ($source, $index) = @_;
+  return defined $index && $index ne '' ? $inputs[$index] : read_file($source, 'secret');
+}
+
+sub read_inputs {
+  binmode STDIN;
+  my $data = do { local $/; <STDIN> };
+  $data = '' unless defined $data;
+  open(STDIN, '<', '/dev/null') or fail('RUN_LAUNCH', "reopen stdin: $!");
+  my @values;
+  while ($data =~ /\G(\d+)\n/gc) {
+    my $start = pos($data);
+    push @values, substr($data, $start, $1);
+    pos($data) = $start + $1;
+  }
+  return @values;
+}
 
 sub open_status_channel {
   open($status_fh, '>&=', 3) or die "kiln launcher: no status fd 3: $!\n";
@@ -372,7 +396,7 @@ sub mount_dev {
 }
 
 sub apply_run_mount {
-  my ($root, $scratch, $n, $type, $source, $target, $read_only, $size, $mode, $uid, $gid) = @_;
+  my ($root, $scratch, $n, $type, $source, $target, $read_only, $size, $mode, $uid, $gid, $input) = @_;
   if ($type eq 'tmpfs') {
     my $data = 'mode=1777' . ($size ne '' ? ",size=$size" : '');
     mount_fs('tmpfs', ensure_mount_point($root, $target, 'dir'), 'tmpfs', $MS_NOSUID | $MS_NODEV, $data);
@@ -381,7 +405,7 @@ sub apply_run_mount {
   if ($type eq 'secret') {
     # A copy on this namespace's tmpfs carries the requested owner and mode; the host file stays as it is.
     my $copy = "$scratch/files/$n";
-    write_file($copy, read_file($source, 'secret'), $mode ne '' ? oct($mode) : 0400,
+    write_file($copy, secret_value($source, $input), $mode ne '' ? oct($mode) : 0400,
       $uid ne '' ? $uid : 0, $gid ne '' ? $gid : 0);
     bind_mount($copy, ensure_mount_point($root, $target, 'file'), 1, $MS_NOSUID | $MS_NODEV | $MS_NOEXEC);
     return;

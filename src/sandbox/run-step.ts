@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../errors.ts';
 import { detectIsolation } from './detect-isolation.ts';
-import { buildPlan, emptyLowerDir, encodePlan } from './launch-plan.ts';
+import { buildPlan, emptyLowerDir, encodePlan, encodeSecretInputs, secretInputs } from './launch-plan.ts';
 import { removeMountStubs } from './mount-stubs.ts';
 import { parseStatus } from './status-channel.ts';
 import { runLauncher } from './step-process.ts';
@@ -42,7 +42,7 @@ export async function runStep(spec: RunSpec): Promise<RunResult> {
     writeFileSync(planPath, encodePlan(records), { mode: 0o600 });
 
     const exit = await runLauncher({
-      isolation, planPath, network: spec.network, stdout: spec.stdout, stderr: spec.stderr, signal: spec.signal,
+      isolation, planPath, network: spec.network, input: encodeSecretInputs(secretInputs(spec)), stdout: spec.stdout, stderr: spec.stderr, signal: spec.signal,
     });
     const status = parseStatus(exit.status);
     const mountStubs = isolation === 'none' ? [] : removeMountStubs(stubBase(spec), status.stubs);

@@ -26,6 +26,8 @@ export interface LaunchOptions {
   stdout: RunSpec['stdout'];
   stderr: RunSpec['stderr'];
   signal: AbortSignal | undefined;
+  /** Written to the launcher's stdin (secret values), then closed. */
+  input: Buffer;
 }
 
 export interface StepExit {
@@ -87,8 +89,11 @@ export function runLauncher(options: LaunchOptions): Promise<StepExit> {
     const child = spawn(command, args, {
       detached: true,
       env: { PATH: toolPath },
-      stdio: ['ignore', options.stdout === undefined ? 'ignore' : 'pipe', options.stderr === undefined ? 'ignore' : 'pipe', 'pipe'],
+      stdio: ['pipe', options.stdout === undefined ? 'ignore' : 'pipe', options.stderr === undefined ? 'ignore' : 'pipe', 'pipe'],
     });
+    // The launcher reads its stdin to the end before anything else; a launcher that died early closes it.
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(options.input);
     const status: Buffer[] = [];
     (child.stdio[3] as Readable).on('data', (chunk: Buffer) => status.push(chunk));
     pipeOut(child.stdout, options.stdout);

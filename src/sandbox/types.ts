@@ -24,6 +24,11 @@ export interface RunMountSpec {
   target: string;
   /** Host path: bind/cache dir or file, secret file, ssh agent socket. */
   source?: string;
+  /**
+   * secret: the value itself instead of a `source` file (`--secret env=`). It reaches the launcher through a
+   * pipe and lives only in the step's tmpfs (or its environment): Kiln never writes it to disk.
+   */
+  content?: Buffer;
   readOnly: boolean;
   /** tmpfs size in bytes. */
   size?: number;

@@ -43,7 +43,6 @@ export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: 
       cacheRoot: ctx.run.cacheRoot,
       secrets: ctx.run.secrets,
       ssh: ctx.run.ssh,
-      stepDir,
       env: process.env,
     });
     if (prepared.script) mounts.push(scriptMount(stepDir, prepared.script));
