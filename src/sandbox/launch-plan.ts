@@ -103,8 +103,8 @@ function checkMounts(spec: RunSpec, isolation: ResolvedIsolation): void {
   for (const mount of spec.mounts) {
     const fileMount = mount.type !== 'secret' || mount.target !== '';
     if (fileMount && !isNamespaced(isolation)) {
-      fail('RUN_MOUNT_UNSUPPORTED', `RUN --mount=type=${mount.type} needs namespace isolation (this step runs with ${isolation})`,
-        'run Kiln where it may create mount namespaces (CAP_SYS_ADMIN), or drop the mount');
+      fail('RUN_MOUNT_UNSUPPORTED', `RUN --mount=type=${mount.type} needs mount namespaces: CAP_SYS_ADMIN, or user namespaces allowed (this step runs with ${isolation})`,
+        'use --isolation=chroot (mounts are emulated there) or run Kiln where it may create mount namespaces');
     }
     if (mount.content !== undefined && mount.type !== 'secret') {
       fail('RUN_MOUNT', `RUN --mount=type=${mount.type} cannot take its content in memory`);
@@ -134,7 +134,8 @@ function checkRootfs(spec: RunSpec, isolation: ResolvedIsolation): void {
     }
   }
   if (spec.network === 'none' && !isNamespaced(isolation)) {
-    fail('RUN_NETWORK', `RUN --network=none needs namespace isolation (this step runs with ${isolation})`);
+    fail('RUN_NETWORK', `RUN --network=none needs a network namespace: CAP_SYS_ADMIN, or user namespaces allowed (this step runs with ${isolation})`,
+      'run Kiln with CAP_SYS_ADMIN or where seccomp allows unshare(2) (e.g. --security-opt seccomp=unconfined), or drop --network=none');
   }
 }
 
