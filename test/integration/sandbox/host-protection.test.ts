@@ -28,12 +28,17 @@ interface FixtureResult {
   stderr: string;
 }
 
-/** Runs the steps with a decoy bound over /dev/null in a private mount namespace; `dropSysAdmin` → userns. */
-function runGuarded(decoy: string, specs: Array<Partial<RunSpec>>, dropSysAdmin: boolean): FixtureResult[] {
+/**
+ * Runs the steps with a decoy bound over /dev/null in a private mount namespace; `dropSysAdmin` → userns.
+ * `maskProc` also hides /proc/timer_list as container runtimes mask /proc files: the kernel then refuses a
+ * fresh proc mount in a user namespace, and the step gets the container's /proc instead.
+ */
+function runGuarded(decoy: string, specs: Array<Partial<RunSpec>>, dropSysAdmin: boolean, maskProc = false): FixtureResult[] {
   const node = `'${process.execPath}' '${runner}'`;
   const inner = dropSysAdmin ? `exec capsh --drop=cap_sys_admin -- -c "exec ${node}"` : `exec ${node}`;
+  const mask = maskProc ? `mount --bind '${decoy}' /proc/timer_list && ` : '';
   const child = spawnSync('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c',
-    `mount --bind '${decoy}' /dev/null && ${inner}`], { input: JSON.stringify(specs), encoding: 'utf8', timeout: 60_000 });
+    `mount --bind '${decoy}' /dev/null && ${mask}${inner}`], { input: JSON.stringify(specs), encoding: 'utf8', timeout: 60_000 });
   assert.equal(child.status, 0, child.stderr);
   return (JSON.parse(child.stdout) as { results: FixtureResult[] }).results;
 }
@@ -70,21 +75,22 @@ describe('namespace and userns modes protect the host', { skip: skipUnlessRoot |
     'cat /proc/sys/kernel/ostype',
     'grep -c kiln-x /proc/mounts',
     'wc -c < /proc/keys',
+    'grep -c "^proc /proc proc rw,nosuid,nodev,noexec" /proc/mounts',   // 1: a fresh proc; 0: the container's, bound
   ].join('; ');
 
-  for (const [isolation, dropSysAdmin] of [['namespace', false], ['userns', true]] as const) {
-    it(`${isolation}: chmod of /dev/null stays in the step; no path to the host's /; Docker's capabilities; read-only /proc/sys`, () => {
+  for (const [isolation, dropSysAdmin, maskProc] of [['namespace', false, false], ['userns', true, false], ['userns', true, true]] as const) {
+    it(`${isolation}${maskProc ? ' (container /proc masked: bound instead of mounted)' : ''}: chmod of /dev/null stays in the step; no path to the host's /; Docker's capabilities; read-only /proc/sys`, () => {
       const hostBefore = modeOf('/dev/null');
       const decoyBefore = modeOf(decoy);
       const [result] = runGuarded(decoy, [{
         rootfs: { kind: 'dir', path: root }, env: ['PATH=/usr/bin:/bin:/sbin:/usr/sbin'], cwd: '/', user: '',
         isolation: 'auto', network: 'default', mounts: [], tempDir: join(work, 'steps'), argv: ['/bin/sh', '-c', probe()],
-      }], dropSysAdmin) as [FixtureResult];
+      }], dropSysAdmin, maskProc) as [FixtureResult];
       assert.equal(modeOf(decoy), decoyBefore, 'the node standing in for the host\'s /dev/null is unchanged');
       assert.equal(modeOf('/dev/null'), hostBefore, 'the host\'s /dev/null is unchanged');
       assert.equal(statSync(decoy).uid, 0);
       assert.equal(result.isolation, isolation, result.stderr);
-      assert.equal(result.stdout, ['null-writable', 'CapBnd:\t00000000a80425fb', 'Linux', '0', '0', ''].join('\n'), result.stderr);
+      assert.equal(result.stdout, ['null-writable', 'CapBnd:\t00000000a80425fb', 'Linux', '0', '0', maskProc ? '0' : '1', ''].join('\n'), result.stderr);
     });
   }
 });
