@@ -26,18 +26,20 @@ function abortedError(): KilnError {
   return new KilnError('RUN_ABORTED', 'RUN step aborted', { exitCode: 130 });
 }
 
-/**
- * chroot mode has no mounts: file mounts are materialised in the rootfs (emulated-mounts.ts) and the plan
- * keeps only what the launcher itself does for them (env= of secrets).
- */
+/** chroot and none modes have no mounts: file mounts are materialised in the rootfs (emulated-mounts.ts). */
+function emulatesMounts(isolation: ResolvedIsolation): boolean {
+  return isolation === 'chroot' || isolation === 'none';
+}
+
+/** The spec the launcher gets: with emulated mounts, only what it does itself for them (env= of secrets). */
 function emulatedSpec(spec: RunSpec, isolation: ResolvedIsolation): RunSpec {
-  if (isolation !== 'chroot') return spec;
+  if (!emulatesMounts(isolation)) return spec;
   const mounts = spec.mounts.filter((m) => m.env !== undefined).map((m) => ({ ...m, target: '' }));
   return { ...spec, mounts };
 }
 
 function placeMounts(spec: RunSpec, isolation: ResolvedIsolation, stepDir: string): MaterialisedMounts | undefined {
-  if (isolation !== 'chroot' || spec.rootfs.kind !== 'dir' || !spec.mounts.some(isFileMount)) return undefined;
+  if (!emulatesMounts(isolation) || spec.rootfs.kind !== 'dir' || !spec.mounts.some(isFileMount)) return undefined;
   const value = (m: RunMountSpec) => m.content ?? readFileSync(m.source as string);
   return materialiseMounts(spec.rootfs.path, spec.mounts, stepDir, value);
 }
@@ -66,9 +68,10 @@ export async function runStep(spec: RunSpec): Promise<RunResult> {
     });
     const status = parseStatus(exit.status);
     placed?.restore();
-    const stubs = [...(placed?.stubs ?? []), ...status.stubs];
+    // In place, the launcher makes no stubs (the container has /dev, /etc files): only emulated mounts do.
+    const stubs = [...(placed?.stubs ?? []), ...(isolation === 'none' ? [] : status.stubs)];
     placed = undefined;
-    const mountStubs = isolation === 'none' ? [] : removeMountStubs(stubBase(spec), stubs);
+    const mountStubs = removeMountStubs(stubBase(spec), stubs);
     if (exit.aborted) throw abortedError();
     if (status.error !== undefined && exit.exitCode === launchFailedExitCode) {
       throw new KilnError(status.error.code, status.error.message);

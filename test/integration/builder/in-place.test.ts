@@ -150,3 +150,40 @@ test('outside a jail the guard refuses before touching anything (every mount rea
   assert.equal(fs.readFileSync(sentinel, 'utf8'), 'still here');
   assert.deepEqual(mountsBelow(scratch), []);
 });
+
+test('in place, RUN --mount (secret, cache, bind, tmpfs) and a #! heredoc are emulated: same image as outside', { skip: jailSkip }, async (t) => {
+  const mounts = [
+    'FROM busybox AS files',
+    'RUN mkdir /data && echo from-stage > /data/x',
+    'FROM busybox',
+    'RUN --mount=type=secret,id=tok wc -c < /run/secrets/tok > /secret-size',
+    'RUN --mount=type=cache,target=/var/cache/app sh -c "echo x >> /var/cache/app/log; wc -l < /var/cache/app/log > /count"',
+    'RUN --mount=type=bind,from=files,source=/data,target=/mnt cp /mnt/x /x',
+    'RUN --mount=type=tmpfs,target=/scratch sh -c "echo a > /scratch/a && ls /scratch > /listing"',
+    'RUN <<EOF',
+    '#!/bin/sh',
+    'echo "script $0" > /script-out',
+    'EOF',
+    '',
+  ].join('\n');
+  const ctx = context(t, { Dockerfile: mounts });
+  const out = tempDir(t, 'kiln-inplace-out-');
+  fs.writeFileSync(path.join(out, 'token'), 's3cr3t');
+  const ref = await kiln(['build', '-c', ctx, '--no-push', '--oci-layout-path', path.join(out, 'reference'), '--secret', `id=tok,src=${path.join(out, 'token')}`,
+    '--base-image-source', `busybox=oci:${await baseImageLayout('busybox')}`], { KILN_CACHE_HOME: path.join(out, 'ref-cache') });
+  assert.equal(ref.status, 0, ref.stderr);
+
+  const jail = jailFor(t);
+  const r = await jail.kiln(['build', '-c', '/ctx', ...base, '--oci-layout-path', '/out/in-place', '--isolation=none', '--secret', 'id=tok,src=/out/token'], {
+    binds: [{ source: ctx, target: '/ctx', readOnly: true }, { source: out, target: '/out' }, await busyboxBind()],
+    env: { ...confirmed, KILN_CACHE_HOME: '/out/jail-cache' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const inPlace = await summarizeLayout(path.join(out, 'in-place'));
+  assert.equal(inPlace.files?.['/script-out']?.type, 'file');
+  assert.equal(inPlace.files?.['/run/secrets/tok'], undefined);
+  assert.deepEqual(inPlace, await summarizeLayout(path.join(out, 'reference')));
+  assert.equal(fs.readFileSync(path.join(jail.root, 'count'), 'utf8').trim(), '1');
+  assert.equal(fs.readFileSync(path.join(jail.root, 'listing'), 'utf8'), 'a\n');
+  assert.equal(fs.existsSync(path.join(jail.root, 'dev/pipes')), false);
+});
