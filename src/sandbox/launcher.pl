@@ -413,7 +413,32 @@ sub apply_run_mount {
   # bind, cache, ssh: the host path itself.
   fail('RUN_MOUNT', "mount source $source does not exist") unless -e $source;
   my $kind = -d $source ? 'dir' : 'file';
-  bind_mount($source, ensure_mount_point($root, $target, $kind), $read_only eq '1');
+  my $point = ensure_mount_point($root, $target, $kind);
+  if ($type eq 'bind' && $read_only ne '1') {
+    writable_copy_mount($source, $point, $kind, "$scratch/bind-$n");
+    return;
+  }
+  bind_mount($source, $point, $read_only eq '1');
+}
+
+# A read-write bind as BuildKit has it: the step may write, the writes are discarded with the step and never
+# reach the source (the context, another stage's rootfs). A dir gets an overlay whose upper dir is on this
+# namespace's tmpfs (the source bound first, so its path needs no escaping in the options); a file, a copy.
+sub writable_copy_mount {
+  my ($source, $point, $kind, $dir) = @_;
+  mkdir($dir, 0700) or fail('RUN_MOUNT', "mkdir $dir: $!");
+  if ($kind eq 'file') {
+    my @st = stat $source;
+    write_file("$dir/file", read_file($source, 'bind source'), $st[2] & 07777, $st[4], $st[5]);
+    bind_mount("$dir/file", $point, 0);
+    return;
+  }
+  mkdir("$dir/$_", 0700) or fail('RUN_MOUNT', "mkdir $dir/$_: $!") for qw(lower upper work);
+  bind_mount($source, "$dir/lower", 1);
+  chdir($dir) or fail('RUN_MOUNT', "chdir $dir: $!");
+  mount_fs('overlay', $point, 'overlay', 0,
+    'lowerdir=lower,upperdir=upper,workdir=work' . ($mode eq 'userns' ? ',userxattr' : ''));
+  chdir('/');
 }
 
 # A fresh character device node, mode 0666; false (with $!) when mknod is not allowed.

@@ -34,6 +34,7 @@ const dockerfile = [
   'RUN --mount=type=cache,target=/var/cache/app sh -c "echo x >> /var/cache/app/log; wc -l < /var/cache/app/log > /count"',
   'RUN --mount=type=bind,from=files,source=/data,target=/mnt cp /mnt/x /x',
   'RUN --mount=type=bind,target=/ctx cat /ctx/hello > /from-ctx',
+  'RUN --mount=type=bind,target=/ctx,rw sh -c "echo w > /ctx/written && rm /ctx/hello && cat /ctx/written > /rw-out"',
   'RUN mkdir -p /keep && echo kept > /keep/file',
   'RUN --mount=type=tmpfs,target=/keep sh -c "echo a > /keep/a && ls /keep > /listing"',
   'RUN <<EOF',
@@ -102,6 +103,8 @@ for (const mode of Object.keys(wrappers)) {
     assert.equal(read('envsecret-env').trim(), '16');
     assert.equal(read('x'), 'from-stage\n');
     assert.equal(read('from-ctx'), 'hello from the context\n');
+    assert.equal(read('rw-out'), 'w\n');
+    assert.deepEqual(fs.readdirSync(ctx).sort(), ['Dockerfile', 'hello'], 'a rw bind\'s writes never reach the context');
     assert.equal(read('listing'), 'a\n');
     assert.deepEqual(fs.readdirSync(path.join(rootfs, 'keep')), ['file'], 'the tmpfs hid the dir; its content is back');
     assert.equal(read('script-out'), 'script /dev/pipes/EOF\n');
