@@ -11,7 +11,7 @@ import type { StageState } from '../state.ts';
 import type { WorkDir } from '../work-dir.ts';
 import { appendEntriesLayer, appendLayer, applyLayerBlob, pathEntries, treeLayer } from './layers.ts';
 import { finishSingleSnapshot, startSingleSnapshot, type SingleSnapshotStart } from './single-snapshot.ts';
-import { loadStepRunner } from '../lazy-modules.ts';
+import { loadSandbox, loadStepRunner } from '../lazy-modules.ts';
 import type { StageFilesystem } from './stage-filesystem.ts';
 import type { StepOutcome, StepSpec } from './step-snapshots.ts';
 
@@ -76,7 +76,11 @@ export class PrivateDirFilesystem implements StageFilesystem {
     const all = [...ignore, ...this.#config.ignorePaths];
     const diff = !this.#config.singleSnapshot;
     const { runInOverlay, runWithWalk } = await loadStepRunner();
-    if (spec.isolation === 'namespace' || spec.isolation === 'userns') return runInOverlay(spec, rootfs, stepDir, all, diff);
+    const namespaced = spec.isolation === 'namespace' || spec.isolation === 'userns';
+    // An overlay needs its upper dir on a filesystem that takes one (not a container's overlay root).
+    if (namespaced && await (await loadSandbox()).overlayWorks(spec.isolation as 'namespace' | 'userns', stepDir)) {
+      return runInOverlay(spec, rootfs, stepDir, all, diff);
+    }
     return runWithWalk(spec, rootfs, all, this.#config.snapshotMode, diff);
   }
 
