@@ -1,8 +1,9 @@
 /**
  * One Dockerfile using every RUN --mount type, secrets from a file and from the environment, a `#!` heredoc,
  * deletions and a replaced directory, built from the CLI in each isolation mode as a pod would get it:
- * namespace (full root), userns (CAP_SYS_ADMIN dropped: a user namespace with overlay snapshots) and chroot
- * (also unshare(2) refused by seccomp, as docker's default profile does). Every mode must pick itself under
+ * namespace (full root), userns (CAP_SYS_ADMIN dropped: a user namespace with overlay snapshots; and with
+ * the work dir on an overlayfs, as in a container's root filesystem, where it walks instead) and chroot (also
+ * unshare(2) refused by seccomp, as docker's default profile does). Every mode must pick itself under
  * --isolation=auto and give the same files; a cache mount persists across builds in each.
  */
 import { test } from 'node:test';
@@ -18,10 +19,17 @@ const noUserns = fileURLToPath(new URL('../sandbox/fixtures/no-userns.py', impor
 const hasCapsh = spawnSync('capsh', ['--help'], { stdio: 'ignore' }).status === 0;
 const skip = process.getuid?.() !== 0 ? 'needs root' : hasCapsh ? false : 'capsh (libcap2-bin) missing';
 
-const wrappers: Record<string, string[]> = {
-  namespace: [],
-  userns: ['capsh', '--drop=cap_sys_admin', '--', '-c', 'exec "$0" "$@"'],
-  chroot: ['python3', noUserns, 'capsh', '--drop=cap_sys_admin', '--', '-c', 'exec "$0" "$@"'],
+const dropSysAdmin = ['capsh', '--drop=cap_sys_admin', '--', '-c', 'exec "$0" "$@"'];
+/** The work dir on an overlayfs (as in a container's root filesystem), where no overlay can take its upper dir. */
+const onOverlay = (dir: string) => ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c',
+  `mkdir -p ${dir}/l ${dir}/u ${dir}/w ${dir}/m && mount -t overlay kiln-test -o lowerdir=${dir}/l,upperdir=${dir}/u,workdir=${dir}/w ${dir}/m`
+  + ` && KILN_WORK_DIR=${dir}/m exec "$0" "$@"`];
+
+const wrappers: Record<string, (scratch: string) => string[]> = {
+  namespace: () => [],
+  userns: () => dropSysAdmin,
+  'userns (work dir on an overlay: walk snapshots)': (scratch) => [...onOverlay(scratch), ...dropSysAdmin],
+  chroot: () => ['python3', noUserns, ...dropSysAdmin],
 };
 
 const dockerfile = [
@@ -45,8 +53,8 @@ const dockerfile = [
   '',
 ].join('\n');
 
-function build(mode: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stderr: string }> {
-  const [command, ...rest] = [...(wrappers[mode] as string[]), KILN, ...args];
+function build(wrapper: string[], args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stderr: string }> {
+  const [command, ...rest] = [...wrapper, KILN, ...args];
   return new Promise((resolve) => {
     const child = spawn(command as string, rest, { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -81,13 +89,15 @@ for (const mode of Object.keys(wrappers)) {
     fs.writeFileSync(secret, 's3cr3t');
     const env = { KILN_CACHE_HOME: tempDir(t, 'kiln-cache-'), ENV_TOKEN: 'env-secret-value' };
     const base = ['--base-image-source', `busybox=oci:${await baseImageLayout('busybox')}`];
+    const wrapper = (wrappers[mode] as (scratch: string) => string[])(tempDir(t, 'kiln-scratch-'));
+    const isolation = mode.split(' ')[0] as string;
     let rootfs = '';
     for (const run of [1, 2]) {
       const layout = path.join(out, `oci-${run}`);
-      const r = await build(mode, ['build', '-c', ctx, '--no-push', '--oci-layout-path', layout,
+      const r = await build(wrapper, ['build', '-c', ctx, '--no-push', '--oci-layout-path', layout,
         '--secret', `id=tok,src=${secret}`, '--secret', 'id=envtok,env=ENV_TOKEN', ...base], env);
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stderr, new RegExp(`RUN isolation: ${mode} \\(auto\\)`));
+      assert.match(r.stderr, new RegExp(`RUN isolation: ${isolation} \\(auto\\)`));
       assert.equal(r.stderr.match(/RUN isolation:/g)?.length, 1, 'logged once per build');
       const bundle = path.join(out, `bundle-${run}`);
       execFileSync('umoci', ['unpack', '--image', layout, bundle], { stdio: 'pipe' });
