@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { baseImageLayout } from '../../env/base-images.ts';
 import { KILN, context, tempDir } from './kiln-process.ts';
 
-const noUserns = fileURLToPath(new URL('../sandbox/fixtures/no-userns.py', import.meta.url));
+const noUserns = fileURLToPath(new URL('../sandbox/fixtures/no-userns.pl', import.meta.url));
 const hasCapsh = spawnSync('capsh', ['--help'], { stdio: 'ignore' }).status === 0;
 const skip = process.getuid?.() !== 0 ? 'needs root' : hasCapsh ? false : 'capsh (libcap2-bin) missing';
 
@@ -29,7 +29,7 @@ const wrappers: Record<string, (scratch: string) => string[]> = {
   namespace: () => [],
   userns: () => dropSysAdmin,
   'userns (work dir on an overlay: walk snapshots)': (scratch) => [...onOverlay(scratch), ...dropSysAdmin],
-  chroot: () => ['python3', noUserns, ...dropSysAdmin],
+  chroot: () => ['perl', noUserns, ...dropSysAdmin],
 };
 
 const dockerfile = [

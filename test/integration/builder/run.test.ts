@@ -132,8 +132,8 @@ test('without CAP_SYS_ADMIN nor user namespaces, auto isolation falls back to ch
   const layout = path.join(out, 'oci');
   const args = ['build', '-c', ctx, '--no-push', '--oci-layout-path', layout, ...(await busybox())];
   const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-    const noUserns = path.resolve(import.meta.dirname, '..', 'sandbox', 'fixtures', 'no-userns.py');
-    const child = spawn('python3', [noUserns, 'capsh', '--drop=cap_sys_admin', '--', '-c', `exec "$0" "$@"`, KILN, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+    const noUserns = path.resolve(import.meta.dirname, '..', 'sandbox', 'fixtures', 'no-userns.pl');
+    const child = spawn('perl', [noUserns, 'capsh', '--drop=cap_sys_admin', '--', '-c', `exec "$0" "$@"`, KILN, ...args], { env: { ...process.env, NO_COLOR: '1' } });
     let stderr = '';
     child.stderr.on('data', (c) => { stderr += c; });
     child.on('close', (status) => resolve({ status, stderr }));

@@ -12,7 +12,7 @@ import type { RunSpec } from '../../../src/sandbox/index.ts';
 import { makeBusyboxRootfs, makeTempDir, pidsWithCmdline, removeDir, skipUnlessRoot } from './helpers.ts';
 
 const runner = fileURLToPath(new URL('./fixtures/run-steps.ts', import.meta.url));
-const noUserns = fileURLToPath(new URL('./fixtures/no-userns.py', import.meta.url));
+const noUserns = fileURLToPath(new URL('./fixtures/no-userns.pl', import.meta.url));
 const hasCapsh = spawnSync('capsh', ['--help'], { stdio: 'ignore' }).status === 0;
 
 interface FixtureResult {
@@ -27,7 +27,7 @@ interface FixtureResult {
 function runWithoutSysAdmin(specs: Array<Partial<RunSpec> & { abortAfterMs?: number }>): { detected: string; results: FixtureResult[] } {
   const quoted = [process.execPath, runner].map((a) => `'${a}'`).join(' ');
   // Also no user namespaces (seccomp refuses unshare, as docker's default profile does): chroot is all that is left.
-  const child = spawnSync('python3', [noUserns, 'capsh', '--drop=cap_sys_admin', '--', '-c', `exec ${quoted}`], {
+  const child = spawnSync('perl', [noUserns, 'capsh', '--drop=cap_sys_admin', '--', '-c', `exec ${quoted}`], {
     input: JSON.stringify(specs), encoding: 'utf8', timeout: 60_000,
   });
   assert.equal(child.status, 0, child.stderr);
