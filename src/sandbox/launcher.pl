@@ -16,11 +16,11 @@ use warnings;
 my %SYSCALLS = (
   x64   => { mount => 165, execve => 59, prctl => 157, sethostname => 170, mknodat => 259,
              setgroups => 116, setresuid => 117, setresgid => 119, statfs => 137, umount2 => 166,
-             pivot_root => 155, unshare => 272, capget => 125, capset => 126 },
+             pivot_root => 155, capget => 125, capset => 126 },
   # The asm-generic table (arm64, riscv64, loong64).
   generic => { mount => 40, execve => 221, prctl => 167, sethostname => 161, mknodat => 33,
                setgroups => 159, setresuid => 147, setresgid => 149, statfs => 43, umount2 => 39,
-               pivot_root => 41, unshare => 97, capget => 90, capset => 91 },
+               pivot_root => 41, capget => 90, capset => 91 },
 );
 my ($MS_RDONLY, $MS_NOSUID, $MS_NODEV, $MS_NOEXEC, $MS_REMOUNT, $MS_BIND, $MS_REC) =
   (1, 2, 4, 8, 32, 4096, 16384);
@@ -43,7 +43,6 @@ my $EXIT_LAUNCH_FAILED = 125;
 my $status_fh;
 my $sys;
 my @inputs;
-enter_user_namespace(@ARGV[1 .. $#ARGV]) if $ARGV[0] eq '--userns';
 my %plan = read_plan($ARGV[0]);
 open_status_channel();
 $sys = $SYSCALLS{ first('arch') eq 'x64' ? 'x64' : 'generic' };
@@ -65,58 +64,6 @@ sub main {
   fail('RUN_LAUNCH', "fork: $!") unless defined $child;
   enter_step($env, $host_files) if $child == 0;
   wait_for_step($child);
-}
-
-# ---------------------------------------------------------------------------------------------------------
-# userns mode, first stage (`launcher.pl --userns ARCH -- COMMAND…`): create a user namespace that maps this
-# process's ids 1:1 (every range it has, not only root: apt needs setgroups and its `_apt` user), then exec
-# COMMAND (unshare … launcher.pl PLAN) inside it. A process cannot map its own ids with more than one id, so
-# a helper child, still in the parent namespace with CAP_SETUID/CAP_SETGID, writes the maps; no newuidmap,
-# no /etc/subuid. Fd 3 stays open (no close-on-exec) for the second stage.
-
-sub enter_user_namespace {
-  my ($arch, $separator, @command) = @_;
-  $sys = $SYSCALLS{ $arch eq 'x64' ? 'x64' : 'generic' };
-  open($status_fh, '>&=', 3) or open($status_fh, '>&', \*STDERR) or die "kiln launcher: no status fd: $!\n";
-  fcntl($status_fh, 2, 0);                       # F_SETFD 0: the second stage reports on the same fd
-  select((select($status_fh), $| = 1)[0]);
-  my $uid_map = identity_map('/proc/self/uid_map');
-  my $gid_map = identity_map('/proc/self/gid_map');
-  pipe(my $ready_in, my $ready_out) or fail('RUN_ISOLATION', "pipe: $!");
-  my $helper = fork;
-  fail('RUN_ISOLATION', "fork: $!") unless defined $helper;
-  if ($helper == 0) {
-    close $ready_out;
-    exit 0 unless sysread($ready_in, my $byte, 1);            # EOF: unshare failed, nothing to map
-    my $target = getppid();
-    write_proc("/proc/$target/uid_map", $uid_map);
-    write_proc("/proc/$target/gid_map", $gid_map);
-    exit 0;
-  }
-  close $ready_in;
-  my $unshared = call('unshare', num(0x10000000)) == 0;        # CLONE_NEWUSER
-  my $error = "$!";
-  syswrite($ready_out, 'x') if $unshared;
-  close $ready_out;
-  waitpid($helper, 0);
-  exit $EXIT_LAUNCH_FAILED if $? != 0;                        # the helper reported why
-  fail('RUN_ISOLATION', "cannot create a user namespace: $error") unless $unshared;
-  exec { $command[0] } @command or fail('RUN_LAUNCH', "exec $command[0]: $!");
-}
-
-# "inside outside count" lines of this process's map become "inside inside count": the same ids, 1:1.
-sub identity_map {
-  my ($path) = @_;
-  my @lines = map { [ split ' ' ] } grep { /\S/ } split /\n/, read_file($path, 'id map');
-  fail('RUN_ISOLATION', "$path is empty") unless @lines;
-  return join '', map { "$_->[0] $_->[0] $_->[2]\n" } @lines;
-}
-
-sub write_proc {
-  my ($path, $data) = @_;
-  open(my $fh, '>', $path) or fail('RUN_ISOLATION', "cannot open $path: $!");
-  syswrite($fh, $data) == length $data or fail('RUN_ISOLATION', "cannot map ids ($path): $!");
-  close $fh;
 }
 
 # ---------------------------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ import type { Readable } from 'node:stream';
 import { isNamespaced, type ResolvedIsolation, type RunSpec } from './types.ts';
 
 export const launcherPath = fileURLToPath(new URL('./launcher.pl', import.meta.url));
+/** The first stage of a userns step: makes the user namespace, then execs the rest of the command in it. */
+export const usernsEntryPath = fileURLToPath(new URL('./userns-entry.pl', import.meta.url));
 
 /** Tools come from the host's standard places, whatever PATH Kiln was started with. */
 const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -48,14 +50,14 @@ export function launchCommand(isolation: ResolvedIsolation, network: RunSpec['ne
   // death ends the namespace: a SIGKILLed Kiln leaves no step behind.
   const unshare = ['unshare', '--mount', '--pid', '--ipc', '--uts', '--fork', '--kill-child',
     ...(network === 'none' ? ['--net'] : []), '--', ...launcher];
-  // userns: the launcher's first stage makes the user namespace, then execs the same unshare inside it.
+  // userns: userns-entry.pl makes the user namespace, then execs the same unshare inside it.
   const userns = isolation === 'userns' ? userNamespaceEntry(perl) : [];
   return ['setpriv', '--pdeathsig', 'KILL', '--', ...userns, ...unshare];
 }
 
 /** argv prefix that runs what follows it in a new user namespace mapping this process's ids 1:1. */
 export function userNamespaceEntry(perl = process.env.KILN_PERL || 'perl'): string[] {
-  return [perl, launcherPath, '--userns', process.arch, '--'];
+  return [perl, usernsEntryPath, process.arch, '--'];
 }
 
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
