@@ -231,7 +231,7 @@ sub prepare_namespace_root {
   mount_root($root, $plan{root}[0]);
   bring_up_loopback() if $plan{netnone};
   set_hostname(first('hostname')) if $plan{hostname};
-  mount_system_dirs($root);
+  mount_system_dirs($root, $scratch);
   mkdir("$scratch/files", 0700);
   my $n = 0;
   for my $file (@{ $plan{file} || [] }) {
@@ -280,21 +280,23 @@ sub pivot_into {
 sub mount_root {
   my ($root, $spec) = @_;
   my ($kind, @rest) = @$spec;
+  # nodev everywhere the step can write: with CAP_MKNOD (Docker's set) it may create device nodes, which land
+  # in the layer as in docker build, but opening one fails (docker's device cgroup does the same).
   if ($kind eq 'dir') {
-    bind_mount($rest[0], $root, 0);
+    bind_mount($rest[0], $root, 0, $MS_NODEV);
     return;
   }
   my ($base, $upper, $work, @lower) = @rest;
   # Relative layer paths keep long lower lists under the one-page limit of mount options.
   chdir($base) or fail('RUN_MOUNT', "chdir $base: $!") if $base ne '';
   # In a user namespace overlayfs keeps its whiteout/opaque marks in user.overlay.* xattrs (kernel ≥ 5.11).
-  mount_fs('overlay', $root, 'overlay', 0,
+  mount_fs('overlay', $root, 'overlay', $MS_NODEV,
     'lowerdir=' . join(':', @lower) . ",upperdir=$upper,workdir=$work" . ($mode eq 'userns' ? ',userxattr' : ''));
   chdir('/');
 }
 
 sub mount_system_dirs {
-  my ($root) = @_;
+  my ($root, $scratch) = @_;
   my $proc = ensure_mount_point($root, '/proc', 'dir');
   my $sys_dir = ensure_mount_point($root, '/sys', 'dir');
   my $flags = $MS_NOSUID | $MS_NODEV | $MS_NOEXEC;
@@ -310,7 +312,7 @@ sub mount_system_dirs {
     fail('RUN_MOUNT', "mount sysfs on $sys_dir: $!") unless $mode eq 'userns';
     bind_mount('/sys', $sys_dir, 1);
   }
-  mount_dev($root);
+  mount_dev($root, $scratch);
 }
 
 sub try_mount {
@@ -318,20 +320,27 @@ sub try_mount {
   return call('mount', $source, $target, $type, num($flags), defined $data ? $data : num(0)) == 0;
 }
 
-# The step's own /dev, as runc makes it: a tmpfs with fresh device nodes, so `chmod 0600 /dev/null` changes
-# this namespace's node only. Where mknod is refused (a user namespace: its tmpfs would not honour device
-# nodes anyway) the host's node is bound read-only: reads and writes reach the device, but chmod, chown and
-# utimes fail with EROFS instead of changing the host's node.
+# The step's own /dev, as runc makes it: fresh device nodes, so `chmod 0600 /dev/null` changes this
+# namespace's node only. The nodes are made on a tmpfs of their own (only reachable before pivot_root) and
+# bound one by one into /dev, itself a nodev tmpfs: a node the step makes there cannot be opened. Where mknod
+# is refused (a user namespace: its tmpfs would not honour device nodes anyway) the host's node is bound
+# read-only: reads and writes reach the device, but chmod, chown and utimes fail with EROFS instead of
+# changing the host's node.
 sub mount_dev {
-  my ($root) = @_;
+  my ($root, $scratch) = @_;
   my $dev = ensure_mount_point($root, '/dev', 'dir');
-  mount_fs('tmpfs', $dev, 'tmpfs', $MS_NOSUID, 'mode=0755,size=65536k');
+  mount_fs('tmpfs', $dev, 'tmpfs', $MS_NOSUID | $MS_NODEV, 'mode=0755,size=65536k');
+  my $nodes = "$scratch/devices";
+  mkdir($nodes, 0755) or fail('RUN_MOUNT', "mkdir $nodes: $!");
+  mount_fs('kiln-devices', $nodes, 'tmpfs', $MS_NOSUID | $MS_NOEXEC, 'mode=0755,size=64k') if $mode eq 'namespace';
   for my $node (sort keys %DEVICES) {
     my ($major, $minor) = @{ $DEVICES{$node} };
-    next if $mode eq 'namespace' && make_device("$dev/$node", $major, $minor);
-    unlink "$dev/$node";
     write_file("$dev/$node", '', 0666, 0, 0);
-    bind_mount("/dev/$node", "$dev/$node", 1);
+    if ($mode eq 'namespace' && make_device("$nodes/$node", $major, $minor)) {
+      bind_mount("$nodes/$node", "$dev/$node", 0);
+    } else {
+      bind_mount("/dev/$node", "$dev/$node", 1);
+    }
   }
   mkdir("$dev/pts", 0755);
   mount_fs('devpts', "$dev/pts", 'devpts', $MS_NOSUID | $MS_NOEXEC, 'newinstance,ptmxmode=0666,mode=0620,gid=5');
@@ -365,7 +374,7 @@ sub apply_run_mount {
     writable_copy_mount($source, $point, $kind, "$scratch/bind-$n");
     return;
   }
-  bind_mount($source, $point, $read_only eq '1');
+  bind_mount($source, $point, $read_only eq '1', $MS_NODEV);
 }
 
 # A read-write bind as BuildKit has it: the step may write, the writes are discarded with the step and never
@@ -383,7 +392,7 @@ sub writable_copy_mount {
   mkdir("$dir/$_", 0700) or fail('RUN_MOUNT', "mkdir $dir/$_: $!") for qw(lower upper work);
   bind_mount($source, "$dir/lower", 1);
   chdir($dir) or fail('RUN_MOUNT', "chdir $dir: $!");
-  mount_fs('overlay', $point, 'overlay', 0,
+  mount_fs('overlay', $point, 'overlay', $MS_NODEV,
     'lowerdir=lower,upperdir=upper,workdir=work' . ($mode eq 'userns' ? ',userxattr' : ''));
   chdir('/');
 }
