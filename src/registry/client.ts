@@ -12,7 +12,7 @@ import type { ErrorContext } from './errors.ts';
 import { isInsecure, retryPolicyOf } from './options.ts';
 import { apiHost } from './reference.ts';
 import type { RegistrySession } from './session.ts';
-import { eitherSignal, isRetryableError, isTlsError, send, withRetry } from './transport.ts';
+import { eitherSignal, isRetryableError, isRetryableStatus, isTlsError, send, withRetry } from './transport.ts';
 import type { Direction, RequestBody, Response } from './transport.ts';
 
 interface PingResult {
@@ -121,6 +121,8 @@ export class RegistryClient {
         res = await send(this.agent, `${baseUrl}/v2/`, { method: 'GET', signal: this.opts.signal });
       } catch (err) {
         this.opts.signal?.throwIfAborted();
+        // Plain HTTP reached the server and the connection broke: that, not the HTTPS attempt, is the story.
+        if (scheme === 'http' && firstError !== undefined && isRetryableError(err)) throw networkError(ctx, err, true);
         firstError ??= err;
         continue;
       }
@@ -139,6 +141,8 @@ export class RegistryClient {
         await res.body.dump();
         continue;
       }
+      // A busy or failing registry (429, 5xx) is worth another try, whichever scheme answered.
+      if (isRetryableStatus(res.statusCode)) throw await httpError({ ...ctx, action: 'checking the registry API (/v2/)' }, res);
       // HTTPS failed (say, on a certificate) and HTTP got nonsense: the HTTPS reason is the useful one.
       if (firstError !== undefined) {
         await res.body.dump();
