@@ -12,7 +12,9 @@ export type Fault =
   | { kind: 'status'; status: number; retryAfter?: string }
   | { kind: 'stall' }
   | { kind: 'cut'; afterBytes: number }
-  | { kind: 'stall-body'; afterBytes: number };
+  | { kind: 'stall-body'; afterBytes: number }
+  /** Forward the response with the byte at `offset` of the body flipped (same length, wrong digest). */
+  | { kind: 'corrupt'; offset: number };
 
 export interface SeenRequest {
   method: string;
@@ -75,6 +77,16 @@ export async function startFaultProxy(upstreamHost: string, rule: FaultRule = no
       { host: upstreamName, port: Number(upstreamPort), method: req.method, path: req.url, headers: req.headers },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
+        if (fault?.kind === 'corrupt') {
+          let seen = 0;
+          up.on('data', (chunk: Buffer) => {
+            if (fault.offset >= seen && fault.offset < seen + chunk.length) chunk[fault.offset - seen] ^= 0xff;
+            seen += chunk.length;
+            res.write(chunk);
+          });
+          up.on('end', () => res.end());
+          return;
+        }
         if (fault?.kind !== 'cut' && fault?.kind !== 'stall-body') {
           up.pipe(res);
           return;
