@@ -11,17 +11,15 @@ import { remoteImage } from '../../../src/registry/pull.ts';
 import { pushImage } from '../../../src/registry/push.ts';
 import { parseReference } from '../../../src/registry/reference.ts';
 import { firstN, startFaultProxy } from '../../env/fault-proxy.ts';
-import { startRegistry, type TestRegistry } from '../../env/registry.ts';
-import { optionsFor, seedBusybox, variantImage } from '../registry/helpers.ts';
+import type { TestRegistry } from '../../env/registry.ts';
+import { busyboxRegistry, optionsFor, variantImage } from '../registry/helpers.ts';
 import { context, kiln, tempDir } from './kiln-process.ts';
 
 let registry: TestRegistry;
 let layerDigest: string;
 before(async () => {
-  registry = await startRegistry({ mode: 'plain' });
-  await seedBusybox(registry);
+  ({ registry, layerDigest } = await busyboxRegistry());
   const base = await remoteImage(parseReference(`${registry.host}/library/busybox:latest`), optionsFor(registry));
-  layerDigest = (await base.manifest()).layers[0].digest;
   const lying = await variantImage(base, (c) => ({ ...c, rootfs: { type: 'layers', diff_ids: c.rootfs.diff_ids.map(() => `sha256:${'0'.repeat(64)}`) } }));
   await pushImage(lying, [parseReference(`${registry.host}/bad/diffids:1`)], optionsFor(registry));
 });

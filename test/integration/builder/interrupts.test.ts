@@ -7,20 +7,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { remoteImage } from '../../../src/registry/pull.ts';
-import { parseReference } from '../../../src/registry/reference.ts';
 import { firstN, startFaultProxy } from '../../env/fault-proxy.ts';
-import { startRegistry, type TestRegistry } from '../../env/registry.ts';
-import { optionsFor, seedBusybox } from '../registry/helpers.ts';
+import type { TestRegistry } from '../../env/registry.ts';
+import { busyboxRegistry } from '../registry/helpers.ts';
 import { context, startKiln, tempDir } from './kiln-process.ts';
 
 let registry: TestRegistry;
 let layerDigest: string;
 before(async () => {
-  registry = await startRegistry({ mode: 'plain' });
-  await seedBusybox(registry);
-  const image = await remoteImage(parseReference(`${registry.host}/library/busybox:latest`), optionsFor(registry));
-  layerDigest = (await image.manifest()).layers[0].digest;
+  ({ registry, layerDigest } = await busyboxRegistry());
 });
 after(async () => {
   await registry?.stop();

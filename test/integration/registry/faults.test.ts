@@ -16,16 +16,13 @@ import { pushImage } from '../../../src/registry/push.ts';
 import { parseReference } from '../../../src/registry/reference.ts';
 import { RegistrySession } from '../../../src/registry/session.ts';
 import { firstN, randomFaults, startFaultProxy, type Fault } from '../../env/fault-proxy.ts';
-import { startRegistry, type TestRegistry } from '../../env/registry.ts';
-import { optionsFor, seedBusybox, variantImage } from './helpers.ts';
+import type { TestRegistry } from '../../env/registry.ts';
+import { busyboxRegistry, optionsFor, variantImage } from './helpers.ts';
 
 let registry: TestRegistry;
 let layerDigest: string;
 before(async () => {
-  registry = await startRegistry({ mode: 'plain' });
-  await seedBusybox(registry);
-  const image = await remoteImage(parseReference(`${registry.host}/library/busybox:latest`), optionsFor(registry));
-  layerDigest = (await image.manifest()).layers[0].digest;
+  ({ registry, layerDigest } = await busyboxRegistry());
 });
 after(async () => {
   await registry?.stop();
