@@ -63,13 +63,13 @@ function checkOutputs(options: BuildOptions): void {
 export async function runBuild(options: BuildOptions, logger: Logger, control: { signal?: AbortSignal } = {}): Promise<BuildResult> {
   checkOutputs(options);
   // Destinations are checked before any work, so a refused push fails in seconds, not after the build.
-  const pusher = await preparePush(options, logger);
+  const pusher = await preparePush(options, logger, control.signal);
   const context = await openBuildContext(options.context, options.dockerfile, { stdin: process.stdin }).catch(async (err: unknown) => {
     await pusher?.close();
     throw err;
   });
   const work = createWorkDir();
-  const images = registryImageSource(options, logger);
+  const images = registryImageSource(options, logger, control.signal);
   let filesystem: StageFilesystem | undefined;
   try {
     filesystem = createStageFilesystem({ options, work, logger, contextRoot: context.root });

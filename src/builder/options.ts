@@ -98,6 +98,8 @@ export interface RegistryFlags {
   pushRetry: number;
   pushIgnoreImmutableTagErrors: boolean;
   skipPushPermissionCheck: boolean;
+  /** `--registry-connect-timeout`, `--registry-response-timeout`, `--registry-idle-timeout`, in ms. */
+  timeouts: { connectMs: number; responseMs: number; idleMs: number };
   /** `--credential-helpers`; undefined = kaniko's default (all). */
   credentialHelpers?: string[];
   /** $DOCKER_CONFIG: the directory holding config.json. */

@@ -2,6 +2,7 @@
  * Writing the built image where the user asked: OCI layout, docker archive, digest files. Each output is
  * written atomically by its writer; digest files are written last, once every image output exists.
  */
+import { withErrnoPath } from '../errors.ts';
 import { writeFileAtomic } from '../fs/write-file-atomic.ts';
 import { writeOciLayout } from '../image/oci-layout-write.ts';
 import type { Image } from '../image/types.ts';
@@ -36,12 +37,14 @@ export function layoutRefName(destination: string | undefined): string {
 export async function writeOutputs(image: Image, output: OutputOptions, logger: Logger): Promise<string> {
   const digest = await image.digest();
   if (output.ociLayoutPath) {
-    await writeOciLayout(output.ociLayoutPath, image, { refName: layoutRefName(output.destinations[0]) });
+    const layoutPath = output.ociLayoutPath;
+    await withErrnoPath(layoutPath, () => writeOciLayout(layoutPath, image, { refName: layoutRefName(output.destinations[0]) }));
     logger.info(`wrote OCI layout ${output.ociLayoutPath}`);
   }
   if (output.tarPath) {
     const { writeDockerArchive } = await loadDockerArchiveWriter();
-    await writeDockerArchive(output.tarPath, image, { tags: output.destinations });
+    const tarPath = output.tarPath;
+    await withErrnoPath(tarPath, () => writeDockerArchive(tarPath, image, { tags: output.destinations }));
     logger.info(`wrote image tarball ${output.tarPath}`);
   }
   if (output.digestFile) writeFileAtomic(output.digestFile, digest);

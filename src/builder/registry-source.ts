@@ -15,7 +15,7 @@ export interface ImageSource {
   close(): Promise<void>;
 }
 
-export function registryOptionsFrom(options: BuildOptions, logger: Logger): RegistryOptions {
+export function registryOptionsFrom(options: BuildOptions, logger: Logger, signal?: AbortSignal): RegistryOptions {
   const r = options.registry;
   return defaultRegistryOptions({
     insecureRegistries: r.insecureRegistries,
@@ -32,12 +32,14 @@ export function registryOptionsFrom(options: BuildOptions, logger: Logger): Regi
     pushRetry: r.pushRetry,
     pushIgnoreImmutableTagErrors: r.pushIgnoreImmutableTagErrors,
     ...(r.dockerConfigDir === undefined ? {} : { dockerConfigDir: r.dockerConfigDir }),
+    timeouts: r.timeouts,
+    ...(signal ? { signal } : {}),
     log: (message) => logger.debug(message),
   });
 }
 
-export function registryImageSource(options: BuildOptions, logger: Logger): ImageSource {
-  const opts = registryOptionsFrom(options, logger);
+export function registryImageSource(options: BuildOptions, logger: Logger, signal?: AbortSignal): ImageSource {
+  const opts = registryOptionsFrom(options, logger, signal);
   let session: RegistrySession | undefined;
   const pulled = new Map<string, Promise<Image>>();
   async function pullOnce(name: string, platform: Platform): Promise<Image> {

@@ -171,9 +171,20 @@ function parseRegistry(flags: Flags, env: NodeJS.ProcessEnv): RegistryFlags {
     pushRetry: nonNegative(flags, 'push-retry'),
     pushIgnoreImmutableTagErrors: flags.bool('push-ignore-immutable-tag-errors'),
     skipPushPermissionCheck: flags.bool('skip-push-permission-check'),
+    timeouts: {
+      connectMs: positiveDuration(flags, 'registry-connect-timeout'),
+      responseMs: positiveDuration(flags, 'registry-response-timeout'),
+      idleMs: positiveDuration(flags, 'registry-idle-timeout'),
+    },
     credentialHelpers: helpers.source === 'default' ? undefined : flags.list('credential-helpers').filter((h) => h !== ''),
     dockerConfigDir: env.DOCKER_CONFIG || undefined,
   };
+}
+
+function positiveDuration(flags: Flags, name: string): number {
+  const ms = parseGoDuration(flags.str(name)) ?? 0;
+  if (ms <= 0) throw usageError(`invalid value "${flags.str(name)}" for ${flags.spelling(name)}: the timeout must be longer than 0`);
+  return ms;
 }
 
 /** `NAME=oci:DIR[:REF]` or `NAME=docker-archive:FILE`; a colon in DIR is kept when DIR exists as written. */

@@ -178,6 +178,12 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'If an image is not found on any mirror, do not fall back to the default registry.' }),
   S({ name: 'image-download-retry', type: 'int', default: 0, valueName: 'N', group: 'registry', status: 'supported',
     help: 'Number of retries for downloading the remote image.' }),
+  S({ name: 'registry-connect-timeout', type: 'duration', default: '30s', valueName: 'DURATION', env: 'KILN_REGISTRY_CONNECT_TIMEOUT', group: 'registry', status: 'supported', kilnOnly: true,
+    help: 'How long to wait for a connection (TCP and TLS) to a registry before the attempt fails and is retried.' }),
+  S({ name: 'registry-response-timeout', type: 'duration', default: '2m0s', valueName: 'DURATION', env: 'KILN_REGISTRY_RESPONSE_TIMEOUT', group: 'registry', status: 'supported', kilnOnly: true,
+    help: "How long to wait for a registry's answer (status and headers) to a request." }),
+  S({ name: 'registry-idle-timeout', type: 'duration', default: '1m0s', valueName: 'DURATION', env: 'KILN_REGISTRY_IDLE_TIMEOUT', group: 'registry', status: 'supported', kilnOnly: true,
+    help: 'How long a response body (a blob download) may stall before the transfer fails and is resumed or retried.' }),
   S({ name: 'credential-helpers', type: 'repeatable', default: undefined, valueName: 'NAME', group: 'registry', status: 'later',
     help: 'Credential helpers to use automatically (google, ecr, acr, gitlab). Set it repeatedly for multiple helpers.' }),
 

@@ -3,7 +3,7 @@
  * invoked, so start-up stays small.
  */
 import { Command } from 'commander';
-import { KilnError, isKilnError } from '../errors.ts';
+import { KilnError, hostConditionError, isKilnError } from '../errors.ts';
 import { VERSION } from './version.ts';
 
 export interface CommandModule {
@@ -44,6 +44,8 @@ function reportError(err: unknown): number {
     // commander already printed the message (or the help/version text).
     return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : (e.exitCode ?? 2);
   }
+  const condition = hostConditionError(err);
+  if (condition) err = condition;
   if (isKilnError(err)) {
     process.stderr.write(err.describe() + '\n');
     if (process.env.KILN_DEBUG && err.stack) process.stderr.write(err.stack + '\n');

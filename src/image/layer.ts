@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { BlobStore } from './blob-store.ts';
-import { compressionOfMediaType, decompressor, sniffDecompress } from './compression.ts';
+import { compressionOfMediaType, decompressStream, sniffDecompress } from './compression.ts';
 import type { Digest, Layer } from './types.ts';
 
 export interface LayerInfo {
@@ -41,9 +41,7 @@ export class KnownLayer implements Layer {
     const blob = this.#open();
     const compression = compressionOfMediaType(this.info.mediaType);
     if (compression === undefined) return sniffDecompress(blob);
-    const out = decompressor(compression);
-    blob.on('error', (err) => (out as unknown as Readable).destroy(err));
-    return blob.pipe(out) as unknown as Readable;
+    return decompressStream(blob, compression);
   }
 }
 

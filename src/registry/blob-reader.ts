@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { KilnError } from '../errors.ts';
 import type { RegistryClient } from './client.ts';
 import { repositoryScope } from './challenge.ts';
-import { isRetryableError, describeNetworkError } from './transport.ts';
+import { abortableDelay, isRetryableError, describeNetworkError } from './transport.ts';
 
 export interface BlobTarget {
   client: RegistryClient;
@@ -46,7 +46,7 @@ async function* verifiedChunks(target: BlobTarget): AsyncGenerator<Buffer> {
       );
     } catch (err) {
       if (!isRetryableError(err) || ++failures > maxFailures) throw err;
-      await delay(client.opts.retryBaseDelayMs * 2 ** (failures - 1));
+      await abortableDelay(client.opts.retryBaseDelayMs * 2 ** (failures - 1), client.opts.signal);
       continue;
     }
     // 200 to a Range request: the registry sends everything again; drop what we already have.
@@ -68,7 +68,7 @@ async function* verifiedChunks(target: BlobTarget): AsyncGenerator<Buffer> {
         yield data;
       }
     } catch (err) {
-      if (err instanceof KilnError || !isRetryableError(err) || ++failures > maxFailures) throw err;
+      if (err instanceof KilnError || client.opts.signal?.aborted || !isRetryableError(err) || ++failures > maxFailures) throw err;
       client.opts.log(`download of ${digest} from ${client.registry} broke after ${received} bytes (${describeNetworkError(err)}); resuming`);
       continue;
     }
@@ -89,10 +89,6 @@ async function* verifiedChunks(target: BlobTarget): AsyncGenerator<Buffer> {
 
 function sizeError(digest: string, size: number, received: number): KilnError {
   return new KilnError('BLOB_SIZE_MISMATCH', `blob ${digest} should be ${size} bytes, got ${received}`);
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Reads a small blob (a config) whole, verified. */

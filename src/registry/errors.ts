@@ -4,7 +4,7 @@
  */
 import { KilnError } from '../errors.ts';
 import type { Response } from './transport.ts';
-import { describeNetworkError, isRetryableStatus, isTlsError, markRetryable } from './transport.ts';
+import { describeNetworkError, isRetryableStatus, isTlsError, markRetryable, withRetryAfter } from './transport.ts';
 
 export interface ErrorContext {
   registry: string;
@@ -67,7 +67,7 @@ export async function httpError(ctx: ErrorContext, res: Response, kind: 'manifes
     return new KilnError('BLOB_NOT_FOUND', `blob missing on ${where(ctx)} while ${ctx.action}${detail ? `: ${detail}` : ''}`);
   }
   const err = new KilnError('REGISTRY_ERROR', `registry ${where(ctx)} answered HTTP ${status} while ${ctx.action}${detail ? `: ${detail}` : ''}`);
-  return isRetryableStatus(status) ? markRetryable(err) : err;
+  return isRetryableStatus(status) ? markRetryable(withRetryAfter(err, res.headers['retry-after'])) : err;
 }
 
 /** Turns a connection/TLS failure into a KilnError; retryable ones stay retryable. */

@@ -5,11 +5,25 @@
  */
 import { KilnError } from '../errors.ts';
 import { DOCKER_HUB } from './reference.ts';
+import type { RetryPolicy } from './transport.ts';
 
 export interface ClientCertificate {
   certFile: string;
   keyFile: string;
 }
+
+/** How long Kiln waits on a registry before it counts a request as failed (then the normal retries apply). */
+export interface RegistryTimeouts {
+  /** TCP + TLS connection set-up. */
+  connectMs: number;
+  /** From a request sent to the response's status line and headers. */
+  responseMs: number;
+  /** Silence in the middle of a response body (a stalled blob download). */
+  idleMs: number;
+}
+
+/** Defaults: long enough for a registry that finalises a large upload, short enough to notice a dead one. */
+export const DEFAULT_REGISTRY_TIMEOUTS: RegistryTimeouts = { connectMs: 30_000, responseMs: 120_000, idleMs: 60_000 };
 
 export interface RegistryOptions {
   /** Registries reached over plain HTTP (`--insecure-registry`), by registry name ("host:port"). */
@@ -48,6 +62,9 @@ export interface RegistryOptions {
   chunkSize: number;
   /** Warnings (mirror fallbacks, retries). Never receives credentials. */
   log: (message: string) => void;
+  timeouts: RegistryTimeouts;
+  /** Aborts every request, retry wait and upload (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
 }
 
 export function defaultRegistryOptions(overrides: Partial<RegistryOptions> = {}): RegistryOptions {
@@ -69,6 +86,7 @@ export function defaultRegistryOptions(overrides: Partial<RegistryOptions> = {})
     retryBaseDelayMs: 1000,
     chunkSize: 0,
     log: () => {},
+    timeouts: DEFAULT_REGISTRY_TIMEOUTS,
     ...overrides,
   };
 }
@@ -82,6 +100,16 @@ export function isInsecure(opts: RegistryOptions, registry: string, direction: '
 export function skipsTlsVerify(opts: RegistryOptions, registry: string, direction: 'pull' | 'push'): boolean {
   if (opts.skipTlsVerifyRegistries.includes(registry)) return true;
   return direction === 'pull' ? opts.skipTlsVerifyPull : opts.skipTlsVerifyPush;
+}
+
+/** The retry policy of one direction: `--image-download-retry` for pulls, `--push-retry` for pushes. */
+export function retryPolicyOf(opts: RegistryOptions, direction: 'pull' | 'push'): RetryPolicy {
+  return {
+    retries: direction === 'pull' ? opts.imageDownloadRetry : opts.pushRetry,
+    baseDelayMs: opts.retryBaseDelayMs,
+    log: opts.log,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  };
 }
 
 function splitPair(flag: string, value: string): [string, string] {

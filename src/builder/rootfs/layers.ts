@@ -6,8 +6,10 @@ import type { ApplyLayerOptions } from '../../fs/extract/apply-layer.ts';
 import { directoryEntries } from '../../fs/layer/directory-entries.ts';
 import { writeLayer, type LayerWriteOptions } from '../../fs/layer-writer.ts';
 import type { TarEntry } from '../../fs/tar-entry.ts';
-import { compressionOfMediaType, decompressor } from '../../image/compression.ts';
+import { compressionOfMediaType, decompressStream } from '../../image/compression.ts';
+import { DigestTap } from '../../image/digest.ts';
 import type { Layer } from '../../image/types.ts';
+import { KilnError } from '../../errors.ts';
 import { loadLayerExtractor } from '../lazy-modules.ts';
 import type { BuildOptions } from '../options.ts';
 import type { StageState } from '../state.ts';
@@ -27,8 +29,17 @@ export async function applyLayerBlob(rootfs: string, layer: Layer, options: Appl
   // Loaded before the blob stream opens, so nothing can emit 'error' before applyLayer listens.
   const { applyLayer } = await loadLayerExtractor();
   const compression = compressionOfMediaType(await layer.mediaType()) ?? 'none';
-  const blob = await layer.compressed();
-  await applyLayer(rootfs, compression === 'none' ? blob : blob.pipe(decompressor(compression)) as unknown as Readable, options);
+  const tar = decompressStream(await layer.compressed(), compression);
+  const tap = new DigestTap();
+  tar.on('error', (err) => tap.destroy(err));
+  await applyLayer(rootfs, tar.pipe(tap), options);
+  // containerd's check: the bytes unpacked are the ones the image config names (its diff_ids).
+  const diffID = await layer.diffID();
+  if (tap.digest !== diffID) {
+    throw new KilnError('LAYER_DIFFID_MISMATCH', `layer ${await layer.digest()} unpacks to ${tap.digest}, but the image config names ${diffID}`, {
+      hint: 'the image is corrupt or was tampered with: rebuild or re-push it',
+    });
+  }
 }
 
 export async function appendLayer(state: StageState, layer: Layer): Promise<void> {
