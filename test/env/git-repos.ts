@@ -55,9 +55,10 @@ export function createTestRepos(root: string, serverUrl: string): TestRepos {
     git(app, 'init', '-q');
     const v1Files = {
       Dockerfile: 'FROM scratch\nCOPY . /ctx/\n',
-      '.dockerignore': '.git\n',
+      '.dockerignore': '**/.git\n',
       'a.txt': 'v1\n',
       'dir/b.txt': 'b\n',
+      'dir/Dockerfile': 'FROM scratch\nCOPY b.txt /sub/b.txt\n',
     };
     write(app, v1Files);
     const v1 = commitAll(app, 'v1');
