@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type { AddInstruction, CopyInstruction } from '../../dockerfile/instructions/index.ts';
 import { located } from '../../dockerfile/instructions/index.ts';
 import { KilnError } from '../../errors.ts';
+import { redactUrl, redactUrlsInText } from '../../log/redact.ts';
 import { parseChmod } from '../copy/chmod.ts';
 import { resolveChown, type Owner } from '../copy/chown.ts';
 import { copyFiles, type CopyRequest } from '../copy/copy-files.ts';
@@ -48,7 +49,13 @@ async function remoteSource(inst: CopyLike, source: string, ctx: DispatchContext
     };
   } catch (err) {
     fs.rmSync(staging, { recursive: true, force: true });
-    throw err;
+    if (!(err instanceof KilnError) || err.location) throw err;
+    // The quoted line keeps no user info of the URL.
+    throw new KilnError(err.code, err.message, {
+      location: { file: inst.location.file, line: inst.location.line, text: redactUrlsInText(inst.location.text ?? '') },
+      exitCode: err.exitCode,
+      ...(err.hint ? { hint: err.hint } : {}),
+    });
   }
 }
 
@@ -58,7 +65,8 @@ function createdBy(inst: CopyLike): string {
   if (inst.kind === 'COPY' && inst.parents) parts.push('--parents');
   if (inst.chown) parts.push(`--chown=${inst.chown}`);
   if (inst.chmod) parts.push(`--chmod=${inst.chmod}`);
-  parts.push(...inst.sources, ...inst.sourceContents.map((c) => `<<${c.path}`), inst.dest);
+  // A URL's user info (ADD https://user:pass@…) stays out of the image's history.
+  parts.push(...inst.sources.map(redactUrl), ...inst.sourceContents.map((c) => `<<${c.path}`), inst.dest);
   return parts.join(' ');
 }
 
