@@ -102,7 +102,9 @@ async function fetchHttp(url: string, flags: RemoteSourceFlags, options: FetchRe
   });
   if (flags.checksum !== undefined) verifyChecksum(file, got.digest, flags.checksum, redactUrl(url));
   fs.chmodSync(file, 0o600);
-  if (got.lastModified) fs.utimesSync(file, got.lastModified, got.lastModified);
+  // BuildKit's http source: Last-Modified, else the Unix epoch (never the download time, which would vary).
+  const mtime = got.lastModified ?? new Date(0);
+  fs.utimesSync(file, mtime, mtime);
   return { srcRoot: dir, srcPath: `/${name}`, copyDirContents: false, unpack: flags.unpack ?? false, digest: got.digest };
 }
 

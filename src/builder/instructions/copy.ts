@@ -27,7 +27,7 @@ function isRemote(src: string): boolean {
  * ADD's URL and git sources: fetched into a private dir of the step (removed after the copy), then copied
  * from there like a context file. The remote-source module loads only when a Dockerfile has one.
  */
-async function remoteSource(inst: CopyLike, source: string, ctx: DispatchContext): Promise<{ tree: SourceTree; request: Partial<CopyRequest>; staging: string }> {
+async function remoteSource(inst: CopyLike, source: string, ctx: DispatchContext): Promise<{ tree: SourceTree; request: Partial<CopyRequest>; staging: string; digest: string }> {
   if (inst.kind === 'COPY') {
     throw new KilnError('COPY_SOURCE_IS_URL', "source can't be a URL for COPY", {
       location: { file: inst.location.file, line: inst.location.line, text: inst.location.text },
@@ -46,6 +46,8 @@ async function remoteSource(inst: CopyLike, source: string, ctx: DispatchContext
       tree: { root: fetched.srcRoot, ownership: 'root' },
       request: { srcPath: fetched.srcPath, unpack: fetched.unpack, copyDirContents: fetched.copyDirContents, literalSource: true },
       staging,
+      // What pins the fetched content (sha256 of the file, or the git commit): for the step's cache key.
+      digest: fetched.digest,
     };
   } catch (err) {
     fs.rmSync(staging, { recursive: true, force: true });

@@ -78,6 +78,7 @@ describe('ADD of remote sources', () => {
     assert.deepEqual([renamed?.mode, renamed?.uid, renamed?.gid], [0o755, 5, 6]);
     assert.equal(files.get('checked')?.content, HELLO);
     assert.equal(files.get('flaky.txt')?.content, 'eventually\n');
+    assert.equal(files.get('flaky.txt')?.mtime, 0, 'no Last-Modified: the Unix epoch, as BuildKit');
     assert.match(r.stderr, /503[\s\S]*retrying/);
   });
 
