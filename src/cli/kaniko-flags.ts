@@ -67,7 +67,8 @@ export const FLAGS: readonly FlagSpec[] = [
   S({ name: 'bucket', short: 'b', type: 'string', default: '', valueName: 'NAME', group: 'context', status: 'supported', hidden: true,
     help: 'Name of the GCS bucket from which to access build context as tarball.' }),
   S({ name: 'git', type: 'string', default: '', valueName: 'OPTS', group: 'context', status: 'supported',
-    help: 'Options for a git context: branch=NAME,single-branch=BOOL,recurse-submodules=BOOL,insecure-skip-tls=BOOL.' }),
+    help: 'Options for a git context: branch=NAME,single-branch=BOOL,recurse-submodules=BOOL,insecure-skip-tls=BOOL.',
+    note: 'Kiln fetches only the ref it builds (shallow where the server allows), so single-branch changes nothing.' }),
 
   // outputs
   S({ name: 'destination', short: 'd', type: 'repeatable', default: undefined, valueName: 'IMAGE', group: 'output', status: 'supported',
