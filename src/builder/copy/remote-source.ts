@@ -13,7 +13,9 @@ import type { Logger } from '../../log/logger.ts';
 import { redactUrl } from '../../log/redact.ts';
 import { downloadHttp } from '../../context/download.ts';
 import { fetchGitTree } from '../../context/git-fetch.ts';
-import { gitAuthFromEnv, isGitSource, parseBuildkitGitSource, redactGitUrl } from '../../context/git-url.ts';
+import { isGitSource, parseBuildkitGitSource, redactGitUrl } from '../../context/git-url.ts';
+import type { GitAuth } from '../../context/git-url.ts';
+import type { SecretSpec } from '../options.ts';
 
 export interface RemoteSourceFlags {
   checksum?: string;
@@ -42,6 +44,8 @@ export interface FetchRemoteOptions {
   /** An empty private directory of the step, outside every rootfs; the caller removes it. */
   stagingDir: string;
   env: NodeJS.ProcessEnv;
+  /** `--secret`s: BuildKit's GIT_AUTH_TOKEN[.<host>] authenticates ADD of git repositories. */
+  secrets?: readonly SecretSpec[];
   logger?: Logger;
   signal?: AbortSignal;
   /** Test seam: progress interval for long downloads (ms). */
@@ -108,10 +112,28 @@ async function fetchHttp(url: string, flags: RemoteSourceFlags, options: FetchRe
   return { srcRoot: dir, srcPath: `/${name}`, copyDirContents: false, unpack: flags.unpack ?? false, digest: got.digest };
 }
 
+/**
+ * BuildKit's credentials for git sources: the build secret `GIT_AUTH_TOKEN.<host>`, else `GIT_AUTH_TOKEN`, sent
+ * as Basic `x-access-token:<token>`. The context's GIT_TOKEN/GIT_PASSWORD are not used: a Dockerfile could
+ * name any host, and they would go there.
+ */
+export function gitAuthFromSecrets(remote: string, secrets: readonly SecretSpec[], env: NodeJS.ProcessEnv): GitAuth | undefined {
+  let host = '';
+  try {
+    host = new URL(remote).host;
+  } catch {
+    return undefined;
+  }
+  const spec = secrets.find((s) => s.id === `GIT_AUTH_TOKEN.${host}`) ?? secrets.find((s) => s.id === 'GIT_AUTH_TOKEN');
+  if (!spec) return undefined;
+  const token = spec.source.kind === 'env' ? env[spec.source.name] : fs.readFileSync(spec.source.path, 'utf8').trim();
+  return token ? { username: 'x-access-token', password: token } : undefined;
+}
+
 async function fetchGit(src: string, flags: RemoteSourceFlags, options: FetchRemoteOptions): Promise<FetchedSource> {
   const location = parseBuildkitGitSource(src);
   const dest = path.join(options.stagingDir, 'git');
-  const auth = location.auth ?? gitAuthFromEnv(options.env);
+  const auth = location.auth ?? gitAuthFromSecrets(location.remote, options.secrets ?? [], options.env);
   const { commit } = await fetchGitTree({
     location,
     dest,

@@ -41,7 +41,7 @@ async function remoteSource(inst: CopyLike, source: string, ctx: DispatchContext
       keepGitDir: inst.keepGitDir,
       ...(inst.checksum !== undefined ? { checksum: inst.checksum } : {}),
       ...(inst.unpack !== undefined ? { unpack: inst.unpack } : {}),
-    }, { stagingDir: staging, env: process.env, logger: ctx.logger, ...(ctx.run.signal ? { signal: ctx.run.signal } : {}) });
+    }, { stagingDir: staging, env: process.env, secrets: ctx.run.secrets, logger: ctx.logger, ...(ctx.run.signal ? { signal: ctx.run.signal } : {}) });
     return {
       tree: { root: fetched.srcRoot, ownership: 'root' },
       request: { srcPath: fetched.srcPath, unpack: fetched.unpack, copyDirContents: fetched.copyDirContents, literalSource: true },

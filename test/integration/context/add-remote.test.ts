@@ -133,6 +133,26 @@ describe('ADD of remote sources', () => {
     assert.equal([...files.keys()].some((k) => k === 'main/.git' || k.startsWith('main/.git/') || k === 'main/lib/.git'), false);
   });
 
+  it("authenticates ADD of a private repository with BuildKit's GIT_AUTH_TOKEN secret, never with the context's GIT_PASSWORD", async (t) => {
+    const token = 'ghp-like-Token-4455';
+    const privateGit = await startGitServer({ user: { name: 'x-access-token', password: token } });
+    t.after(() => privateGit.stop());
+    createTestRepos(privateGit.root, privateGit.url);
+    const dockerfile = `FROM scratch\nADD ${privateGit.url}/app.git#v1 /src\n`;
+    const r = await build(t, dockerfile, ['--secret', `id=GIT_AUTH_TOKEN.${privateGit.url.slice(7)},env=MY_TOKEN`, '--verbosity=trace'], { MY_TOKEN: token });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((await imageFiles(r.out)).get('src/a.txt')?.content, 'v1\n');
+    assert.equal(r.stderr.includes(token), false);
+    assert.equal(allImageBytes(r.out).includes(token), false);
+
+    const before = privateGit.requests.length;
+    const refused = await build(t, dockerfile, [], { GIT_USERNAME: 'x-access-token', GIT_PASSWORD: token, GIT_TOKEN: token });
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /Dockerfile:2: git fetch of HEAD from http:\/\/127\.0\.0\.1:\d+\/app\.git failed: .*Authentication failed|could not read Username/);
+    assert.equal(refused.stderr.includes(token), false);
+    assert.ok(privateGit.requests.slice(before).every((q) => q.authorization === undefined), 'no credentials sent');
+  });
+
   it('reads a Dockerfile from a URL', async (t) => {
     const ctx = context(t, { 'files/hello.txt': 'from the context\n' });
     const out = path.join(tempDir(t, 'kiln-add-out-'), 'layout');
