@@ -91,6 +91,11 @@ async function copyInto(dstRoot: string, dest: string, inst: CopyLike, src: Sour
   const epoch = ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch };
   const changed: string[] = [];
   for (const source of inst.sources) {
+    if (inst.kind === 'ADD' && inst.checksum !== undefined && !isRemote(source)) {
+      throw new KilnError('ADD_INVALID_CHECKSUM', "checksum can't be specified for non-HTTP(S) and non-Git sources", {
+        location: { file: inst.location.file, line: inst.location.line, text: inst.location.text },
+      });
+    }
     const remote = isRemote(source) ? await remoteSource(inst, source, ctx) : undefined;
     const tree = remote?.tree ?? src;
     try {

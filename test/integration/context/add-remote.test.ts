@@ -164,9 +164,12 @@ describe('ADD of remote sources', () => {
     assert.match(missing.stderr, /--dockerfile: GET http:\/\/127\.0\.0\.1:\d+\/files\/NoDockerfile: 404/);
   });
 
-  it('refuses a URL in COPY as BuildKit does', async (t) => {
+  it('refuses a URL in COPY and --checksum on a local ADD source, as BuildKit does', async (t) => {
     const r = await build(t, `FROM scratch\nCOPY ${web.url}/files/hello.txt /x\n`);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /Dockerfile:2: source can't be a URL for COPY/);
+    const local = await build(t, `FROM scratch\nADD --checksum=sha256:${SHA} Dockerfile /x\n`);
+    assert.equal(local.status, 1);
+    assert.match(local.stderr, /Dockerfile:2: checksum can't be specified for non-HTTP\(S\) and non-Git sources/);
   });
 });
