@@ -138,10 +138,13 @@ describe('ADD of remote sources', () => {
     const privateGit = await startGitServer({ user: { name: 'x-access-token', password: token } });
     t.after(() => privateGit.stop());
     createTestRepos(privateGit.root, privateGit.url);
-    const dockerfile = `FROM scratch\nADD ${privateGit.url}/app.git#v1 /src\n`;
+    // .git kept: what git wrote there (config, FETCH_HEAD, logs) must hold no credential either.
+    const dockerfile = `FROM scratch\nADD --keep-git-dir=true ${privateGit.url}/app.git#v1 /src\n`;
     const r = await build(t, dockerfile, ['--secret', `id=GIT_AUTH_TOKEN.${privateGit.url.slice(7)},env=MY_TOKEN`, '--verbosity=trace'], { MY_TOKEN: token });
     assert.equal(r.status, 0, r.stderr);
-    assert.equal((await imageFiles(r.out)).get('src/a.txt')?.content, 'v1\n');
+    const files = await imageFiles(r.out);
+    assert.equal(files.get('src/a.txt')?.content, 'v1\n');
+    assert.ok(files.has('src/.git/config'));
     assert.equal(r.stderr.includes(token), false);
     assert.equal(allImageBytes(r.out).includes(token), false);
 
