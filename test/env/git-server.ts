@@ -5,12 +5,13 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
 export interface GitServer {
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT` (https with `tls`) */
   url: string;
   /** `127.0.0.1:PORT` */
   host: string;
@@ -24,6 +25,8 @@ export interface GitServer {
 export interface GitServerOptions {
   /** Required Basic credentials; none = anonymous access. */
   user?: { name: string; password: string };
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
 }
 
 function parseCgiHeaders(head: string): { status: number; headers: Record<string, string> } {
@@ -87,7 +90,7 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-git-server-'));
   const requests: GitServer['requests'] = [];
   const expected = options.user ? `Basic ${Buffer.from(`${options.user.name}:${options.user.password}`).toString('base64')}` : undefined;
-  const server = http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     requests.push({ path: req.url ?? '', authorization: req.headers.authorization });
     if (expected !== undefined && req.headers.authorization !== expected) {
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="kiln-test-git"' });
@@ -95,11 +98,12 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
       return;
     }
     serveCgi(req, res, root, options.user?.name);
-  });
+  };
+  const server = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     root,
     requests,

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { testCertificates } from '../../env/certs.ts';
 import { createTestRepos, type TestRepos } from '../../env/git-repos.ts';
 import { startGitServer, type GitServer } from '../../env/git-server.ts';
 import { KILN, context, kiln, tempDir } from '../builder/kiln-process.ts';
@@ -81,6 +82,20 @@ describe('git build contexts', () => {
     assert.deepEqual(tokenServer.requests.filter((q) => q.authorization !== undefined).map((q) => q.authorization).slice(0, 1),
       [`Basic ${Buffer.from('tok-abcdef123456:').toString('base64')}`]);
     assert.equal(r.stderr.includes('tok-abcdef123456'), false);
+  });
+
+  it('fetches over HTTPS (the default pull method) and skips TLS verification only with --git insecure-skip-tls=true', async (t) => {
+    const certs = await testCertificates();
+    const tlsServer = await startGitServer({ tls: { cert: fs.readFileSync(certs.serverCertFile, 'utf8'), key: fs.readFileSync(certs.serverKeyFile, 'utf8') } });
+    t.after(() => tlsServer.stop());
+    createTestRepos(tlsServer.root, tlsServer.url);
+    const spec = `git://${tlsServer.host}/app.git#v1`;
+    const refused = await build(t, ['-c', spec], {});
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /https:\/\/127\.0\.0\.1:\d+\/app\.git failed: .*(certificate|SSL)/i);
+    const r = await build(t, ['-c', spec, '--git', 'insecure-skip-tls=true'], {});
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((await imageFiles(r.out)).get('ctx/a.txt')?.content, 'v1\n');
   });
 
   it('fails with the URL and the cause on bad credentials, an unknown ref or repository, and leaves nothing behind', async (t) => {
