@@ -97,12 +97,19 @@ export async function startAzurite(): Promise<BucketServer & { connectionString(
 }
 
 /** The part of the GCS JSON API that reading one object uses: metadata and `alt=media`. */
-export async function startGcsServer(): Promise<BucketServer & { requests: string[] }> {
+export async function startGcsServer(): Promise<BucketServer & { requests: string[]; failNextDownloads(n: number): void }> {
   const objects = new Map<string, Buffer>();
   const requests: string[] = [];
+  let failures = 0;
   const server = http.createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
     requests.push(`${req.method} ${u.pathname}${u.search}`);
+    if (failures > 0 && u.searchParams.get('alt') === 'media') {
+      failures--;
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 503, message: 'Backend Error', errors: [{ reason: 'backendError', message: 'Backend Error' }] } }));
+      return;
+    }
     const m = /^(?:\/download)?(?:\/storage\/v1)?\/b\/([^/]+)\/o\/(.+)$/.exec(u.pathname);
     const name = m ? decodeURIComponent(m[2]!) : '';
     const body = m ? objects.get(`${m[1]}/${name}`) : undefined;
@@ -124,6 +131,9 @@ export async function startGcsServer(): Promise<BucketServer & { requests: strin
   return {
     env: { STORAGE_EMULATOR_HOST: url },
     requests,
+    failNextDownloads(n) {
+      failures = n;
+    },
     contextUrl: (bucket, key) => `gs://${bucket}/${key}`,
     async put(bucket, key, body) {
       objects.set(`${bucket}/${key}`, body);

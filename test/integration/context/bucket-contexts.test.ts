@@ -115,4 +115,16 @@ describe('--bucket', () => {
     assert.equal((await imageFiles(r.out)).get('ctx/a.txt')?.content, 'from a bucket\n');
     assert.ok(gcs.requests.some((q) => q.includes('/b/my-bucket/o/context.tar.gz')), gcs.requests.join('\n'));
   });
+
+  it('retries a download the store answers with 503', async (t) => {
+    const gcs = await startGcsServer();
+    t.after(() => gcs.stop());
+    const { archive } = contextTarGz(t);
+    await gcs.put('my-bucket', 'context.tar.gz', archive);
+    gcs.failNextDownloads(2);
+    const r = await build(t, ['--bucket', 'my-bucket'], gcs.env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((r.stderr.match(/download of gs:\/\/my-bucket failed \(.*\), retrying/g) ?? []).length, 2, r.stderr);
+    assert.equal(gcs.requests.filter((q) => q.includes('alt=media')).length, 3);
+  });
 });
