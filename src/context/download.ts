@@ -163,6 +163,19 @@ function httpError(url: string, status: number, statusText: string): Error {
   return new KilnError('REMOTE_DOWNLOAD_FAILED', message, hint ? { hint } : {});
 }
 
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
+
+/**
+ * Node's fetch ignores HTTP(S)_PROXY; downloads honour them (and NO_PROXY) as kaniko's and curl's do, through
+ * undici's proxy agent, loaded only when a proxy is set.
+ */
+async function httpFetch(url: string, init: RequestInit): Promise<Response> {
+  if (!PROXY_VARIABLES.some((name) => (process.env[name] ?? '') !== '')) return fetch(url, init);
+  const undici = await import('undici');
+  const res = await undici.fetch(url, { ...(init as object), dispatcher: new undici.EnvHttpProxyAgent() } as Parameters<typeof undici.fetch>[1]);
+  return res as unknown as Response;
+}
+
 /** Splits `https://user:pass@host/…` into a credential-free URL and an Authorization header. */
 function urlCredentials(url: string): { url: string; headers: Record<string, string> } {
   const u = new URL(url);
@@ -185,7 +198,7 @@ export async function downloadHttp(url: string, file: string, options: HttpDownl
       const onAbort = (): void => abort.abort(options.signal?.reason);
       options.signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        const res = await fetch(plainUrl, { headers: { ...authHeaders, ...options.headers }, redirect: 'follow', signal: abort.signal });
+        const res = await httpFetch(plainUrl, { headers: { ...authHeaders, ...options.headers }, redirect: 'follow', signal: abort.signal });
         if (!res.ok || res.body === null) {
           await res.body?.cancel();
           throw httpError(url, res.status, res.statusText);

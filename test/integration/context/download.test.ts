@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -61,6 +62,48 @@ describe('remote downloads', () => {
     );
     assert.equal(web.requests.filter((r) => r.path === '/stall').length - before, 3);
     assert.deepEqual(fs.readdirSync(dir), []);
+  });
+
+  it('goes through HTTP_PROXY when it is set', async (t) => {
+    const dir = tempDir(t, 'kiln-dl-');
+    const seen: string[] = [];
+    const proxy = http.createServer((req, res) => {
+      seen.push(req.url ?? '');
+      http.get(req.url ?? '', { headers: req.headers }, (upstream) => {
+        res.writeHead(upstream.statusCode ?? 502, upstream.headers);
+        upstream.pipe(res);
+      }).on('error', () => res.writeHead(502).end());
+    });
+    // undici tunnels through CONNECT, as it does for https targets; plain forwarding is served too.
+    proxy.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      seen.push(`CONNECT ${req.url}`);
+      const [host = '', port = ''] = (req.url ?? '').split(':');
+      const upstream = net.connect(Number(port), host, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+      });
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY, no_proxy: process.env.no_proxy };
+    t.after(async () => {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    });
+    process.env.HTTP_PROXY = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+    delete process.env.NO_PROXY;
+    delete process.env.no_proxy;
+    const got = await downloadHttp(`${web.url}/slow`, path.join(dir, 'f'));
+    assert.equal(got.size, big.length);
+    assert.equal(seen.length, 1);
+    assert.ok([`${web.url}/slow`, `CONNECT ${web.url.slice('http://'.length)}`].includes(seen[0]!), seen[0]);
   });
 
   it('fails on a refused connection after its retries, with the cause', async (t) => {
