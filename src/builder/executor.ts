@@ -64,7 +64,9 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
   checkOutputs(options);
   // Destinations are checked before any work, so a refused push fails in seconds, not after the build.
   const pusher = await preparePush(options, logger, control.signal);
-  const context = await openBuildContext(options.context, options.dockerfile, { stdin: process.stdin }).catch(async (err: unknown) => {
+  const context = await openBuildContext(options.context, options.dockerfile, {
+    stdin: process.stdin, git: options.git, logger, ...(control.signal ? { signal: control.signal } : {}),
+  }).catch(async (err: unknown) => {
     await pusher?.close();
     throw err;
   });

@@ -266,6 +266,13 @@ function resolveDockerfile(flags: Flags, contextRoot: string | undefined, cwd: s
   return { kind: 'file', path: inContext, relativeToContext: false, given };
 }
 
+/** kaniko's --bucket NAME (gs:// unless it has a scheme) names the context when --context is not given. */
+function contextSpec(flags: Flags): string {
+  const bucket = flags.str('bucket');
+  if (bucket === '' || flags.get('context').source !== 'default') return flags.str('context');
+  return bucket.includes('://') ? bucket : `gs://${bucket}`;
+}
+
 function sourceDateEpoch(env: NodeJS.ProcessEnv): number | undefined {
   const raw = env.SOURCE_DATE_EPOCH;
   if (raw === undefined || raw === '') return undefined;
@@ -316,7 +323,7 @@ export function resolveBuildOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, 
 
   refuseUnsupported(parsed, notices);
 
-  const context = parseContextSpec(flags.str('context'), flags.str('context-sub-path'), cwd);
+  const context = parseContextSpec(contextSpec(flags), flags.str('context-sub-path'), cwd);
   if (!isContextKindSupported(context)) {
     throw new KilnError('FLAG_NOT_SUPPORTED', `${flags.spelling('context')} ${flags.str('context')}: ${context.kind} build contexts are not supported yet`, {
       exitCode: 2,

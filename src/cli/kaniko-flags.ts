@@ -51,7 +51,7 @@ export const FEATURES = {
   /** Pushing to `--destination` registries (without `--no-push`). */
   registryPush: true,
   /** `--dockerfile https://…` */
-  remoteDockerfile: false,
+  remoteDockerfile: true,
 } as const;
 
 const S = (spec: FlagSpec): FlagSpec => spec;
@@ -59,16 +59,16 @@ const S = (spec: FlagSpec): FlagSpec => spec;
 export const FLAGS: readonly FlagSpec[] = [
   // build context and Dockerfile
   S({ name: 'context', short: 'c', type: 'string', default: '/workspace/', valueName: 'PATH|URL', group: 'context', status: 'supported',
-    help: 'Path to the build context: a directory (DIR or dir://DIR), tar://FILE.tar[.gz], tar://stdin; git://, s3://, gs:// and Azure blob URLs later.' }),
+    help: 'Path to the build context: a directory (DIR or dir://DIR), tar://FILE.tar[.gz], tar://stdin, git://HOST/REPO.git[#REF[#COMMIT]] (or an http(s) URL ending in .git), s3://BUCKET/KEY, gs://BUCKET/KEY, or an Azure blob URL.' }),
   S({ name: 'context-sub-path', type: 'string', default: '', valueName: 'PATH', group: 'context', status: 'supported',
     help: 'Sub path within the given context.' }),
   S({ name: 'dockerfile', short: 'f', type: 'string', default: 'Dockerfile', valueName: 'PATH', group: 'context', status: 'supported',
-    help: "Path to the Dockerfile to be built: absolute, or relative to the context (a relative --dockerfile that exists in the working directory is taken from there, as docker and kaniko do); '-' reads it from stdin.",
-    note: 'https:// URLs: later.' }),
-  S({ name: 'bucket', short: 'b', type: 'string', default: '', valueName: 'NAME', group: 'context', status: 'later', hidden: true,
+    help: "Path to the Dockerfile to be built: absolute, or relative to the context (a relative --dockerfile that exists in the working directory is taken from there, as docker and kaniko do); '-' reads it from stdin; an http(s):// URL is downloaded." }),
+  S({ name: 'bucket', short: 'b', type: 'string', default: '', valueName: 'NAME', group: 'context', status: 'supported', hidden: true,
     help: 'Name of the GCS bucket from which to access build context as tarball.' }),
-  S({ name: 'git', type: 'string', default: '', valueName: 'OPTS', group: 'context', status: 'later',
-    help: 'Options for a git context: branch=NAME,single-branch=BOOL,recurse-submodules=BOOL,insecure-skip-tls=BOOL.' }),
+  S({ name: 'git', type: 'string', default: '', valueName: 'OPTS', group: 'context', status: 'supported',
+    help: 'Options for a git context: branch=NAME,single-branch=BOOL,recurse-submodules=BOOL,insecure-skip-tls=BOOL.',
+    note: 'Kiln fetches only the ref it builds (shallow where the server allows), so single-branch changes nothing.' }),
 
   // outputs
   S({ name: 'destination', short: 'd', type: 'repeatable', default: undefined, valueName: 'IMAGE', group: 'output', status: 'supported',

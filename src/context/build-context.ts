@@ -14,6 +14,7 @@ import type { IgnoreRules } from './dockerignore.ts';
 import { describeContext, joinSubPath } from './source.ts';
 import { walkContext } from './walk.ts';
 import type { ContextEntry } from './walk.ts';
+import type { RemoteOpenIo } from './remote-open.ts';
 
 export interface DockerfileText {
   text: string;
@@ -37,10 +38,10 @@ export interface BuildContext {
   cleanup(): void;
 }
 
-export interface OpenContextIo {
+export interface OpenContextIo extends RemoteOpenIo {
   /** Standard input, for `tar://stdin` and `--dockerfile -`. */
   stdin?: Readable;
-  /** Where to extract tar contexts; default the OS temp dir. */
+  /** Where to extract tar and remote contexts; default the OS temp dir. */
   tempDir?: string;
 }
 
@@ -121,6 +122,21 @@ export async function openBuildContext(source: ContextSource, dockerfile: Docker
       }
       break;
     }
+    case 'git':
+    case 's3':
+    case 'gcs':
+    case 'azure': {
+      temp = fs.mkdtempSync(path.join(io.tempDir ?? os.tmpdir(), 'kiln-context-'));
+      try {
+        // Remote providers, their SDKs and git load only for remote contexts.
+        const { openRemoteContextDir } = await import('./remote-open.ts');
+        root = (await openRemoteContextDir(source, temp, io)).root;
+      } catch (err) {
+        fs.rmSync(temp, { recursive: true, force: true });
+        throw err;
+      }
+      break;
+    }
     default:
       throw notSupported(source);
   }
@@ -132,7 +148,9 @@ export async function openBuildContext(source: ContextSource, dockerfile: Docker
   };
   try {
     const stdinText = dockerfile.kind === 'stdin' ? await readAll(stdin) : undefined;
-    const text = loadDockerfile(dockerfile, root, stdinText);
+    const text = dockerfile.kind === 'url'
+      ? { text: await (await import('./remote-open.ts')).fetchDockerfileText(dockerfile.url, io), path: undefined, displayName: 'Dockerfile' }
+      : loadDockerfile(dockerfile, root, stdinText);
     const ignore = readIgnoreRules(root, text.path);
     const matcher = new IgnoreMatcher(ignore.patterns);
     return {

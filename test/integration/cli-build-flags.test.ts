@@ -56,7 +56,7 @@ test('usage errors exit 2 and name the flag', (t) => {
     [['build', '-c', ctx, '--no-push', '--compression=lz4'], /invalid value "lz4" for --compression/],
     [['build', '-c', ctx, '--no-push', '--build-arg', '=x'], /"=x" for --build-arg/],
     [['build', '-c', ctx, '--no-push', 'false'], /unexpected argument "false"/],
-    [['build', '-c', 'git://github.com/a/b.git', '--no-push'], /git build contexts are not supported yet/],
+    [['build', '-c', 'git://github.com/a/b.git#x#not-a-sha', '--no-push'], /invalid git location "git:\/\/github.com\/a\/b.git#x#not-a-sha": "not-a-sha" is not a commit SHA/],
   ];
   for (const [args, re] of cases) {
     const r = kiln(args);

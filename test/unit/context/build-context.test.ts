@@ -138,7 +138,8 @@ test('errors: missing Dockerfile, missing directory, remote contexts, both from 
     assert.rejects(p, (err: unknown) => isKilnError(err) && re.test(err.message));
   await fail(openBuildContext({ kind: 'dir', path: root }, DEFAULT_DOCKERFILE), /--dockerfile Dockerfile: no Dockerfile/);
   await fail(openBuildContext({ kind: 'dir', path: path.join(root, 'nope') }, DEFAULT_DOCKERFILE), /not a directory/);
-  await fail(openBuildContext({ kind: 'git', url: 'git://h/r.git', subPath: '' }, DEFAULT_DOCKERFILE), /not supported yet/);
+  await fail(openBuildContext({ kind: 'git', url: 'git://h/r.git#a#b#c', subPath: '' }, DEFAULT_DOCKERFILE, { tempDir: root }), /invalid git location.*at most two "#"/);
+  assert.deepEqual(fs.readdirSync(root), [], 'a failed remote context leaves nothing behind');
   await fail(openBuildContext({ kind: 'stdin', subPath: '' }, { kind: 'stdin' }), /standard input/);
   await fail(openBuildContext({ kind: 'tar', path: path.join(root, 'missing.tar'), subPath: '' }, DEFAULT_DOCKERFILE, { tempDir: root }), /no such file/);
 });
