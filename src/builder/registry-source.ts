@@ -31,6 +31,7 @@ export function registryOptionsFrom(options: BuildOptions, logger: Logger): Regi
     imageDownloadRetry: r.imageDownloadRetry,
     pushRetry: r.pushRetry,
     pushIgnoreImmutableTagErrors: r.pushIgnoreImmutableTagErrors,
+    ...(r.credentialHelpers === undefined ? {} : { credentialHelpers: r.credentialHelpers }),
     ...(r.dockerConfigDir === undefined ? {} : { dockerConfigDir: r.dockerConfigDir }),
     log: (message) => logger.debug(message),
   });

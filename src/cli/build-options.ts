@@ -171,9 +171,20 @@ function parseRegistry(flags: Flags, env: NodeJS.ProcessEnv): RegistryFlags {
     pushRetry: nonNegative(flags, 'push-retry'),
     pushIgnoreImmutableTagErrors: flags.bool('push-ignore-immutable-tag-errors'),
     skipPushPermissionCheck: flags.bool('skip-push-permission-check'),
-    credentialHelpers: helpers.source === 'default' ? undefined : flags.list('credential-helpers').filter((h) => h !== ''),
+    credentialHelpers: helpers.source === 'default' ? undefined : credentialHelperNames(flags),
     dockerConfigDir: env.DOCKER_CONFIG || undefined,
   };
+}
+
+/** kaniko's `--credential-helpers` names; "" (alone) turns them all off. */
+function credentialHelperNames(flags: Flags): string[] {
+  const names = flags.list('credential-helpers').filter((h) => h !== '');
+  for (const name of names) {
+    if (!['google', 'ecr', 'acr', 'gitlab'].includes(name)) {
+      throw usageError(`invalid value "${name}" for ${flags.spelling('credential-helpers')}: expected google, ecr, acr or gitlab`);
+    }
+  }
+  return names;
 }
 
 /** `NAME=oci:DIR[:REF]` or `NAME=docker-archive:FILE`; a colon in DIR is kept when DIR exists as written. */

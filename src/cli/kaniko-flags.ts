@@ -178,8 +178,9 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'If an image is not found on any mirror, do not fall back to the default registry.' }),
   S({ name: 'image-download-retry', type: 'int', default: 0, valueName: 'N', group: 'registry', status: 'supported',
     help: 'Number of retries for downloading the remote image.' }),
-  S({ name: 'credential-helpers', type: 'repeatable', default: undefined, valueName: 'NAME', group: 'registry', status: 'later',
-    help: 'Credential helpers to use automatically (google, ecr, acr, gitlab). Set it repeatedly for multiple helpers.' }),
+  S({ name: 'credential-helpers', type: 'repeatable', default: undefined, valueName: 'NAME', group: 'registry', status: 'supported',
+    help: 'Credential helpers to use automatically (google, ecr, acr, gitlab). Set it repeatedly for multiple helpers, defaults to all; an empty value uses none.',
+    note: 'Built in: google (gcr.io, *.gcr.io, *-docker.pkg.dev), ecr (*.dkr.ecr.*.amazonaws.com), acr (*.azurecr.io), for registries config.json gives no credentials for; config.json naming gcr, gcloud, ecr-login or acr-env uses them whatever this flag says. gitlab is accepted and has no effect.' }),
 
   // logging
   S({ name: 'verbosity', short: 'v', type: 'string', default: 'info', valueName: 'LEVEL', group: 'logging', status: 'supported',

@@ -1,0 +1,26 @@
+/** Failures of the built-in credential helpers: they name the helper and the registry, never a token. */
+import { KilnError } from '../../errors.ts';
+import { HELPER_LABEL } from './hosts.ts';
+import type { BuiltinHelper } from './hosts.ts';
+
+export function helperFailed(helper: BuiltinHelper, registry: string, why: string, hint?: string): KilnError {
+  return new KilnError('CREDENTIAL_HELPER_FAILED', `built-in credential helper ${HELPER_LABEL[helper]} failed for ${registry}: ${why}`, hint === undefined ? {} : { hint });
+}
+
+/** First line of an SDK or endpoint message, bounded: such text may run on, it never needs to. */
+export function oneLine(text: string): string {
+  const line = text.trim().split('\n')[0] ?? '';
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+
+/** `error` and `error_description` of an OAuth2 error body (RFC 6749 §5.2); never the rest of it. */
+export function oauthErrorSummary(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { error?: unknown; error_description?: unknown };
+    const parts = [parsed.error, parsed.error_description].filter((p): p is string => typeof p === 'string');
+    if (parts.length > 0) return oneLine(parts.join(': '));
+  } catch {
+    // not JSON
+  }
+  return '';
+}
