@@ -20,7 +20,9 @@ export async function ecrCredentials(ctx: CloudAuthContext): Promise<Credentials
     throw helperFailed('ecr', ctx.registry, 'no AWS region: the registry is not named <account>.dkr.ecr.<region>.amazonaws.com and AWS_REGION is not set');
   }
   const { ECRClient, GetAuthorizationTokenCommand } = await import('@aws-sdk/client-ecr');
-  const client = new ECRClient({ region, ...(host?.fips && { useFipsEndpoint: true }) });
+  // An endpoint override replaces endpoint selection, FIPS included (the SDK refuses both at once).
+  const endpointOverride = Boolean(ctx.env.AWS_ENDPOINT_URL_ECR || ctx.env.AWS_ENDPOINT_URL);
+  const client = new ECRClient({ region, ...(host?.fips && !endpointOverride && { useFipsEndpoint: true }) });
   try {
     let output;
     try {
