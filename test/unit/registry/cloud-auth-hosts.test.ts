@@ -49,3 +49,17 @@ test('credsStore ecr-login leaves other registries anonymous; --credential-helpe
   assert.deepEqual(await none.credentials('gcr.io'), {});
   assert.deepEqual(messages, [], 'no helper ran');
 });
+
+test("Docker Hub: config.json's https://index.docker.io/v1/ key serves docker.io pulls and pushes (kaniko's README example)", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-dc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const auth = Buffer.from('hubuser:hub-access-token').toString('base64');
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { 'https://index.docker.io/v1/': { auth } } }));
+  const { parseReference } = await import('../../../src/registry/reference.ts');
+  const session = new RegistrySession(defaultRegistryOptions({ dockerConfigDir: dir, env: { PATH: '/nonexistent' } }));
+  t.after(() => session.close());
+  for (const name of ['busybox', 'docker.io/library/busybox:1', 'index.docker.io/team/app:2']) {
+    assert.deepEqual(await session.credentials(parseReference(name).registry), { username: 'hubuser', password: 'hub-access-token' }, name);
+  }
+  assert.deepEqual(await session.credentials('ghcr.io'), {});
+});
