@@ -15,6 +15,8 @@ import { parseFlags, parseGoBool, parseGoDuration, usageError } from './flag-par
 import type { FlagValue, ParsedArgv, ParsedFlag } from './flag-parser.ts';
 import { FEATURES } from './kaniko-flags.ts';
 
+const KANIKO_DEFAULT_DIR = '/kaniko';
+
 /** Parses `kiln build` arguments without building: what the tests and the command use. */
 export function parseBuildArgv(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string = process.cwd()): BuildOptions {
   return resolveBuildOptions(parseFlags(argv, env), env, cwd);
@@ -172,8 +174,15 @@ function parseRegistry(flags: Flags, env: NodeJS.ProcessEnv): RegistryFlags {
     pushIgnoreImmutableTagErrors: flags.bool('push-ignore-immutable-tag-errors'),
     skipPushPermissionCheck: flags.bool('skip-push-permission-check'),
     credentialHelpers: helpers.source === 'default' ? undefined : credentialHelperNames(flags),
-    dockerConfigDir: env.DOCKER_CONFIG || undefined,
+    dockerConfigDir: dockerConfigDir(flags, env),
   };
+}
+
+/** kaniko moves DOCKER_CONFIG along with a --kaniko-dir (or KANIKO_DIR) other than /kaniko: DIR/.docker. */
+function dockerConfigDir(flags: Flags, env: NodeJS.ProcessEnv): string | undefined {
+  const kanikoDir = flags.str('kaniko-dir');
+  if (kanikoDir !== '' && path.resolve(kanikoDir) !== KANIKO_DEFAULT_DIR) return path.resolve(kanikoDir, '.docker');
+  return env.DOCKER_CONFIG || undefined;
 }
 
 /** kaniko's `--credential-helpers` names; "" (alone) turns them all off. */

@@ -35,7 +35,12 @@ export function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-export async function startRegistryFront(upstream: TestRegistry, intercept: Intercept): Promise<RegistryFront> {
+export interface FrontOptions {
+  /** Require TLS client certificates signed by this CA (PEM file): a registry that wants mTLS. */
+  clientCaFile?: string;
+}
+
+export async function startRegistryFront(upstream: TestRegistry, intercept: Intercept, options: FrontOptions = {}): Promise<RegistryFront> {
   if (!upstream.tls || !upstream.caFile) throw new Error('the registry front forwards to TLS registries only');
   const certs = await testCertificates();
   const ca = readFileSync(upstream.caFile, 'utf8');
@@ -48,7 +53,8 @@ export async function startRegistryFront(upstream: TestRegistry, intercept: Inte
     out.on('error', () => res.destroy());
     req.pipe(out);
   };
-  const server = createServer({ cert: readFileSync(certs.serverCertFile), key: readFileSync(certs.serverKeyFile) }, (req, res) => {
+  const mtls = options.clientCaFile ? { requestCert: true, rejectUnauthorized: true, ca: readFileSync(options.clientCaFile) } : {};
+  const server = createServer({ cert: readFileSync(certs.serverCertFile), key: readFileSync(certs.serverKeyFile), ...mtls }, (req, res) => {
     Promise.resolve(intercept(req, () => readBody(req))).then((answer) => {
       if (!answer) {
         forward(req, res);
