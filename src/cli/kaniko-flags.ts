@@ -126,7 +126,7 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'Ignore these paths when taking a snapshot. Set it repeatedly for multiple paths.' }),
   S({ name: 'force-build-metadata', type: 'bool', default: false, group: 'build', status: 'later',
     help: 'Force add metadata layers to build image.' }),
-  S({ name: 'image-fs-extract-retry', type: 'int', default: 0, valueName: 'N', group: 'build', status: 'later',
+  S({ name: 'image-fs-extract-retry', type: 'int', default: 0, valueName: 'N', group: 'build', status: 'supported',
     help: 'Number of retries for image FS extraction.' }),
   S({ name: 'preserve-context', type: 'bool', default: false, group: 'build', status: 'later',
     help: 'Preserve the build context across stages (snapshot the filesystem before the build, restore it after each stage).' }),

@@ -1,7 +1,8 @@
 /**
  * kaniko's registry and stage flags end to end through bin/kiln: --annotation, --insecure-registry,
  * --skip-tls-verify-registry, --registry-client-cert (a registry that requires client certificates),
- * --push-ignore-immutable-tag-errors (a registry that refuses to overwrite a tag) and --skip-unused-stages.
+ * --push-ignore-immutable-tag-errors (a registry that refuses to overwrite a tag), --image-fs-extract-retry and
+ * --skip-unused-stages.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { testCertificates } from '../../env/certs.ts';
 import { inspectImage } from '../../env/base-images.ts';
 import { startRegistryFront } from '../../env/registry-front.ts';
 import { startRegistry, type TestRegistry } from '../../env/registry.ts';
+import { seedBusybox } from '../registry/helpers.ts';
 import { run } from '../../env/run.ts';
 import { context, kiln, tempDir } from './kiln-process.ts';
 
@@ -116,4 +118,27 @@ test('--skip-unused-stages: a stage the target does not need is not built (kanik
   const r = await kiln(['build', '--context', ctx, '--no-push', '--oci-layout-path', path.join(out, 'skip'), '--skip-unused-stages']);
   assert.equal(r.status, 0, r.stderr);
   assert.ok(fs.existsSync(path.join(out, 'skip', 'index.json')));
+});
+
+test('--image-fs-extract-retry: a base layer whose first download is garbage is extracted again', async (t) => {
+  const { digest } = await seedBusybox(tls, 'retry/busybox:latest');
+  const manifest = await inspectImage(tls, 'retry/busybox:latest', { raw: true }) as { layers: Array<{ digest: string }> };
+  const layerPath = `/v2/retry/busybox/blobs/${manifest.layers[0].digest}`;
+  let garbled = 0;
+  const front = await startRegistryFront(tls, (req) => {
+    if (req.method !== 'GET' || req.url !== layerPath || garbled > 0) return undefined;
+    garbled++;
+    return { status: 200, body: { not: 'a layer' } };
+  });
+  t.after(() => front.stop());
+  const ctx = context(t, { Dockerfile: `FROM ${front.host}/retry/busybox@${digest}\nCOPY a.txt /a.txt\n`, 'a.txt': 'a\n' });
+  const out = tempDir(t, 'kiln-out-');
+  const args = ['build', '--context', ctx, '--no-push', '--registry-certificate', `${front.host}=${tls.caFile}`];
+  const failed = await kiln([...args, '--oci-layout-path', path.join(out, 'failed')]);
+  assert.notEqual(failed.status, 0, 'without retries the garbled layer fails the build');
+  garbled = 0;
+  const r = await kiln([...args, '--oci-layout-path', path.join(out, 'retried'), '--image-fs-extract-retry=1']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(garbled, 1);
+  assert.match(r.stderr, /extracting layer sha256:[0-9a-f]{64} failed .*retrying \(1\/1\)/);
 });
