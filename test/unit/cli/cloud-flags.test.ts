@@ -41,3 +41,12 @@ test('--annotation: KEY=VALUE in order, a later key replacing an earlier one', (
   const o = parseBuildArgv(['-c', ctx, '--no-push', '--annotation', 'org.opencontainers.image.source=https://x', '--annotation=a=1', '--annotation=a=2'], {}, '/');
   assert.deepEqual([...o.output.annotations], [['org.opencontainers.image.source', 'https://x'], ['a', '2']]);
 });
+
+test('--preserve-context and --materialize are accepted with a notice saying why Kiln needs neither', (t) => {
+  const ctx = context(t);
+  const o = parseBuildArgv(['-c', ctx, '--no-push', '--preserve-context', '--materialize', '--force-build-metadata', '--image-fs-extract-retry=2'], {}, '/');
+  assert.ok(o.notices.some((n) => /--preserve-context has no effect in Kiln: .*never deletes or extracts over the build context/.test(n)), o.notices.join('\n'));
+  assert.ok(o.notices.some((n) => /--materialize has no effect in Kiln/.test(n)), o.notices.join('\n'));
+  assert.equal(o.forceBuildMetadata, true);
+  assert.equal(o.imageFsExtractRetry, 2);
+});
