@@ -7,6 +7,8 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { httpGet } from './http-get.ts';
 import { registerLeftover } from './process-cleanup.ts';
+import { startRegistry } from './registry.ts';
+import type { TestRegistry } from './registry.ts';
 
 export interface MotoServer {
   url: string;
@@ -62,4 +64,10 @@ export async function startMoto(): Promise<MotoServer> {
   }
   await stop();
   throw new Error(`moto_server did not answer on ${url}: ${stderr}`);
+}
+
+/** ECR as the tests see it: moto for the API, and a basic-auth registry that takes the password moto issues. */
+export async function startEcrStandIn(): Promise<{ moto: MotoServer; registry: TestRegistry; stop(): Promise<void> }> {
+  const [moto, registry] = await Promise.all([startMoto(), startRegistry({ mode: 'basic', users: { AWS: motoEcrPassword(MOTO_ACCOUNT) } })]);
+  return { moto, registry, stop: async () => { await Promise.all([moto.stop(), registry.stop()]); } };
 }

@@ -2,10 +2,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { inspectImage } from '../../env/base-images.ts';
+import { startEcrStandIn } from '../../env/moto.ts';
+import type { MotoServer } from '../../env/moto.ts';
 import type { TestRegistry } from '../../env/registry.ts';
 import { context, kiln, tempDir } from '../builder/kiln-process.ts';
 import type { KilnRun } from '../builder/kiln-process.ts';
+import { seedBusybox } from './helpers.ts';
 
 type TestContext = { after(fn: () => void): void };
 
@@ -47,4 +51,15 @@ export function assertNoSecrets(r: KilnRun, secrets: string[]): void {
   for (const secret of secrets) {
     assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), `a secret reached the output: ${secret.slice(0, 4)}…`);
   }
+}
+
+/** moto and its registry (seeded with busybox) for the tests of this file: started before, stopped after. */
+export function useEcrStandIn(): { moto: MotoServer; registry: TestRegistry } {
+  const standIn = {} as { moto: MotoServer; registry: TestRegistry; stop?: () => Promise<void> };
+  before(async () => {
+    Object.assign(standIn, await startEcrStandIn());
+    await seedBusybox(standIn.registry);
+  });
+  after(() => standIn.stop?.());
+  return standIn;
 }

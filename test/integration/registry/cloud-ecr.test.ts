@@ -3,41 +3,29 @@
  * registry whose password is the one moto's GetAuthorizationToken issues.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { motoEcrPassword, MOTO_ACCOUNT, startMoto } from '../../env/moto.ts';
-import type { MotoServer } from '../../env/moto.ts';
+import { test } from 'node:test';
+import { motoEcrPassword, MOTO_ACCOUNT } from '../../env/moto.ts';
 import { startRegistry } from '../../env/registry.ts';
-import type { TestRegistry } from '../../env/registry.ts';
-import { assertNoSecrets, assertPushed, buildThrough, dockerConfigDir } from './cloud-build.ts';
-import { seedBusybox } from './helpers.ts';
+import { assertNoSecrets, assertPushed, buildThrough, dockerConfigDir, useEcrStandIn } from './cloud-build.ts';
 
 const AWS_SECRET = 'kiln-test-aws-secret-key-7c1e';
-let moto: MotoServer;
-let reg: TestRegistry;
-
-before(async () => {
-  [moto, reg] = await Promise.all([startMoto(), startRegistry({ mode: 'basic', users: { AWS: motoEcrPassword(MOTO_ACCOUNT) } })]);
-  await seedBusybox(reg);
-});
-after(async () => {
-  await Promise.all([moto?.stop(), reg?.stop()]);
-});
+const ecr = useEcrStandIn();
 
 function awsEnv(): NodeJS.ProcessEnv {
-  return { AWS_ENDPOINT_URL_ECR: moto.url, AWS_ACCESS_KEY_ID: 'AKIAKILNTEST', AWS_SECRET_ACCESS_KEY: AWS_SECRET, AWS_REGION: 'us-east-1' };
+  return { AWS_ENDPOINT_URL_ECR: ecr.moto.url, AWS_ACCESS_KEY_ID: 'AKIAKILNTEST', AWS_SECRET_ACCESS_KEY: AWS_SECRET, AWS_REGION: 'us-east-1' };
 }
 
 const token = Buffer.from(`AWS:${motoEcrPassword(MOTO_ACCOUNT)}`).toString('base64');
 
 test('credHelpers ecr-login: pull and push with the token from GetAuthorizationToken; no token or key in trace logs', async (t) => {
-  const r = await buildThrough(t, reg, 'ecr/app:1', { DOCKER_CONFIG: dockerConfigDir(t, { credHelpers: { [reg.host]: 'ecr-login' } }), ...awsEnv() });
-  await assertPushed(r, reg, 'ecr/app:1', [motoEcrPassword(MOTO_ACCOUNT), token, AWS_SECRET]);
+  const r = await buildThrough(t, ecr.registry, 'ecr/app:1', { DOCKER_CONFIG: dockerConfigDir(t, { credHelpers: { [ecr.registry.host]: 'ecr-login' } }), ...awsEnv() });
+  await assertPushed(r, ecr.registry, 'ecr/app:1', [motoEcrPassword(MOTO_ACCOUNT), token, AWS_SECRET]);
 });
 
 test('no AWS credentials: the error names ecr-login and says why, and the build does not start', async (t) => {
-  const r = await buildThrough(t, reg, 'ecr/none:1', { DOCKER_CONFIG: dockerConfigDir(t, { credHelpers: { [reg.host]: 'ecr-login' } }), AWS_ENDPOINT_URL_ECR: moto.url, AWS_REGION: 'us-east-1' });
+  const r = await buildThrough(t, ecr.registry, 'ecr/none:1', { DOCKER_CONFIG: dockerConfigDir(t, { credHelpers: { [ecr.registry.host]: 'ecr-login' } }), AWS_ENDPOINT_URL_ECR: ecr.moto.url, AWS_REGION: 'us-east-1' });
   assert.notEqual(r.status, 0);
-  assert.match(r.stderr, new RegExp(`built-in credential helper ecr-login failed for ${reg.host.replaceAll('.', '\\.')}: no AWS credentials found`));
+  assert.match(r.stderr, new RegExp(`built-in credential helper ecr-login failed for ${ecr.registry.host.replaceAll('.', '\\.')}: no AWS credentials found`));
   assert.match(r.stderr, /hint: .*AWS_ACCESS_KEY_ID/);
   assert.doesNotMatch(r.stderr, /COPY a\.txt/);
 });
@@ -58,8 +46,8 @@ test('an external docker-credential-ecr-login on PATH still wins where config.js
   writeFileSync(join(bin, 'docker-credential-ecr-login'), `#!/bin/sh\nprintf '{"Username":"AWS","Secret":"${motoEcrPassword(MOTO_ACCOUNT)}"}'\n`);
   chmodSync(join(bin, 'docker-credential-ecr-login'), 0o755);
   // No AWS credentials at all: only the external program can have answered.
-  const r = await buildThrough(t, reg, 'ecr/external:1', {
-    DOCKER_CONFIG: dockerConfigDir(t, { credHelpers: { [reg.host]: 'ecr-login' } }), PATH: `${bin}:${process.env.PATH}`,
+  const r = await buildThrough(t, ecr.registry, 'ecr/external:1', {
+    DOCKER_CONFIG: dockerConfigDir(t, { credHelpers: { [ecr.registry.host]: 'ecr-login' } }), PATH: `${bin}:${process.env.PATH}`,
   });
-  await assertPushed(r, reg, 'ecr/external:1', []);
+  await assertPushed(r, ecr.registry, 'ecr/external:1', []);
 });
