@@ -1,5 +1,6 @@
 /**
- * Local stand-ins for Google's OAuth2 token endpoint (the `token_uri` of a service account key) and the GCE
+ * Local stand-ins for Google's OAuth2 token endpoint (the `token_uri` of a service account key or of gcloud's
+ * user credentials) and the GCE
  * metadata server (GCE_METADATA_HOST). The token endpoint checks the service account's signed JWT the way
  * Google does: RS256 signature by the key, `aud` = the token URL, the cloud-platform scope.
  */
@@ -14,6 +15,8 @@ export interface GoogleEndpoints {
   metadataHost: string;
   /** The JSON of a service account key whose token_uri is ours. */
   serviceAccountKey: string;
+  /** gcloud's application_default_credentials.json (authorized_user) whose token_uri is ours. */
+  userCredentials: string;
   /** The access token both endpoints issue. */
   accessToken: string;
   /** Lifetime given with each token (seconds). */
@@ -40,7 +43,7 @@ export async function startGoogleEndpoints(accessToken = 'ya29.kiln-test-access-
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const email = 'kiln-builder@kiln-test.iam.gserviceaccount.com';
   const state: GoogleEndpoints = {
-    tokenUri: '', metadataHost: '', serviceAccountKey: '', accessToken, expiresIn: 3600, refuse: false, issued: [], stop: async () => {},
+    tokenUri: '', metadataHost: '', serviceAccountKey: '', userCredentials: '', accessToken, expiresIn: 3600, refuse: false, issued: [], stop: async () => {},
   };
   const answer = (res: import('node:http').ServerResponse, status: number, body: object) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -52,6 +55,16 @@ export async function startGoogleEndpoints(accessToken = 'ya29.kiln-test-access-
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method === 'POST' && url.pathname === '/token') {
       const form = new URLSearchParams(await readBody(req));
+      if (form.get('grant_type') === 'refresh_token') {
+        const user = JSON.parse(state.userCredentials) as { client_id: string; client_secret: string; refresh_token: string };
+        if (state.refuse || form.get('client_id') !== user.client_id || form.get('client_secret') !== user.client_secret || form.get('refresh_token') !== user.refresh_token) {
+          answer(res, 400, { error: 'invalid_grant', error_description: 'Bad Request' });
+          return;
+        }
+        state.issued.push('refresh');
+        answer(res, 200, { access_token: state.accessToken, expires_in: state.expiresIn, token_type: 'Bearer' });
+        return;
+      }
       const [header, claims, signature] = (form.get('assertion') ?? '').split('.');
       const valid = form.get('grant_type') === 'urn:ietf:params:oauth:grant-type:jwt-bearer' && signature !== undefined &&
         createVerify('RSA-SHA256').update(`${header}.${claims}`).verify(publicKey, Buffer.from(signature, 'base64url'));
@@ -87,6 +100,10 @@ export async function startGoogleEndpoints(accessToken = 'ya29.kiln-test-access-
     client_email: email,
     client_id: '1234567890',
     token_uri: state.tokenUri,
+  });
+  state.userCredentials = JSON.stringify({
+    type: 'authorized_user', client_id: '764086051850-kiln.apps.googleusercontent.com', client_secret: 'kiln-test-oauth-client-secret',
+    refresh_token: '1//kiln-test-refresh-token', token_uri: state.tokenUri,
   });
   state.stop = () => new Promise<void>((resolve) => {
     server.closeAllConnections();

@@ -5,6 +5,7 @@
  * golang.org/x/oauth2/google (what docker-credential-gcr and kaniko use), a key file's `token_uri` is honoured.
  */
 import { createSign } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ import type { CloudAuthContext } from './index.ts';
 const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const DEFAULT_TOKEN_URI = 'https://oauth2.googleapis.com/token';
 const DEFAULT_METADATA_HOST = '169.254.169.254';
+/** Resolves on Google Cloud only (what Go's metadata.OnGCE checks too). */
+const METADATA_NAME = 'metadata.google.internal';
 const USERNAME = 'oauth2accesstoken';
 /** Refresh this long before the token expires (as Google's client libraries do), or at half its life. */
 const EARLY_REFRESH_MS = 5 * 60_000;
@@ -131,6 +134,8 @@ async function fromMetadataServer(ctx: CloudAuthContext): Promise<AccessToken> {
   const timeout = configured || !ctx.automatic ? REQUEST_TIMEOUT_MS : METADATA_PROBE_TIMEOUT_MS;
   let res: Response;
   try {
+    // Off Google Cloud (a public gcr.io pull, mirror.gcr.io) the name does not resolve: no wait on the address.
+    if (!configured && ctx.automatic) await lookup(METADATA_NAME);
     res = await fetch(`http://${host}/computeMetadata/v1/instance/service-accounts/default/token`, {
       headers: { 'metadata-flavor': 'Google' },
       signal: AbortSignal.timeout(timeout),

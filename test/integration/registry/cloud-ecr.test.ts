@@ -51,3 +51,23 @@ test('an external docker-credential-ecr-login on PATH still wins where config.js
   });
   await assertPushed(r, ecr.registry, 'ecr/external:1', []);
 });
+
+test('by host name, with nothing in config.json: the account and region come from the ECR host (in process, the SDK reads process.env)', async (t) => {
+  const { RegistrySession } = await import('../../../src/registry/session.ts');
+  const { defaultRegistryOptions } = await import('../../../src/registry/options.ts');
+  const saved = { ...process.env };
+  t.after(() => {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  });
+  Object.assign(process.env, awsEnv(), { AWS_REGION: '' });
+  const session = new RegistrySession(defaultRegistryOptions({ dockerConfigDir: dockerConfigDir(t, {}), env: process.env }));
+  t.after(() => session.close());
+  for (const host of ['210987654321.dkr.ecr.eu-west-1.amazonaws.com', '210987654321.dkr.ecr-fips.us-gov-west-1.amazonaws.com', '210987654321.dkr.ecr.cn-north-1.amazonaws.com.cn']) {
+    // moto names the password after the account GetAuthorizationToken was asked about (registryIds).
+    assert.deepEqual(await session.credentials(host), { username: 'AWS', password: motoEcrPassword('210987654321') }, host);
+  }
+  const none = new RegistrySession(defaultRegistryOptions({ dockerConfigDir: dockerConfigDir(t, {}), env: process.env, credentialHelpers: ['google'] }));
+  t.after(() => none.close());
+  assert.deepEqual(await none.credentials('210987654321.dkr.ecr.eu-west-1.amazonaws.com'), {}, '--credential-helpers without ecr');
+});

@@ -51,6 +51,15 @@ for (const name of ['gcr']) {
   });
 }
 
+test("gcloud's application default credentials (authorized_user, under CLOUDSDK_CONFIG) give the token", async (t) => {
+  const config = tempDir(t, 'kiln-gcloud-');
+  fs.writeFileSync(path.join(config, 'application_default_credentials.json'), google.userCredentials);
+  const before = google.issued.length;
+  const r = await buildThrough(t, reg, 'gcp/adc:1', { DOCKER_CONFIG: dockerConfigDir(t, { credHelpers: { [reg.host]: 'gcr' } }), CLOUDSDK_CONFIG: config });
+  await assertPushed(r, reg, 'gcp/adc:1', [google.accessToken, '1//kiln-test-refresh-token', 'kiln-test-oauth-client-secret']);
+  assert.deepEqual(google.issued.slice(before), ['refresh', 'refresh']);
+});
+
 test('the metadata server (GCE_METADATA_HOST) gives the token when there is no key file', async (t) => {
   const before = google.issued.length;
   const r = await buildThrough(t, reg, 'gcp/metadata:1', { DOCKER_CONFIG: dockerConfigDir(t, { credHelpers: { [reg.host]: 'gcr' } }), GCE_METADATA_HOST: google.metadataHost });

@@ -63,3 +63,14 @@ test("Docker Hub: config.json's https://index.docker.io/v1/ key serves docker.io
   }
   assert.deepEqual(await session.credentials('ghcr.io'), {});
 });
+
+test('by host name with no Google credentials: anonymous (a public gcr.io or mirror.gcr.io pull), the reason logged', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-dc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const messages: string[] = [];
+  const session = new RegistrySession(defaultRegistryOptions({ dockerConfigDir: dir, env: { PATH: '/nonexistent', HOME: dir }, log: (m) => messages.push(m) }));
+  t.after(() => session.close());
+  assert.deepEqual(await session.credentials('mirror.gcr.io'), {});
+  assert.equal(messages.length, 1);
+  assert.match(messages[0], /no credentials from built-in helper gcr for mirror\.gcr\.io, continuing anonymously: .*no Google credentials found/);
+});
