@@ -9,6 +9,8 @@ import type { Credentials, DockerConfigFile } from './docker-config.ts';
 import { getFromCredentialHelper, isHelperOnPath } from './credential-helper.ts';
 import { builtinForConfigName, builtinForHost, HELPER_LABEL } from './cloud-auth/hosts.ts';
 import type { BuiltinHelper } from './cloud-auth/hosts.ts';
+import { CREDENTIALS_NOT_FOUND } from './cloud-auth/errors.ts';
+import type { KilnError } from '../errors.ts';
 import type { RegistryOptions } from './options.ts';
 import { createAgent, send } from './transport.ts';
 import type { Direction } from './transport.ts';
@@ -73,7 +75,9 @@ export class RegistrySession {
     try {
       return await this.#builtin(byHost, registry, true);
     } catch (err) {
-      // As go-containerregistry's helper keychains: a cloud helper with nothing to offer means anonymous.
+      // As go-containerregistry's helper keychains: a cloud helper with nothing to offer means anonymous (a
+      // public image still pulls). An identity that is there and refused is worth an error, though.
+      if ((err as KilnError).code !== CREDENTIALS_NOT_FOUND) throw err;
       this.opts.log(`no credentials from built-in helper ${HELPER_LABEL[byHost]} for ${registry}, continuing anonymously: ${(err as Error).message}`);
       return {};
     }

@@ -22,8 +22,10 @@ export async function acrCredentials(ctx: CloudAuthContext): Promise<Credentials
     if (!token?.token) throw new Error('no token returned');
     aadToken = token.token;
   } catch (err) {
+    // Only the managed identity is tried without configuration; its absence means there is no identity at all.
+    const notFound = kind === 'managed identity' && (err as Error).name === 'CredentialUnavailableError';
     throw helperFailed('acr', ctx.registry, `Azure AD gave no token for the ${kind}: ${oneLine((err as Error).message)}`,
-      'set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (a service principal), or run with workload identity (AZURE_FEDERATED_TOKEN_FILE) or a managed identity');
+      'set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (a service principal), or run with workload identity (AZURE_FEDERATED_TOKEN_FILE) or a managed identity', notFound);
   }
   const form = new URLSearchParams({ grant_type: 'access_token', service: ctx.registry, access_token: aadToken });
   if (ctx.env.AZURE_TENANT_ID) form.set('tenant', ctx.env.AZURE_TENANT_ID);

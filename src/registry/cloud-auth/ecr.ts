@@ -32,7 +32,7 @@ export async function ecrCredentials(ctx: CloudAuthContext): Promise<Credentials
       const noCredentials = e.name === 'CredentialsProviderError' || /could not load credentials/i.test(e.message);
       throw helperFailed('ecr', ctx.registry,
         noCredentials ? `no AWS credentials found (${oneLine(e.message)})` : `GetAuthorizationToken in ${region} failed: ${e.name}: ${oneLine(e.message)}`,
-        noCredentials ? NO_CREDENTIALS_HINT : undefined);
+        noCredentials ? NO_CREDENTIALS_HINT : undefined, noCredentials);
     }
     const token = output.authorizationData?.[0]?.authorizationToken;
     if (!token) throw helperFailed('ecr', ctx.registry, `GetAuthorizationToken in ${region} returned no authorization token`);

@@ -3,8 +3,12 @@ import { KilnError } from '../../errors.ts';
 import { HELPER_LABEL } from './hosts.ts';
 import type { BuiltinHelper } from './hosts.ts';
 
-export function helperFailed(helper: BuiltinHelper, registry: string, why: string, hint?: string): KilnError {
-  return new KilnError('CREDENTIAL_HELPER_FAILED', `built-in credential helper ${HELPER_LABEL[helper]} failed for ${registry}: ${why}`, hint === undefined ? {} : { hint });
+/** The environment holds no identity for this cloud at all (as opposed to one that was refused). */
+export const CREDENTIALS_NOT_FOUND = 'CREDENTIALS_NOT_FOUND';
+
+export function helperFailed(helper: BuiltinHelper, registry: string, why: string, hint?: string, notFound = false): KilnError {
+  return new KilnError(notFound ? CREDENTIALS_NOT_FOUND : 'CREDENTIAL_HELPER_FAILED', `built-in credential helper ${HELPER_LABEL[helper]} failed for ${registry}: ${why}`,
+    hint === undefined ? {} : { hint });
 }
 
 /** First line of an SDK or endpoint message, bounded: such text may run on, it never needs to. */

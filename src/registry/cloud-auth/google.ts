@@ -143,7 +143,7 @@ async function fromMetadataServer(ctx: CloudAuthContext): Promise<AccessToken> {
   } catch (err) {
     throw helperFailed('google', ctx.registry,
       `no Google credentials found: GOOGLE_APPLICATION_CREDENTIALS is not set, there is no ${gcloudAdcPath(ctx.env)}, and the metadata server ${host} did not answer (${networkReason(err)})`,
-      'set GOOGLE_APPLICATION_CREDENTIALS to a service account key file, or run on Google Cloud with a service account (GKE: workload identity)');
+      'set GOOGLE_APPLICATION_CREDENTIALS to a service account key file, or run on Google Cloud with a service account (GKE: workload identity)', true);
   }
   return parseTokenResponse(ctx, res, `the metadata server ${host}`);
 }

@@ -74,3 +74,16 @@ test('by host name with no Google credentials: anonymous (a public gcr.io or mir
   assert.equal(messages.length, 1);
   assert.match(messages[0], /no credentials from built-in helper gcr for mirror\.gcr\.io, continuing anonymously: .*no Google credentials found/);
 });
+
+test('by host name, an identity that is there but unusable is an error, not a silent anonymous pull', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-dc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const env = { PATH: '/nonexistent', HOME: dir, GOOGLE_APPLICATION_CREDENTIALS: join(dir, 'missing-key.json') };
+  const session = new RegistrySession(defaultRegistryOptions({ dockerConfigDir: dir, env }));
+  t.after(() => session.close());
+  await assert.rejects(session.credentials('eu.gcr.io'), (err: unknown) => {
+    assert.ok(err instanceof Error && 'code' in err && err.code === 'CREDENTIAL_HELPER_FAILED');
+    assert.match(err.message, /built-in credential helper gcr failed for eu\.gcr\.io: cannot read the key file named by GOOGLE_APPLICATION_CREDENTIALS .*ENOENT/);
+    return true;
+  });
+});
