@@ -53,7 +53,9 @@ export class RegistrySession {
     const entry: { pending: Promise<Credentials>; expiresAt?: number } = { pending: this.#resolveCredentials(registry) };
     entry.pending.then((c) => {
       if (c.expiresAt !== undefined) entry.expiresAt = c.expiresAt;
-    }, () => this.#credentials.delete(registry));
+    }, () => {
+      if (this.#credentials.get(registry) === entry) this.#credentials.delete(registry);
+    });
     this.#credentials.set(registry, entry);
     return entry.pending;
   }

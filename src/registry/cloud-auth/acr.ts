@@ -7,7 +7,7 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import type { Credentials } from '../docker-config.ts';
-import { helperFailed, oauthErrorSummary, oneLine } from './errors.ts';
+import { helperFailed, oauthErrorSummary, oneLine, refreshAt } from './errors.ts';
 import type { CloudAuthContext } from './index.ts';
 
 /** ACR's user name for a refresh token (what `az acr login --expose-token` prints). */
@@ -44,7 +44,18 @@ export async function acrCredentials(ctx: CloudAuthContext): Promise<Credentials
   if (typeof refreshToken !== 'string' || refreshToken === '') {
     throw helperFailed('acr', ctx.registry, '/oauth2/exchange answered without a refresh_token');
   }
-  return { username: TOKEN_USERNAME, password: refreshToken };
+  const expiresAt = refreshAt(jwtExpiry(refreshToken));
+  return { username: TOKEN_USERNAME, password: refreshToken, ...(expiresAt !== undefined && { expiresAt }) };
+}
+
+/** ACR refresh tokens are JWTs (about three hours); their `exp` says when to exchange again. */
+function jwtExpiry(token: string): number | undefined {
+  try {
+    const exp = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { exp?: unknown }).exp;
+    return typeof exp === 'number' ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function registryErrorSummary(body: string): string {

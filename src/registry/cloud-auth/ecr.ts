@@ -3,10 +3,10 @@
  * config and credentials files, profiles, SSO, web identity for EKS service accounts, ECS and instance roles)
  * signs GetAuthorizationToken in the registry's region; the token decodes to "AWS:<password>". The SDK honours
  * its endpoint overrides (AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL), which is how tests and private clouds point
- * it elsewhere. The session caches the result per registry for the build (tokens live 12 hours).
+ * it elsewhere. The session keeps the token per registry until shortly before it expires (12 hours).
  */
 import type { Credentials } from '../docker-config.ts';
-import { helperFailed, oneLine } from './errors.ts';
+import { helperFailed, oneLine, refreshAt } from './errors.ts';
 import { parseEcrHost } from './hosts.ts';
 import type { CloudAuthContext } from './index.ts';
 
@@ -34,12 +34,14 @@ export async function ecrCredentials(ctx: CloudAuthContext): Promise<Credentials
         noCredentials ? `no AWS credentials found (${oneLine(e.message)})` : `GetAuthorizationToken in ${region} failed: ${e.name}: ${oneLine(e.message)}`,
         noCredentials ? NO_CREDENTIALS_HINT : undefined, noCredentials);
     }
-    const token = output.authorizationData?.[0]?.authorizationToken;
+    const data = output.authorizationData?.[0];
+    const token = data?.authorizationToken;
     if (!token) throw helperFailed('ecr', ctx.registry, `GetAuthorizationToken in ${region} returned no authorization token`);
     const decoded = Buffer.from(token, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon <= 0) throw helperFailed('ecr', ctx.registry, 'the ECR authorization token is not base64 of "user:password"');
-    return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    const expiresAt = refreshAt(data?.expiresAt?.getTime());
+    return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), ...(expiresAt !== undefined && { expiresAt }) };
   } finally {
     client.destroy();
   }

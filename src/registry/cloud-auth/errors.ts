@@ -28,3 +28,15 @@ export function oauthErrorSummary(body: string): string {
   }
   return '';
 }
+
+/** Refresh this long before a cloud token expires. */
+const EARLY_REFRESH_MS = 5 * 60_000;
+
+/**
+ * When to fetch a token again, from its expiry (ms since the epoch): a little early, and never for an expiry
+ * already past by this machine's clock (a skewed clock or a stand-in's fixed date), which would mean every request.
+ */
+export function refreshAt(expiresAtMs: number | undefined, now = Date.now()): number | undefined {
+  if (expiresAtMs === undefined || !Number.isFinite(expiresAtMs) || expiresAtMs <= now) return undefined;
+  return expiresAtMs - Math.min(EARLY_REFRESH_MS, (expiresAtMs - now) / 2);
+}

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Credentials } from '../docker-config.ts';
-import { helperFailed, oauthErrorSummary, oneLine } from './errors.ts';
+import { helperFailed, oauthErrorSummary, oneLine, refreshAt } from './errors.ts';
 import type { CloudAuthContext } from './index.ts';
 
 const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
@@ -19,8 +19,6 @@ const DEFAULT_METADATA_HOST = '169.254.169.254';
 /** Resolves on Google Cloud only (what Go's metadata.OnGCE checks too). */
 const METADATA_NAME = 'metadata.google.internal';
 const USERNAME = 'oauth2accesstoken';
-/** Refresh this long before the token expires (as Google's client libraries do), or at half its life. */
-const EARLY_REFRESH_MS = 5 * 60_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 /** The metadata server answers in milliseconds where it exists; off Google Cloud nothing answers at all. */
 const METADATA_PROBE_TIMEOUT_MS = 1_500;
@@ -44,8 +42,8 @@ interface KeyFile {
 export async function googleCredentials(ctx: CloudAuthContext): Promise<Credentials> {
   const start = Date.now();
   const { token, expiresInSeconds } = await accessToken(ctx);
-  const lifetimeMs = expiresInSeconds * 1000;
-  return { username: USERNAME, password: token, expiresAt: start + lifetimeMs - Math.min(EARLY_REFRESH_MS, lifetimeMs / 2) };
+  const expiresAt = refreshAt(start + expiresInSeconds * 1000, start);
+  return { username: USERNAME, password: token, ...(expiresAt !== undefined && { expiresAt }) };
 }
 
 /** gcloud's ADC file: $CLOUDSDK_CONFIG/application_default_credentials.json, else ~/.config/gcloud/…. */

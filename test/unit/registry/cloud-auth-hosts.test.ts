@@ -87,3 +87,12 @@ test('by host name, an identity that is there but unusable is an error, not a si
     return true;
   });
 });
+
+test('cloud tokens are fetched again five minutes before they expire (at half life when shorter), never for a past expiry', async () => {
+  const { refreshAt } = await import('../../../src/registry/cloud-auth/errors.ts');
+  const now = 1_000_000_000;
+  assert.equal(refreshAt(now + 3_600_000, now), now + 3_600_000 - 300_000);
+  assert.equal(refreshAt(now + 2_000, now), now + 1_000);
+  assert.equal(refreshAt(now - 1, now), undefined, "moto's tokens expire in 2015");
+  assert.equal(refreshAt(undefined, now), undefined);
+});
