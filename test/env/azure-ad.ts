@@ -1,6 +1,7 @@
 /**
  * A local stand-in for Azure AD (AZURE_AUTHORITY_HOST): the OpenID configuration MSAL reads and the v2.0 token
- * endpoint's client_credentials grant for one service principal, over HTTPS with the test CA (MSAL requires
+ * endpoint's client_credentials grant for one service principal (by secret, or by a federated token as workload
+ * identity sends it), over HTTPS with the test CA (MSAL requires
  * an https authority).
  */
 import { readFileSync } from 'node:fs';
@@ -15,6 +16,8 @@ export interface AzureAd {
   tenantId: string;
   clientId: string;
   clientSecret: string;
+  /** The Kubernetes service account token Azure AD accepts for workload identity (AZURE_FEDERATED_TOKEN_FILE). */
+  federatedToken: string;
   /** The access token issued to the service principal. */
   accessToken: string;
   /** Scopes asked for, per token issued. */
@@ -26,7 +29,7 @@ export async function startAzureAd(): Promise<AzureAd> {
   const certs = await testCertificates();
   const state: AzureAd = {
     authorityHost: '', tenantId: '72f988bf-0000-4000-8000-000000000001', clientId: 'a1b2c3d4-0000-4000-8000-000000000002',
-    clientSecret: 'kiln-test-client-secret-5d2f', accessToken: 'eyKilnTestAadAccessToken.payload.signature', issued: [], stop: async () => {},
+    clientSecret: 'kiln-test-client-secret-5d2f', federatedToken: 'eyKilnFederatedToken.payload.signature', accessToken: 'eyKilnTestAadAccessToken.payload.signature', issued: [], stop: async () => {},
   };
   const server = createServer({ cert: readFileSync(certs.serverCertFile), key: readFileSync(certs.serverKeyFile) }, (req, res) => {
     const answer = (status: number, body: object) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -46,7 +49,11 @@ export async function startAzureAd(): Promise<AzureAd> {
     if (req.method === 'POST' && url.pathname === `/${state.tenantId}/oauth2/v2.0/token`) {
       readBody(req).then((text) => {
         const form = new URLSearchParams(text);
-        if (form.get('grant_type') !== 'client_credentials' || form.get('client_id') !== state.clientId || form.get('client_secret') !== state.clientSecret) {
+        // A service principal's secret, or workload identity's federated token as the client assertion.
+        const secretOk = form.get('client_secret') === state.clientSecret;
+        const assertionOk = form.get('client_assertion_type') === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' &&
+          form.get('client_assertion') === state.federatedToken;
+        if (form.get('grant_type') !== 'client_credentials' || form.get('client_id') !== state.clientId || !(secretOk || assertionOk)) {
           answer(401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' });
           return;
         }

@@ -88,11 +88,17 @@ test('a registry that refuses the Azure AD token at /oauth2/exchange fails clear
   assertNoSecrets(r, secrets());
 });
 
-test('workload identity: AZURE_FEDERATED_TOKEN_FILE is read (and the local Azure AD refuses its assertion, by name)', async (t) => {
-  const file = path.join(tempDir(t, 'kiln-azure-'), 'token');
-  fs.writeFileSync(file, 'eyKilnFederatedToken.x.y');
+test('workload identity (AZURE_FEDERATED_TOKEN_FILE): the federated token gets the Azure AD token; a wrong one fails by name', async (t) => {
+  const dir = tempDir(t, 'kiln-azure-');
+  const file = path.join(dir, 'token');
+  fs.writeFileSync(file, ad.federatedToken);
   const r = await buildThrough(t, viaFront(), 'acr/wi:1', azureEnv(t, { AZURE_CLIENT_SECRET: '', AZURE_FEDERATED_TOKEN_FILE: file }));
-  assert.notEqual(r.status, 0);
-  assert.match(r.stderr, new RegExp(`Azure AD gave no token for the workload identity ${ad.clientId}`));
-  assertNoSecrets(r, ['eyKilnFederatedToken.x.y']);
+  await assertPushed(r, reg, 'acr/wi:1', [...secrets(), ad.federatedToken]);
+
+  const wrong = path.join(dir, 'wrong');
+  fs.writeFileSync(wrong, 'eyWrongFederatedToken.x.y');
+  const refused = await buildThrough(t, viaFront(), 'acr/wi-refused:1', azureEnv(t, { AZURE_CLIENT_SECRET: '', AZURE_FEDERATED_TOKEN_FILE: wrong }));
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, new RegExp(`Azure AD gave no token for the workload identity ${ad.clientId}`));
+  assertNoSecrets(refused, ['eyWrongFederatedToken.x.y', ad.accessToken]);
 });
