@@ -17,6 +17,8 @@ export interface Credentials {
   registryToken?: string;
   /** When to ask again (ms since the epoch): built-in helpers' short-lived tokens. */
   expiresAt?: number;
+  /** Where they came from when not the docker config itself ("built-in credential helper ecr-login"), for hints. */
+  origin?: string;
 }
 
 export interface AuthEntry {

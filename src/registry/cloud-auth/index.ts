@@ -6,6 +6,7 @@
 import { KilnError } from '../../errors.ts';
 import type { Credentials } from '../docker-config.ts';
 import { helperFailed, oneLine } from './errors.ts';
+import { HELPER_LABEL } from './hosts.ts';
 import type { BuiltinHelper } from './hosts.ts';
 
 export interface RegistryFormResponse {
@@ -25,16 +26,17 @@ export interface CloudAuthContext {
 
 export async function builtinCredentials(helper: BuiltinHelper, ctx: CloudAuthContext): Promise<Credentials> {
   try {
-    switch (helper) {
-      case 'google':
-        return await (await import('./google.ts')).googleCredentials(ctx);
-      case 'ecr':
-        return await (await import('./ecr.ts')).ecrCredentials(ctx);
-      case 'acr':
-        return await (await import('./acr.ts')).acrCredentials(ctx);
-    }
+    return { ...(await provider(helper, ctx)), origin: `built-in credential helper ${HELPER_LABEL[helper]}` };
   } catch (err) {
     if (err instanceof KilnError) throw err;
     throw helperFailed(helper, ctx.registry, oneLine(err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err)));
+  }
+}
+
+async function provider(helper: BuiltinHelper, ctx: CloudAuthContext): Promise<Credentials> {
+  switch (helper) {
+    case 'google': return (await import('./google.ts')).googleCredentials(ctx);
+    case 'ecr': return (await import('./ecr.ts')).ecrCredentials(ctx);
+    case 'acr': return (await import('./acr.ts')).acrCredentials(ctx);
   }
 }

@@ -36,6 +36,7 @@ test('a token the registry refuses fails clearly, without printing it', async (t
   const r = await buildThrough(t, other, 'ecr/refused:1', { DOCKER_CONFIG: dockerConfigDir(t, { credHelpers: { [other.host]: 'ecr-login' } }), ...awsEnv() });
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /authentication required/);
+  assert.match(r.stderr, /hint: the credentials for .* came from the built-in credential helper ecr-login: check that its cloud identity may push to this repository/);
   assertNoSecrets(r, [motoEcrPassword(MOTO_ACCOUNT), token, AWS_SECRET]);
 });
 
@@ -65,7 +66,7 @@ test('by host name, with nothing in config.json: the account and region come fro
   t.after(() => session.close());
   for (const host of ['210987654321.dkr.ecr.eu-west-1.amazonaws.com', '210987654321.dkr.ecr-fips.us-gov-west-1.amazonaws.com', '210987654321.dkr.ecr.cn-north-1.amazonaws.com.cn']) {
     // moto names the password after the account GetAuthorizationToken was asked about (registryIds).
-    assert.deepEqual(await session.credentials(host), { username: 'AWS', password: motoEcrPassword('210987654321') }, host);
+    assert.deepEqual(await session.credentials(host), { username: 'AWS', password: motoEcrPassword('210987654321'), origin: 'built-in credential helper ecr-login' }, host);
   }
   const none = new RegistrySession(defaultRegistryOptions({ dockerConfigDir: dockerConfigDir(t, {}), env: process.env, credentialHelpers: ['google'] }));
   t.after(() => none.close());
