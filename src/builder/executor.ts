@@ -18,6 +18,8 @@ import { writeOutputs } from './outputs.ts';
 import { preparePush } from './push.ts';
 import { registryImageSource } from './registry-source.ts';
 import { createStageFilesystem } from './rootfs/create.ts';
+import { layerWriteOptions } from './rootfs/layers.ts';
+import { withForcedMetadataLayers } from './force-build-metadata.ts';
 import type { StageFilesystem } from './rootfs/stage-filesystem.ts';
 import { runSettings } from './run-settings.ts';
 import { buildStage, type StageBuildEnv } from './stage-builder.ts';
@@ -102,7 +104,11 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     for (const [position, stage] of stages.entries()) {
       env.states.set(stage.index, await buildStage(stage, position + 1, env));
     }
-    const image = finalImage(env.states.get(graph.target.index)!, options, created);
+    let target = env.states.get(graph.target.index)!;
+    if (options.forceBuildMetadata) {
+      target = await withForcedMetadataLayers(target, { stages: graph.stages, states: env.states, images, layerOptions: layerWriteOptions(options, work) });
+    }
+    const image = finalImage(target, options, created);
     // Push first: the digest files then name what the registries hold.
     if (pusher) await pusher.push(image);
     const digest = await writeOutputs(image, options.output, logger);

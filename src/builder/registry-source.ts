@@ -31,6 +31,7 @@ export function registryOptionsFrom(options: BuildOptions, logger: Logger, signa
     imageDownloadRetry: r.imageDownloadRetry,
     pushRetry: r.pushRetry,
     pushIgnoreImmutableTagErrors: r.pushIgnoreImmutableTagErrors,
+    ...(r.credentialHelpers === undefined ? {} : { credentialHelpers: r.credentialHelpers }),
     ...(r.dockerConfigDir === undefined ? {} : { dockerConfigDir: r.dockerConfigDir }),
     timeouts: r.timeouts,
     ...(signal ? { signal } : {}),

@@ -15,6 +15,8 @@ import { parseFlags, parseGoBool, parseGoDuration, usageError } from './flag-par
 import type { FlagValue, ParsedArgv, ParsedFlag } from './flag-parser.ts';
 import { FEATURES } from './kaniko-flags.ts';
 
+const KANIKO_DEFAULT_DIR = '/kaniko';
+
 /** Parses `kiln build` arguments without building: what the tests and the command use. */
 export function parseBuildArgv(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string = process.cwd()): BuildOptions {
   return resolveBuildOptions(parseFlags(argv, env), env, cwd);
@@ -176,9 +178,27 @@ function parseRegistry(flags: Flags, env: NodeJS.ProcessEnv): RegistryFlags {
       responseMs: positiveDuration(flags, 'registry-response-timeout'),
       idleMs: positiveDuration(flags, 'registry-idle-timeout'),
     },
-    credentialHelpers: helpers.source === 'default' ? undefined : flags.list('credential-helpers').filter((h) => h !== ''),
-    dockerConfigDir: env.DOCKER_CONFIG || undefined,
+    credentialHelpers: helpers.source === 'default' ? undefined : credentialHelperNames(flags),
+    dockerConfigDir: dockerConfigDir(flags, env),
   };
+}
+
+/** kaniko moves DOCKER_CONFIG along with a --kaniko-dir (or KANIKO_DIR) other than /kaniko: DIR/.docker. */
+function dockerConfigDir(flags: Flags, env: NodeJS.ProcessEnv): string | undefined {
+  const kanikoDir = flags.str('kaniko-dir');
+  if (kanikoDir !== '' && path.resolve(kanikoDir) !== KANIKO_DEFAULT_DIR) return path.resolve(kanikoDir, '.docker');
+  return env.DOCKER_CONFIG || undefined;
+}
+
+/** kaniko's `--credential-helpers` names; "" (alone) turns them all off. */
+function credentialHelperNames(flags: Flags): string[] {
+  const names = flags.list('credential-helpers').filter((h) => h !== '');
+  for (const name of names) {
+    if (!['google', 'ecr', 'acr', 'gitlab'].includes(name)) {
+      throw usageError(`invalid value "${name}" for ${flags.spelling('credential-helpers')}: expected google, ecr, acr or gitlab`);
+    }
+  }
+  return names;
 }
 
 function positiveDuration(flags: Flags, name: string): number {

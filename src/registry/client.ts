@@ -164,6 +164,8 @@ export class RegistryClient {
     const challenge = ping.challenge;
     if (!challenge) return undefined;
     const creds = await this.#session.credentials(this.registry);
+    // The caller builds its error from this same context: a refusal then names where the credentials came from.
+    if (creds.origin) ctx.credentialOrigin = creds.origin;
     if (challenge.scheme === 'basic') {
       if (creds.username === undefined && creds.password === undefined) return undefined;
       return `Basic ${Buffer.from(`${creds.username ?? ''}:${creds.password ?? ''}`).toString('base64')}`;

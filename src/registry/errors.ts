@@ -11,6 +11,8 @@ export interface ErrorContext {
   repository?: string;
   /** What was being done: "pulling manifest latest", "uploading blob sha256:…". */
   action: string;
+  /** Set by the client once it used credentials that did not come from the docker config itself. */
+  credentialOrigin?: string;
 }
 
 interface DistributionError {
@@ -48,8 +50,11 @@ function where(ctx: ErrorContext): string {
 
 export function unauthorizedError(ctx: ErrorContext, status: number, detail: string): KilnError {
   const denied = status === 403 ? 'access denied' : 'authentication required';
+  const may = ctx.action.startsWith('push') || ctx.action.includes('upload') ? 'push to' : 'pull from';
   return new KilnError('REGISTRY_UNAUTHORIZED', `${denied} while ${ctx.action} on ${where(ctx)} (HTTP ${status}${detail ? `: ${detail}` : ''})`, {
-    hint: `check the credentials for ${ctx.registry} in the docker config ($DOCKER_CONFIG/config.json, /kaniko/.docker/config.json or ~/.docker/config.json) and that they may ${ctx.action.startsWith('push') || ctx.action.includes('upload') ? 'push to' : 'pull from'} this repository`,
+    hint: ctx.credentialOrigin
+      ? `the credentials for ${ctx.registry} came from the ${ctx.credentialOrigin}: check that its cloud identity may ${may} this repository`
+      : `check the credentials for ${ctx.registry} in the docker config ($DOCKER_CONFIG/config.json, /kaniko/.docker/config.json or ~/.docker/config.json) and that they may ${may} this repository`,
   });
 }
 

@@ -52,6 +52,11 @@ export interface RegistryOptions {
   pushRetry: number;
   /** `--push-ignore-immutable-tag-errors`. */
   pushIgnoreImmutableTagErrors: boolean;
+  /**
+   * `--credential-helpers`: the built-in cloud helpers (google, ecr, acr) that may serve registries config.json
+   * says nothing about, by host name. Undefined = all, as kaniko.
+   */
+  credentialHelpers?: string[];
   /** Directory holding config.json; undefined = the standard lookup (see docker-config.ts). */
   dockerConfigDir?: string;
   /** Environment used for the docker config lookup and credential helpers (PATH, HOME). */

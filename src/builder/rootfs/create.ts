@@ -70,8 +70,9 @@ export function createStageFilesystem(inputs: FilesystemInputs): StageFilesystem
   const { options, work, logger, env = process.env } = inputs;
   const layerOptions = layerWriteOptions(options, work);
   const snapshotMode = options.snapshotMode ?? 'redo';
+  const extractRetry = { retries: options.imageFsExtractRetry, log: (m: string) => logger.warn(m) };
   const privateDirs = new PrivateDirFilesystem({
-    work, layerOptions, snapshotMode, singleSnapshot: options.singleSnapshot,
+    work, layerOptions, snapshotMode, singleSnapshot: options.singleSnapshot, extractRetry,
     ignorePaths: ['/proc', '/sys', '/dev', ...options.ignorePaths],
   });
   if (options.isolation !== 'none') return privateDirs;
@@ -93,7 +94,7 @@ export function createStageFilesystem(inputs: FilesystemInputs): StageFilesystem
   logger.debug(`in place: ignore list ${ignore.paths.join(' ')}`);
   const problem = launcherProblem(ignore, env);
   return new InPlaceFilesystem({
-    root: '/', ignore, layerOptions, snapshotMode, singleSnapshot: options.singleSnapshot, cleanup: options.cleanup,
+    root: '/', ignore, layerOptions, snapshotMode, singleSnapshot: options.singleSnapshot, cleanup: options.cleanup, extractRetry,
     privateDirs, runProblem: () => problem, logger,
   });
 }

@@ -13,7 +13,7 @@ import type { Logger } from '../../log/logger.ts';
 import type { StageState } from '../state.ts';
 import { deleteFilesystem } from './delete-filesystem.ts';
 import type { IgnoreList } from './ignore-list.ts';
-import { appendEntriesLayer, appendLayer, applyLayerBlob, pathEntries, treeLayer } from './layers.ts';
+import { appendEntriesLayer, appendLayer, applyImageLayers, applyLayerBlob, pathEntries, treeLayer, type ExtractRetry } from './layers.ts';
 import type { PrivateDirFilesystem } from './private-dir.ts';
 import { finishSingleSnapshot, startSingleSnapshot, type SingleSnapshotStart } from './single-snapshot.ts';
 import { loadStepRunner } from '../lazy-modules.ts';
@@ -27,6 +27,8 @@ export interface InPlaceConfig {
   layerOptions: LayerWriteOptions;
   snapshotMode: SnapshotMode;
   singleSnapshot: boolean;
+  /** --image-fs-extract-retry. */
+  extractRetry?: ExtractRetry;
   /** --cleanup: empty the root when the build ends. */
   cleanup: boolean;
   /** Stages and images that are not on the root. */
@@ -70,7 +72,7 @@ export class InPlaceFilesystem implements StageFilesystem {
     this.#onRoot = undefined;
     const deleted = deleteFilesystem(root, ignore);
     logger.debug(`in place: deleted ${deleted.removed} paths of ${root}, kept ${deleted.kept} (ignore list: ${ignore.paths.join(' ')})`);
-    for (const layer of state.layers) await applyLayerBlob(root, layer, { protect: ignore });
+    await applyImageLayers(root, state.layers, this.#config.extractRetry, { protect: ignore });
     this.#onRoot = state;
     if (this.#config.singleSnapshot) {
       this.#single = startSingleSnapshot(state, root, this.#walkIgnore, this.#config.snapshotMode);

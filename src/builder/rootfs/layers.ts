@@ -42,6 +42,31 @@ export async function applyLayerBlob(rootfs: string, layer: Layer, options: Appl
   }
 }
 
+/** `--image-fs-extract-retry`: how often a failed layer extraction is tried again, and where that is said. */
+export interface ExtractRetry {
+  retries: number;
+  log(message: string): void;
+}
+
+/**
+ * Applies an image's layers in order. A layer whose extraction fails (a blob stream cut, corrupt bytes) is
+ * applied again over what it left, up to `retry.retries` times, as kaniko retries extracting the image.
+ */
+export async function applyImageLayers(rootfs: string, layers: readonly Layer[], retry: ExtractRetry | undefined, options: ApplyLayerOptions = {}): Promise<void> {
+  for (const layer of layers) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await applyLayerBlob(rootfs, layer, options);
+        break;
+      } catch (err) {
+        if (attempt >= (retry?.retries ?? 0)) throw err;
+        retry?.log(`extracting layer ${await layer.digest()} failed (${err instanceof Error ? err.message : String(err)}); retrying (${attempt + 1}/${retry.retries})`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  }
+}
+
 export async function appendLayer(state: StageState, layer: Layer): Promise<void> {
   state.layers.push(layer);
   state.config = { ...state.config, rootfs: { type: 'layers', diff_ids: [...state.config.rootfs.diff_ids, await layer.diffID()] } };

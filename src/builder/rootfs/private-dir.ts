@@ -9,7 +9,7 @@ import type { SnapshotMode } from '../../fs/snapshot/walk.ts';
 import type { TarEntry } from '../../fs/tar-entry.ts';
 import type { StageState } from '../state.ts';
 import type { WorkDir } from '../work-dir.ts';
-import { appendEntriesLayer, appendLayer, applyLayerBlob, pathEntries, treeLayer } from './layers.ts';
+import { appendEntriesLayer, appendLayer, applyImageLayers, applyLayerBlob, pathEntries, treeLayer, type ExtractRetry } from './layers.ts';
 import { finishSingleSnapshot, startSingleSnapshot, type SingleSnapshotStart } from './single-snapshot.ts';
 import { loadSandbox, loadStepRunner } from '../lazy-modules.ts';
 import type { StageFilesystem } from './stage-filesystem.ts';
@@ -23,6 +23,8 @@ export interface PrivateDirConfig {
   singleSnapshot: boolean;
   /** Paths (inside the rootfs) no snapshot holds: kernel filesystems, --ignore-path. */
   ignorePaths: readonly string[];
+  /** --image-fs-extract-retry. */
+  extractRetry?: ExtractRetry;
 }
 
 export class PrivateDirFilesystem implements StageFilesystem {
@@ -41,7 +43,7 @@ export class PrivateDirFilesystem implements StageFilesystem {
   async rootfs(state: StageState): Promise<string> {
     if (state.rootfs) return state.rootfs;
     const dir = this.#config.work.newRootfs(state.stage.index);
-    for (const layer of state.layers) await applyLayerBlob(dir, layer);
+    await applyImageLayers(dir, state.layers, this.#config.extractRetry);
     state.rootfs = dir;
     if (this.#config.singleSnapshot && this.#building.has(state)) {
       this.#single.set(state, startSingleSnapshot(state, dir, this.#config.ignorePaths, this.#config.snapshotMode));
