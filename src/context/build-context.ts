@@ -134,7 +134,7 @@ export async function openBuildContext(source: ContextSource, dockerfile: Docker
     const stdinText = dockerfile.kind === 'stdin' ? await readAll(stdin) : undefined;
     const text = loadDockerfile(dockerfile, root, stdinText);
     const ignore = readIgnoreRules(root, text.path);
-    const matcher = new IgnoreMatcher(ignore.patterns);
+    const matcher = new IgnoreMatcher(ignore.patterns, ignore);
     return {
       root,
       source,
