@@ -91,6 +91,10 @@ class WordLexer {
         const value = this.processDollar();
         text += value;
         words.addString(value);
+      } else if (ch === '<') {
+        const value = this.processPossibleHeredoc();
+        text += value;
+        words.addRawString(value);
       } else if (quotes && (ch === "'" || ch === '"')) {
         const value = ch === "'" ? this.processSingleQuote() : this.processDoubleQuote();
         text += value;
@@ -117,6 +121,20 @@ class WordLexer {
       throw new LexFailure(`unexpected end of statement while looking for matching ${stopChar}`);
     }
     return { text, words: words.finish() };
+  }
+
+  /**
+   * `<<` keeps the blanks after it in its word, so `<< EOF` is one word: BuildKit's parser finds heredoc
+   * markers with this lexer. The text is unchanged.
+   */
+  private processPossibleHeredoc(): string {
+    const sc = this.scanner;
+    sc.next();
+    if (sc.peek() !== '<') return '<';
+    sc.next();
+    let out = '<<';
+    for (let ch = sc.peek(); ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n'; ch = sc.peek()) out += sc.next();
+    return out;
   }
 
   /** Everything up to the next `'` is literal; there is no way to escape a single quote. */
