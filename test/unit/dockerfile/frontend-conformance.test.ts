@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { KilnError } from '../../../src/errors.ts';
-import { checkDispatch, loadDockerfile } from '../../../src/dockerfile/index.ts';
+import { loadDockerfile } from '../../../src/dockerfile/index.ts';
+import { checkDispatch } from './dispatch-check.ts';
 
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const conformanceDir = process.env.KILN_CONFORMANCE_DIR ?? join(repoRoot, '..', 'shared', 'conformance');
