@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { unmet } from '../../env/requirements.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
 const nodeBinary = fs.realpathSync(process.execPath);
@@ -22,10 +23,10 @@ const libDir = '/usr/lib/x86_64-linux-gnu';
 const support = '/kiln-support';
 const loader = `${support}${libDir}/ld-linux-x86-64.so.2`;
 
-export const jailSkip: string | false = process.getuid?.() !== 0 ? 'in-place jail tests need root (mounts, chroot)'
+export const jailSkip: string | false = unmet(process.getuid?.() !== 0 ? 'in-place jail tests need root (mounts, chroot)'
   : process.arch !== 'x64' || !fs.existsSync(`${libDir}/ld-linux-x86-64.so.2`) ? 'the jail runs node through the x86_64 loader'
     : !fs.existsSync('/bin/busybox') ? 'the jail needs busybox-static'
-      : nodeBinary.startsWith(repoRoot + '/') ? false : 'node must live inside the checkout (node_modules)';
+      : nodeBinary.startsWith(repoRoot + '/') ? false : 'node must live inside the checkout (node_modules)');
 
 export interface JailBind {
   /** Host path (dir or file). */
