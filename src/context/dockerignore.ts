@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../errors.ts';
 import { InvalidPatternError, PatternMatcher } from '../fs/patterns/pattern-matcher.ts';
+import { pathInContext } from './path-in-context.ts';
 
 export interface IgnoreRules {
   /** The file the patterns came from; undefined when there is none. */
@@ -56,7 +57,8 @@ function readIfFile(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
     throw err;
   }
 }
@@ -66,7 +68,7 @@ export function readIgnoreRules(contextRoot: string, dockerfilePath: string | un
   const candidates = dockerfilePath ? [`${dockerfilePath}.dockerignore`] : [];
   candidates.push(path.join(contextRoot, '.dockerignore'));
   for (const file of candidates) {
-    const text = readIfFile(file);
+    const text = readIfFile(pathInContext(contextRoot, file));
     if (text === undefined) continue;
     const lines = parseIgnoreLines(text);
     return { file, patterns: lines.map((l) => l.pattern), lines: lines.map((l) => l.line) };
