@@ -44,6 +44,13 @@ export function lexWord(word: string, env: ShellEnv, settings: LexSettings): Lex
 
 const SPECIAL_PARAMS = new Set(['@', '*', '#', '?', '-', '$', '!', '0']);
 
+/**
+ * The lexer recurses once per `${…}` nesting level. Go's growable stacks let BuildKit go deeper; here a
+ * hostile `${a:-${a:-…}}` would overflow the stack, so past this depth expansion stops with a clear error.
+ * Real Dockerfiles nest a handful of levels.
+ */
+export const MAX_SUBSTITUTION_DEPTH = 200;
+
 interface Segment {
   text: string;
   words: string[];
@@ -57,6 +64,8 @@ class WordLexer {
   private readonly settings: LexSettings;
   /** Changes while reading the parts of a `${}`: pattern parts keep escapes for the glob. */
   private rawEscapes: boolean;
+  /** How many `${` are open. */
+  private depth = 0;
 
   constructor(word: string, env: ShellEnv, settings: LexSettings) {
     this.scanner = new RuneScanner(word);
@@ -189,6 +198,20 @@ class WordLexer {
       return value;
     }
     sc.next();
+    if (this.depth >= MAX_SUBSTITUTION_DEPTH) {
+      throw new LexFailure(`\${} nested more than ${MAX_SUBSTITUTION_DEPTH} levels deep`);
+    }
+    this.depth++;
+    try {
+      return this.processBraced();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** After `${`. */
+  private processBraced(): string {
+    const sc = this.scanner;
     const first = sc.peek();
     if (first === undefined) throw new LexFailure("syntax error: missing '}'");
     if (first === '{' || first === '}' || first === ':') throw new LexFailure('syntax error: bad substitution');
