@@ -240,39 +240,87 @@ export function compileLinearRegexp(source: string): (text: string) => boolean {
   const prog: Inst[] = [];
   emit(new Parser(source).parse(), prog);
   prog.push({ op: 'match' });
-  return (text) => runProgram(prog, text);
+  const dfa = new LazyDfa(prog);
+  return (text) => dfa.matches(text);
 }
 
-/** The Pike VM: every live thread advances one character at a time; O(text × program). */
-function runProgram(prog: readonly Inst[], text: string): boolean {
-  const seen = new Int32Array(prog.length).fill(-1);
-  let current: number[] = [];
-  let next: number[] = [];
-  const stack: number[] = [];
-  const add = (list: number[], pc: number, gen: number): void => {
-    stack.push(pc);
+/** A set of NFA threads (program counters of 'set' and 'match' instructions), as one DFA state. */
+interface DfaState {
+  pcs: number[];
+  accepting: boolean;
+  /** Code point → next state, filled as characters are seen. */
+  next: Map<number, DfaState>;
+}
+
+/**
+ * The Pike VM's thread sets, cached as DFA states the first time they occur (as RE2 does): each character
+ * then costs one map lookup, and a new state costs O(program). At most MAX_STATES are kept; past that the
+ * cache starts over, so memory stays bounded and time stays O(text × program) in the worst case.
+ */
+const MAX_STATES = 2000;
+
+class LazyDfa {
+  readonly #prog: readonly Inst[];
+  readonly #seen: Int32Array;
+  #gen = 0;
+  #states = new Map<string, DfaState>();
+  #start: DfaState;
+
+  constructor(prog: readonly Inst[]) {
+    this.#prog = prog;
+    this.#seen = new Int32Array(prog.length).fill(-1);
+    this.#start = this.#state(this.#closure([0]));
+  }
+
+  matches(text: string): boolean {
+    let state = this.#start;
+    for (const ch of text) {
+      if (state.pcs.length === 0) return false;
+      const c = cp(ch);
+      let next = state.next.get(c);
+      if (next === undefined) {
+        next = this.#step(state, c);
+        state.next.set(c, next);
+      }
+      state = next;
+    }
+    return state.accepting;
+  }
+
+  #step(state: DfaState, c: number): DfaState {
+    const targets: number[] = [];
+    for (const pc of state.pcs) {
+      const inst = this.#prog[pc];
+      if (inst.op === 'set' && inRanges(inst.ranges, c)) targets.push(pc + 1);
+    }
+    if (this.#states.size >= MAX_STATES) this.#states = new Map();
+    return this.#state(this.#closure(targets));
+  }
+
+  /** The 'set'/'match' instructions reachable from `pcs` through jumps and splits, in priority order. */
+  #closure(pcs: readonly number[]): number[] {
+    const gen = ++this.#gen;
+    const out: number[] = [];
+    const stack = [...pcs].reverse();
     while (stack.length > 0) {
       const at = stack.pop() as number;
-      if (seen[at] === gen) continue;
-      seen[at] = gen;
-      const inst = prog[at];
+      if (this.#seen[at] === gen) continue;
+      this.#seen[at] = gen;
+      const inst = this.#prog[at];
       if (inst.op === 'jmp') stack.push(inst.to);
       else if (inst.op === 'split') stack.push(inst.b, inst.a);
-      else list.push(at);
+      else out.push(at);
     }
-  };
-  let gen = 0;
-  add(current, 0, gen);
-  for (const ch of text) {
-    if (current.length === 0) return false;
-    const c = cp(ch);
-    gen++;
-    next.length = 0;
-    for (const pc of current) {
-      const inst = prog[pc];
-      if (inst.op === 'set' && inRanges(inst.ranges, c)) add(next, pc + 1, gen);
-    }
-    [current, next] = [next, current];
+    return out;
   }
-  return current.some((pc) => prog[pc].op === 'match');
+
+  #state(pcs: number[]): DfaState {
+    const key = pcs.join(',');
+    let state = this.#states.get(key);
+    if (state === undefined) {
+      state = { pcs, accepting: pcs.some((pc) => this.#prog[pc].op === 'match'), next: new Map() };
+      this.#states.set(key, state);
+    }
+    return state;
+  }
 }

@@ -167,7 +167,9 @@ function compilePattern(pattern: string): (path: string) => boolean {
     return (path) => path.endsWith(suffix) || (suffix[0] === '/' && path === suffix.slice(1));
   }
   try {
-    return compileLinearRegexp(regex);
+    // `**/**/` generates `(.*/)?(.*/)?`, which matches what one `(.*/)?` does; hundreds of them would only
+    // multiply the matcher's states. (A `(` of the pattern is always escaped, so this is always a group.)
+    return compileLinearRegexp(regex.replace(/(?:\(\.\*\/\)\?){2,}/g, '(.*/)?'));
   } catch (err) {
     if (err instanceof RegexpSyntaxError) throw new BadPatternError(pattern);
     throw err;
