@@ -4,8 +4,8 @@
  */
 import { writeFileAtomic } from '../fs/write-file-atomic.ts';
 import { Timings } from '../log/timings.ts';
-import { parseDockerfile } from '../dockerfile/parser.ts';
-import { buildStageGraph, lexEscape, type Stage } from '../dockerfile/stages.ts';
+import { loadDockerfile } from '../dockerfile/index.ts';
+import type { Stage } from '../dockerfile/stages.ts';
 import { openBuildContext } from '../context/build-context.ts';
 import { KilnError } from '../errors.ts';
 import { formatTime } from '../image/mutate.ts';
@@ -78,18 +78,17 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
   try {
     filesystem = createStageFilesystem({ options, work, logger, contextRoot: context.root });
     const dockerfile = context.readDockerfile();
-    const parsed = parseDockerfile(dockerfile.text, { file: dockerfile.displayName });
     const buildPlatform = hostPlatform();
     const targetPlatform = options.platform ? parsePlatform(options.platform) : buildPlatform;
-    const graph = buildStageGraph(parsed, { buildArgs: options.buildArgs, target: options.target, targetPlatform, buildPlatform });
-    for (const w of [...parsed.warnings, ...graph.warnings]) logger.warn(`${dockerfile.displayName}:${w.line}: ${w.message}`);
+    const graph = loadDockerfile(dockerfile.text, { file: dockerfile.displayName, buildArgs: options.buildArgs, target: options.target, targetPlatform, buildPlatform });
+    for (const w of graph.warnings) logger.warn(`${dockerfile.displayName}:${w.line}: ${w.message}`);
     const stages = stagesToBuild(graph.stages, graph.neededStages, graph.target, options.skipUnusedStages);
     const created = createdTime(options);
     const timings = new Timings();
     const stopTotal = timings.start('Total Build Time');
     const env: StageBuildEnv = {
       options, logger, work, filesystem, created,
-      escapeToken: lexEscape(parsed.escapeToken),
+      escapeToken: graph.escapeToken,
       globalArgs: graph.globalArgs,
       contextRoot: context.root,
       isContextPathIncluded: (rel) => context.isIncluded(rel),

@@ -14,7 +14,8 @@ export function commitHistory(state: StageState, createdBy: string, options: { l
     comment: 'buildkit.dockerfile.v0',
   };
   if (!options.layer) entry.empty_layer = true;
-  state.config = { ...state.config, history: [...(state.config.history ?? []), entry] };
+  // In place: the stage owns its config (state.ts), and a copy per step is quadratic in the steps.
+  (state.config.history ??= []).push(entry);
 }
 
 /** Go's `%q` of a []string: `["a" "b"]`. */

@@ -11,6 +11,7 @@ import { KilnError } from '../errors.ts';
 import type { ContextSource, DockerfileSource } from '../builder/options.ts';
 import { IgnoreMatcher, readIgnoreRules } from './dockerignore.ts';
 import type { IgnoreRules } from './dockerignore.ts';
+import { pathInContext } from './path-in-context.ts';
 import { describeContext, joinSubPath } from './source.ts';
 import { walkContext } from './walk.ts';
 import type { ContextEntry } from './walk.ts';
@@ -74,7 +75,8 @@ function loadDockerfile(dockerfile: DockerfileSource, root: string, stdinText: s
     throw new KilnError('FLAG_NOT_SUPPORTED', `--dockerfile ${dockerfile.url}: Dockerfiles from URLs are not supported yet`, { exitCode: 2 });
   }
   const file = resolveDockerfileInContext(dockerfile, root) as { path: string; given: string };
-  const st = fs.statSync(file.path, { throwIfNoEntry: false });
+  const readable = pathInContext(root, file.path);
+  const st = fs.statSync(readable, { throwIfNoEntry: false });
   if (!st?.isFile()) {
     throw new KilnError('DOCKERFILE_NOT_FOUND', `--dockerfile ${file.given}: no Dockerfile at ${file.path}`, {
       exitCode: 2,
@@ -83,7 +85,7 @@ function loadDockerfile(dockerfile: DockerfileSource, root: string, stdinText: s
   }
   const rel = path.relative(root, file.path);
   const displayName = rel.startsWith('..') || path.isAbsolute(rel) ? file.given : rel.split(path.sep).join('/');
-  return { text: fs.readFileSync(file.path, 'utf8'), path: file.path, displayName };
+  return { text: fs.readFileSync(readable, 'utf8'), path: file.path, displayName };
 }
 
 export async function openBuildContext(source: ContextSource, dockerfile: DockerfileSource, io: OpenContextIo = {}): Promise<BuildContext> {
@@ -152,7 +154,7 @@ export async function openBuildContext(source: ContextSource, dockerfile: Docker
       ? { text: await (await import('./remote-open.ts')).fetchDockerfileText(dockerfile.url, io), path: undefined, displayName: 'Dockerfile' }
       : loadDockerfile(dockerfile, root, stdinText);
     const ignore = readIgnoreRules(root, text.path);
-    const matcher = new IgnoreMatcher(ignore.patterns);
+    const matcher = new IgnoreMatcher(ignore.patterns, ignore);
     return {
       root,
       source,

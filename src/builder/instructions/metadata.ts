@@ -3,27 +3,27 @@
  * dispatchVolume, dispatchStopSignal, dispatchShell, dispatchMaintainer, dispatchOnbuild, dispatchExpose).
  */
 import { checkStopSignal, exposedPortKeys, located } from '../../dockerfile/instructions/index.ts';
-import { applyEnv } from '../../dockerfile/stage-vars.ts';
 import type {
   EnvInstruction, ExposeInstruction, LabelInstruction, MaintainerInstruction, OnbuildInstruction, ShellInstruction,
   StopsignalInstruction, UserInstruction, VolumeInstruction,
 } from '../../dockerfile/instructions/index.ts';
 import { KilnError } from '../../errors.ts';
 import { commitHistory, goList } from '../history.ts';
-import { setEnvEntry, type StageState } from '../state.ts';
+import { ownVarsEnv, setConfigEnv, type StageState } from '../state.ts';
 
+/** ENV and LABEL change the stage's own containers in place (see state.ts): n of them take linear time. */
 export function dispatchEnv(state: StageState, inst: EnvInstruction): void {
-  let env = state.config.config.Env ?? [];
-  for (const { key, value } of inst.pairs) env = setEnvEntry(env, key, value);
-  state.vars = applyEnv(state.vars, inst);
-  state.config = { ...state.config, config: { ...state.config.config, Env: env } };
+  const vars = ownVarsEnv(state);
+  for (const { key, value } of inst.pairs) {
+    setConfigEnv(state, key, value);
+    vars.set(key, value);
+  }
   commitHistory(state, `ENV ${inst.pairs.map((p) => `${p.key}=${p.value}`).join(' ')}`, { layer: false });
 }
 
 export function dispatchLabel(state: StageState, inst: LabelInstruction): void {
-  const labels = { ...(state.config.config.Labels ?? {}) };
+  const labels = (state.config.config.Labels ??= {});
   for (const { key, value } of inst.pairs) labels[key] = value;
-  state.config = { ...state.config, config: { ...state.config.config, Labels: labels } };
   commitHistory(state, `LABEL ${inst.pairs.map((p) => `${p.key}=${p.value}`).join(' ')}`, { layer: false });
 }
 

@@ -12,6 +12,7 @@ import { baseImageLayout } from '../../env/base-images.ts';
 import { summarizeLayout } from '../../conformance/summarize.ts';
 import { KILN, context, kiln, tempDir } from './kiln-process.ts';
 import { createJail, jailSkip, mountsBelow, type Jail, type JailBind } from './jail.ts';
+import { unlessRoot } from '../../env/requirements.ts';
 
 const dockerfile = [
   'FROM busybox AS build',
@@ -127,7 +128,7 @@ test('--single-snapshot gives one layer for the stage, with the same files', { s
   assert.match(layerEntries[0].created_by, /^RUN .*rm \/bin\/ls/, 'the last filesystem instruction carries the layer');
 });
 
-test('outside a jail the guard refuses before touching anything (every mount read-only as a second fence)', { skip: process.getuid?.() === 0 ? false : 'needs root (mount namespace)' }, (t) => {
+test('outside a jail the guard refuses before touching anything (every mount read-only as a second fence)', { skip: unlessRoot('mount namespace') }, (t) => {
   const ctx = context(t, { Dockerfile: 'FROM busybox\nRUN true\n' });
   const scratch = tempDir(t, 'kiln-guard-');
   const sentinel = path.join(scratch, 'sentinel');

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RunSpec } from '../../../src/sandbox/index.ts';
 import { makeBusyboxRootfs, makeTempDir, pidsWithCmdline, removeDir, skipUnlessRoot } from './helpers.ts';
+import { unmet } from '../../env/requirements.ts';
 
 const runner = fileURLToPath(new URL('./fixtures/run-steps.ts', import.meta.url));
 const noUserns = fileURLToPath(new URL('./fixtures/no-userns.pl', import.meta.url));
@@ -34,7 +35,7 @@ function runWithoutSysAdmin(specs: Array<Partial<RunSpec> & { abortAfterMs?: num
   return JSON.parse(child.stdout) as { detected: string; results: FixtureResult[] };
 }
 
-describe('runStep chroot mode (no CAP_SYS_ADMIN)', { skip: skipUnlessRoot || (hasCapsh ? false : 'capsh (libcap2-bin) missing') }, () => {
+describe('runStep chroot mode (no CAP_SYS_ADMIN)', { skip: skipUnlessRoot || unmet(!hasCapsh && 'capsh (libcap2-bin) missing') }, () => {
   let work: string;
   let root: string;
   let steps: string;
