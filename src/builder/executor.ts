@@ -124,8 +124,8 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     for (const [position, stage] of stages.entries()) {
       env.states.set(stage.index, await buildStage(stage, position + 1, env));
     }
-    // Cache writes finish (or warn) before the build reports its image.
-    await stepCache?.cache.close();
+    // Cache writes finish (or warn) before the build reports its image; hits may still be read from it.
+    await stepCache?.cache.flush();
     const image = finalImage(env.states.get(graph.target.index)!, options, created);
     // Push first: the digest files then name what the registries hold.
     if (pusher) await pusher.push(image);
