@@ -37,7 +37,7 @@ export function cacheTag(key: string): string {
 
 /** The image an entry is stored as; `created` is when it was written, which --cache-ttl is measured from. */
 export function entryImage(entry: LayerCacheEntry, created: Date): Image {
-  return setCreatedAt(appendLayers(scratchImage(entry.platform), [{ layer: entry.layer, history: entry.history }]), created);
+  return setCreatedAt(appendLayers(scratchImage(entry.platform), [{ layer: entry.layer, history: entry.history }]), created, { history: true });
 }
 
 /** The entry's one layer, or why it cannot serve: expired, or not an entry this cache writes. */

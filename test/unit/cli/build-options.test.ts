@@ -160,7 +160,7 @@ test('flags not supported yet fail when used, pass when left at their default', 
   const { ctx, cwd } = workspace(t);
   const base = ['-c', ctx, '--no-push'];
   const later = FLAGS.filter((f) => f.status === 'later');
-  assert.ok(later.length > 10);
+  assert.ok(later.length > 0);
   const sample: Record<string, string> = {
     'cache-repo': 'reg/cache', 'cache-dir': '/tmp/c', 'cache-ttl': '6h', 'kaniko-dir': '/k', compression: 'zstd',
     'compression-level': '3', 'registry-mirror': 'mirror.gcr.io', 'registry-map': 'a=b', 'insecure-registry': 'r:5000',
