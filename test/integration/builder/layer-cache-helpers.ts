@@ -25,7 +25,7 @@ async function entriesOf(gz: Buffer): Promise<Map<string, string>> {
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
       stream.on('end', () => {
         out.set(header.name.replace(/^\.?\/+/, ''), Buffer.concat(chunks).toString());
         next();
