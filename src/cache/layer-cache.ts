@@ -30,6 +30,22 @@ export interface LayerCache {
   close(): Promise<void>;
 }
 
+/** Cache writes in flight: each runs while the build goes on; a failure only warns. */
+export class PendingWrites {
+  readonly #pending = new Set<Promise<void>>();
+
+  add(write: Promise<unknown>, warn: (message: string) => void): void {
+    const tracked: Promise<void> = write
+      .then(() => undefined, (err: unknown) => warn((err as Error).message))
+      .finally(() => this.#pending.delete(tracked));
+    this.#pending.add(tracked);
+  }
+
+  async settled(): Promise<void> {
+    await Promise.all([...this.#pending]);
+  }
+}
+
 /** An entry's tag: the key's hex digits (a valid tag and ref name, as kaniko names its cache images). */
 export function cacheTag(key: string): string {
   return key.replace(/^sha256:/, '');

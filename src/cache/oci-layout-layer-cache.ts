@@ -10,7 +10,7 @@ import { readOciLayout, ociBlobPath } from '../image/oci-layout.ts';
 import { writeOciLayout } from '../image/oci-layout-write.ts';
 import { REF_NAME_ANNOTATION } from '../image/select-image.ts';
 import type { IndexManifest } from '../image/types.ts';
-import { cacheTag, entryImage, entryLayer, type LayerCache, type LayerCacheEntry, type LookupOutcome } from './layer-cache.ts';
+import { cacheTag, entryImage, entryLayer, PendingWrites, type LayerCache, type LayerCacheEntry, type LookupOutcome } from './layer-cache.ts';
 import { fileContentDigest } from './tree-digest.ts';
 
 export interface OciLayoutCacheOptions {
@@ -24,7 +24,7 @@ export interface OciLayoutCacheOptions {
 export class OciLayoutLayerCache implements LayerCache {
   readonly name: string;
   readonly #options: OciLayoutCacheOptions;
-  readonly #pending = new Set<Promise<void>>();
+  readonly #writes = new PendingWrites();
 
   constructor(options: OciLayoutCacheOptions) {
     this.#options = options;
@@ -58,16 +58,13 @@ export class OciLayoutLayerCache implements LayerCache {
 
   store(key: string, entry: LayerCacheEntry): void {
     if (!this.#options.write) return;
-    const write = writeOciLayout(this.#options.dir, entryImage(entry, new Date()), { refName: cacheTag(key) })
-      .then(() => undefined, (err: unknown) => {
-        this.#options.logger.warn(`layer cache ${this.name}: could not store an entry: ${(err as Error).message}`);
-      })
-      .finally(() => this.#pending.delete(write));
-    this.#pending.add(write);
+    this.#writes.add(writeOciLayout(this.#options.dir, entryImage(entry, new Date()), { refName: cacheTag(key) }), (why) => {
+      this.#options.logger.warn(`layer cache ${this.name}: could not store an entry: ${why}`);
+    });
   }
 
-  async flush(): Promise<void> {
-    await Promise.all([...this.#pending]);
+  flush(): Promise<void> {
+    return this.#writes.settled();
   }
 
   close(): Promise<void> {

@@ -10,7 +10,7 @@ import type { Logger } from '../log/logger.ts';
 import type { RegistryOptions } from '../registry/options.ts';
 import type { Reference } from '../registry/reference.ts';
 import type { RegistrySession } from '../registry/session.ts';
-import { cacheTag, entryImage, entryLayer, type LayerCache, type LayerCacheEntry, type LookupOutcome } from './layer-cache.ts';
+import { cacheTag, entryImage, entryLayer, PendingWrites, type LayerCache, type LayerCacheEntry, type LookupOutcome } from './layer-cache.ts';
 
 export interface RegistryCacheOptions {
   repository: Reference;
@@ -26,7 +26,7 @@ type Client = typeof import('../registry/index.ts');
 export class RegistryLayerCache implements LayerCache {
   readonly name: string;
   readonly #options: RegistryCacheOptions;
-  readonly #pending = new Set<Promise<void>>();
+  readonly #writes = new PendingWrites();
   #client: Promise<{ client: Client; session: RegistrySession }> | undefined;
   #offline = false;
 
@@ -72,17 +72,13 @@ export class RegistryLayerCache implements LayerCache {
 
   store(key: string, entry: LayerCacheEntry): void {
     if (!this.#options.write || this.#offline) return;
-    const write = this.#connect()
-      .then(({ client, session }) => client.pushImage(entryImage(entry, new Date()), [this.#ref(client, key)], this.#options.registry, { session }))
-      .then(() => undefined, (err: unknown) => {
-        this.#options.logger.warn(`layer cache ${this.name}: could not push an entry: ${(err as Error).message}`);
-      })
-      .finally(() => this.#pending.delete(write));
-    this.#pending.add(write);
+    const push = this.#connect()
+      .then(({ client, session }) => client.pushImage(entryImage(entry, new Date()), [this.#ref(client, key)], this.#options.registry, { session }));
+    this.#writes.add(push, (why) => this.#options.logger.warn(`layer cache ${this.name}: could not push an entry: ${why}`));
   }
 
-  async flush(): Promise<void> {
-    await Promise.all([...this.#pending]);
+  flush(): Promise<void> {
+    return this.#writes.settled();
   }
 
   async close(): Promise<void> {
