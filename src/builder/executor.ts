@@ -67,7 +67,7 @@ async function openStepCache(options: BuildOptions, logger: Logger): Promise<Ste
   const { openLayerCache } = await import('../cache/open-layer-cache.ts');
   const c = options.cache;
   const cache = openLayerCache(
-    { enabled: true, ...(c.repo === undefined ? {} : { repo: c.repo }), ttlMs: c.ttlMs, pushLayers: c.pushLayers, singleSnapshot: options.singleSnapshot, destinations: options.output.destinations },
+    { enabled: true, ...(c.repo === undefined ? {} : { repo: c.repo }), ttlMs: c.ttlMs, pushLayers: c.pushLayers, singleSnapshot: options.singleSnapshot, destinations: options.output.destinations, push: options.output.push },
     () => registryOptionsFrom(options, logger),
     logger,
   );

@@ -18,7 +18,9 @@ export interface LayerCacheFlags {
   ttlMs: number;
   pushLayers: boolean;
   singleSnapshot: boolean;
+  /** --destination values, and whether the build pushes to them (the inferred repo needs a push). */
   destinations: readonly string[];
+  push: boolean;
 }
 
 /** kaniko: the destination's repository (tag and digest dropped) + "/cache". */
@@ -52,9 +54,9 @@ export function openLayerCache(flags: LayerCacheFlags, registry: () => RegistryO
   }
   let repository: Reference;
   if (flags.repo) repository = cacheRepository(flags.repo);
-  else if (flags.destinations.length > 0) repository = inferredCacheRepo(flags.destinations[0]);
+  else if (flags.push && flags.destinations.length > 0) repository = inferredCacheRepo(flags.destinations[0]);
   else {
-    logger.info('layer cache: off (no --cache-repo and no --destination to infer it from); --cache-dir still serves base images');
+    logger.info('layer cache: off (no --cache-repo, and no pushed --destination to infer it from); --cache-dir still serves base images');
     return undefined;
   }
   return new RegistryLayerCache({ repository, ttlMs: flags.ttlMs, write, registry: registry(), logger });
