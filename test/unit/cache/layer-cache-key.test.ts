@@ -85,3 +85,27 @@ test('a cache entry is a one-layer image; its created time decides expiry', asyn
   await assert.rejects(entryLayer(twoLayers, 60_000), /one layer/);
   assert.equal(cacheTag(`sha256:${'a'.repeat(64)}`), 'a'.repeat(64));
 });
+
+test('RUN keys: bind-mounted context content and the environment count, a secret only by its id, a line moved by a comment misses nothing', async (t) => {
+  const { loadDockerfile, expandInstruction, initialStageVars } = await import('../../../src/dockerfile/index.ts');
+  const { stepKey } = await import('../../../src/builder/cache-key.ts');
+  const { emptyConfig } = await import('../../../src/builder/base-image.ts');
+  const ctx = tempDir(t);
+  fs.mkdirSync(path.join(ctx, 'src'));
+  fs.writeFileSync(path.join(ctx, 'src/main.c'), 'int main() {}');
+  const keyOf = async (text: string, env: Record<string, string> = {}) => {
+    const stage = loadDockerfile(text).stages[0];
+    const platform = { os: 'linux', architecture: 'amd64' };
+    const state = { stage, platform, config: emptyConfig(platform), layers: [], vars: initialStageVars(Object.entries(env).map(([k, v]) => `${k}=${v}`)), cmdSet: false };
+    const inst = expandInstruction(stage.instructions[0], state.vars.env);
+    return stepKey('sha256:parent', inst, state, { contextRoot: ctx, isContextPathIncluded: () => true, sourceState: () => { throw new Error('no stages'); } });
+  };
+  const run = 'FROM scratch\nRUN --mount=type=bind,source=src,target=/src --mount=type=secret,id=token make\n';
+  const first = await keyOf(run);
+  assert.equal(await keyOf(run.replace('FROM scratch\n', 'FROM scratch\n# a comment\n\n')), first);
+  fs.writeFileSync(path.join(ctx, 'src/main.c'), 'int main() { return 1; }');
+  const changed = await keyOf(run);
+  assert.notEqual(changed, first, 'the mounted tree changed');
+  assert.notEqual(await keyOf(run, { TOKEN: 'x' }), changed, 'the environment a RUN sees counts');
+  assert.notEqual(await keyOf(run.replace('id=token', 'id=other')), changed, 'the secret id is part of the instruction');
+});
