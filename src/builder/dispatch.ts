@@ -12,7 +12,7 @@ import {
   dispatchEnv, dispatchExpose, dispatchLabel, dispatchMaintainer, dispatchOnbuild, dispatchShell, dispatchStopsignal, dispatchUser,
   dispatchVolume,
 } from './instructions/metadata.ts';
-import { dispatchWorkdir } from './instructions/workdir.ts';
+import { dispatchWorkdir, workdirResult } from './instructions/workdir.ts';
 import { loadCopyInstruction, loadRunInstruction } from './lazy-modules.ts';
 import type { StageState } from './state.ts';
 import type { StepResult } from './step-result.ts';
@@ -46,9 +46,13 @@ export async function dispatchInstruction(state: StageState, inst: StageInstruct
   }
 }
 
-/** Steps whose layer the layer cache may supply (kaniko caches RUN, and COPY/ADD with --cache-copy-layers). */
-export function cacheableKind(inst: Instruction): 'run' | 'copy' | undefined {
+/**
+ * Steps whose layer the layer cache may supply: RUN, and COPY/ADD with --cache-copy-layers (kaniko), and
+ * WORKDIR, whose tiny layer would otherwise make a fully cached stage unpack its base image.
+ */
+export function cacheableKind(inst: Instruction): 'run' | 'copy' | 'workdir' | undefined {
   if (inst.kind === 'RUN') return 'run';
+  if (inst.kind === 'WORKDIR') return inst.path === '/' ? undefined : 'workdir';
   return inst.kind === 'COPY' || inst.kind === 'ADD' ? 'copy' : undefined;
 }
 
@@ -56,5 +60,6 @@ export function cacheableKind(inst: Instruction): 'run' | 'copy' | undefined {
 export async function cachedResult(state: StageState, inst: Instruction, layer: Layer): Promise<StepResult> {
   if (inst.kind === 'RUN') return { layer, history: (await loadRunInstruction()).runHistory(state, inst) };
   if (inst.kind === 'COPY' || inst.kind === 'ADD') return { layer, history: (await loadCopyInstruction()).copyHistory(inst) };
+  if (inst.kind === 'WORKDIR') return workdirResult(state, inst, layer);
   throw new Error(`${inst.kind} steps are never cached`);
 }

@@ -36,7 +36,7 @@ export interface StepOutcome {
 }
 
 function cachedKinds(cache: StepCache): Set<string> {
-  return new Set([...(cache.runLayers ? ['run'] : []), ...(cache.copyLayers ? ['copy'] : [])]);
+  return new Set(['workdir', ...(cache.runLayers ? ['run'] : []), ...(cache.copyLayers ? ['copy'] : [])]);
 }
 
 /** Runs `action` (a stage filesystem call that appends a layer) and hands the layer back for the step result. */

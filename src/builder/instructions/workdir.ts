@@ -1,5 +1,6 @@
 /** WORKDIR (BuildKit's dispatchWorkdir): sets the config and creates the directory, owned by USER, as a layer. */
 import type { WorkdirInstruction } from '../../dockerfile/instructions/index.ts';
+import type { Layer } from '../../image/types.ts';
 import { located } from '../../dockerfile/instructions/index.ts';
 import { resolveInRoot } from '../../fs/extract/safe-path.ts';
 import { resolveChown } from '../copy/chown.ts';
@@ -10,10 +11,16 @@ import { normalizeWorkdir } from '../paths.ts';
 import type { StageState } from '../state.ts';
 import type { StepResult } from '../step-result.ts';
 
-export async function dispatchWorkdir(state: StageState, inst: WorkdirInstruction, ctx: DispatchContext): Promise<StepResult> {
+/** The result of a WORKDIR that made `layer` (run, or from the cache). */
+export function workdirResult(state: StageState, inst: WorkdirInstruction, layer: Layer | undefined): StepResult {
   const wd = normalizeWorkdir(state.config.config.WorkingDir, inst.path);
   const config = { ...state.config.config, WorkingDir: wd };
-  if (wd === '/') return { config, history: historyEntry(`WORKDIR ${wd}`, { layer: false }) };
+  return { config, ...(layer ? { layer } : {}), history: historyEntry(`WORKDIR ${wd}`, { layer: wd !== '/' }) };
+}
+
+export async function dispatchWorkdir(state: StageState, inst: WorkdirInstruction, ctx: DispatchContext): Promise<StepResult> {
+  const wd = normalizeWorkdir(state.config.config.WorkingDir, inst.path);
+  if (wd === '/') return workdirResult(state, inst, undefined);
   const rootfs = await ctx.rootfs(state);
   const user = state.config.config.User;
   const owner = user ? located(inst.location, () => resolveChown(user, rootfs)) : undefined;
@@ -21,6 +28,5 @@ export async function dispatchWorkdir(state: StageState, inst: WorkdirInstructio
     ...(owner ? { chown: owner } : {}),
     ...(ctx.sourceDateEpoch === undefined ? {} : { time: ctx.sourceDateEpoch }),
   });
-  const layer = await ctx.commitLayer(state, created.map((host) => host.slice(rootfs.length) || '/'));
-  return { config, ...(layer ? { layer } : {}), history: historyEntry(`WORKDIR ${wd}`, { layer: true }) };
+  return workdirResult(state, inst, await ctx.commitLayer(state, created.map((host) => host.slice(rootfs.length) || '/')));
 }

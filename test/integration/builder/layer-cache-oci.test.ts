@@ -190,6 +190,7 @@ test('multi-stage: each stage is keyed on its own; COPY --from keys on the sourc
       'ARG V=1',
       'RUN echo $V > /gen && date +%s%N > /genstamp',
       'FROM busybox',
+      'WORKDIR /work',
       'RUN date +%s%N > /stamp',
       'COPY --from=gen /gen /gen',
       'RUN cat /gen > /out',
@@ -201,6 +202,8 @@ test('multi-stage: each stage is keyed on its own; COPY --from keys on the sourc
   assert.equal(cold.status, 0, cold.log);
   const warm = await build(t, ctx, cache, ['--cache-copy-layers']);
   assert.equal(warm.digest, cold.digest);
+  assert.equal([...warm.log.matchAll(/done \(CACHED\)/g)].length, 5, 'every RUN, COPY and WORKDIR of both stages came from the cache');
+  assert.doesNotMatch(warm.log, /RUN isolation/, 'no sandbox was started');
   const changed = await build(t, ctx, cache, ['--cache-copy-layers', '--build-arg', 'V=2']);
   assert.equal(changed.status, 0, changed.log);
   assert.equal(await fileInImage(changed.layout, '/stamp'), await fileInImage(cold.layout, '/stamp'), 'the second stage\'s first RUN hits');
