@@ -13,7 +13,7 @@ import { KilnError } from '../errors.ts';
 import { BlobStore } from './blob-store.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { digestHex } from './digest.ts';
-import { imageBlobs, verifiedStream } from './image-blobs.ts';
+import { imageBlobs, verifiedStream, type ImageBlob } from './image-blobs.ts';
 import { withIndexLock } from './layout-lock.ts';
 import { REF_NAME_ANNOTATION } from './select-image.ts';
 import { MediaType, type Descriptor, type Image, type IndexManifest, type Platform } from './types.ts';
@@ -46,6 +46,23 @@ export function isForeignDir(dir: string): boolean {
   return fs.existsSync(dir) && !isLayout(dir) && fs.readdirSync(dir).some((n) => !LAYOUT_NAMES.has(n) && !n.startsWith('.'));
 }
 
+/**
+ * A hard link to a local blob file instead of a copy (the build's blob store, a cache or base layout on the
+ * same filesystem): blob files are never changed in place, only created by rename, so sharing the inode is
+ * safe. False when the file is not there, has another size, or cannot be linked (another filesystem).
+ */
+function linkBlob(store: BlobStore, blob: ImageBlob): boolean {
+  if (blob.file === undefined) return false;
+  try {
+    if (fs.statSync(blob.file).size !== blob.size) return false;
+    fs.mkdirSync(path.dirname(store.blobPath(blob.digest)), { recursive: true });
+    fs.linkSync(blob.file, store.blobPath(blob.digest));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Writes the image's blobs into `staging/sha256`, skipping those `existingBlobPath` shows present. */
 async function writeBlobs(image: Image, staging: string, existingBlobPath?: (hex: string) => string): Promise<string[]> {
   const store = new BlobStore(staging);
@@ -54,7 +71,7 @@ async function writeBlobs(image: Image, staging: string, existingBlobPath?: (hex
   for (const blob of [config, ...layers, manifest]) {
     if (existingBlobPath && fs.existsSync(existingBlobPath(digestHex(blob.digest)))) continue;
     if (store.has(blob.digest)) continue;
-    await store.write(verifiedStream(blob), blob.digest);
+    if (!linkBlob(store, blob)) await store.write(verifiedStream(blob), blob.digest);
     written.push(digestHex(blob.digest));
   }
   fs.rmSync(path.join(staging, 'tmp'), { recursive: true, force: true });
