@@ -66,11 +66,11 @@ async function openStepCache(options: BuildOptions, logger: Logger): Promise<Ste
   if (!options.cache.enabled) return undefined;
   const { openLayerCache } = await import('../cache/open-layer-cache.ts');
   const c = options.cache;
-  const cache = openLayerCache(
-    { enabled: true, ...(c.repo === undefined ? {} : { repo: c.repo }), ttlMs: c.ttlMs, pushLayers: c.pushLayers, singleSnapshot: options.singleSnapshot, destinations: options.output.destinations, push: options.output.push },
-    () => registryOptionsFrom(options, logger),
-    logger,
-  );
+  const flags = {
+    enabled: true, ...(c.repo === undefined ? {} : { repo: c.repo }), ttlMs: c.ttlMs, pushLayers: c.pushLayers,
+    singleSnapshot: options.singleSnapshot, destinations: options.output.destinations, push: options.output.push,
+  };
+  const cache = openLayerCache(flags, () => registryOptionsFrom(options, logger), logger);
   if (!cache) return undefined;
   logger.info(`layer cache: ${cache.name}${c.pushLayers ? '' : ' (read only: --no-push-cache)'}`);
   return { cache, runLayers: c.runLayers, copyLayers: c.copyLayers, stats: { hits: 0, misses: 0 } };
