@@ -1,6 +1,7 @@
 /**
  * Builds one stage: its starting state (scratch, an earlier stage, an image), then each instruction in
- * order — ONBUILD triggers of the base first — with a step line per instruction.
+ * order — ONBUILD triggers of the base first — with a step line per instruction. Each step yields a result
+ * (run, or supplied by the layer cache: step-cache.ts decides) that is folded into the stage.
  */
 import type { Timings } from '../log/timings.ts';
 import type { StageInstruction } from '../dockerfile/instructions/index.ts';
@@ -14,10 +15,13 @@ import { startStep } from '../log/steps.ts';
 import { stateFromImage, stateFromScratch, stateFromStage } from './base-image.ts';
 import type { ImageSource } from './registry-source.ts';
 import type { DispatchContext, RunSettings } from './dispatch-context.ts';
-import { dispatchInstruction } from './dispatch.ts';
+import { chainStart, layerSettings } from './cache-key.ts';
+import { expandStep } from './dispatch.ts';
 import type { BuildOptions } from './options.ts';
 import type { StageFilesystem } from './rootfs/stage-filesystem.ts';
 import type { StageState } from './state.ts';
+import { resolveStep, takeAppendedLayer, type StepCache } from './step-cache.ts';
+import { applyStepResult } from './step-result.ts';
 import type { WorkDir } from './work-dir.ts';
 
 export interface StageBuildEnv {
@@ -43,17 +47,25 @@ export interface StageBuildEnv {
   stageCount: number;
   /** Totals per instruction kind, for kaniko's BENCHMARK_FILE. */
   timings: Timings;
+  /** The layer cache (--cache with a cache repo), when the build uses one. */
+  stepCache?: StepCache;
 }
 
 async function initialState(stage: Stage, env: StageBuildEnv): Promise<StageState> {
   if (stage.baseStage !== undefined) {
     const base = env.states.get(stage.baseStage);
     if (!base) throw new KilnError('DOCKERFILE_STAGE', `stage ${stage.baseName} was not built`, { location: stage.location });
-    return stateFromStage(stage, base);
+    return { ...stateFromStage(stage, base), ...(base.cacheKey === undefined ? {} : { cacheKey: base.cacheKey }) };
   }
   const platform: Platform = stage.platform ?? (env.options.platform ? parsePlatform(env.options.platform) : undefined) ?? hostPlatformOf(env);
-  if (stage.baseName === SCRATCH) return stateFromScratch(stage, platform);
-  return stateFromImage(stage, platform, await env.images.pull(stage.baseName, platform));
+  const settings = layerSettings(env.options);
+  if (stage.baseName === SCRATCH) {
+    const state = stateFromScratch(stage, platform);
+    return env.stepCache ? { ...state, cacheKey: chainStart('scratch', platform, settings) } : state;
+  }
+  const image = await env.images.pull(stage.baseName, platform);
+  const state = await stateFromImage(stage, platform, image);
+  return env.stepCache ? { ...state, cacheKey: chainStart({ image: await image.digest() }, platform, settings) } : state;
 }
 
 function hostPlatformOf(env: StageBuildEnv): Platform {
@@ -91,13 +103,13 @@ function dispatchContext(env: StageBuildEnv, logger: Logger): DispatchContext {
       return { kind: 'stage', state };
     },
     rootfs: (state) => env.filesystem.rootfs(state),
-    commitLayer: (state, paths) => env.filesystem.commitLayer(state, paths),
+    commitLayer: (state, paths) => takeAppendedLayer(state, () => env.filesystem.commitLayer(state, paths)),
     scratchDir: (state) => env.work.newRootfs(state.stage.index),
-    commitEntries: (state, entries) => env.filesystem.commitEntries(state, entries),
+    commitEntries: (state, entries) => takeAppendedLayer(state, () => env.filesystem.commitEntries(state, entries)),
     runStep: (state, spec, stepDir, ignore) => env.filesystem.runStep(state, spec, stepDir, ignore),
     stepDir: () => env.work.newStepDir(),
     run: env.run,
-    commitTreeLayer: (state, tree) => env.filesystem.commitTreeLayer(state, tree),
+    commitTreeLayer: (state, tree) => takeAppendedLayer(state, () => env.filesystem.commitTreeLayer(state, tree)),
     created: env.created,
     ...(env.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: env.options.sourceDateEpoch }),
     logger,
@@ -127,8 +139,11 @@ export async function buildStage(stage: Stage, position: number, env: StageBuild
     env.run.signal?.throwIfAborted();
     const step = startStep(logger, { stage: position, stages: env.stageCount, step: i + 2, steps: total, text: inst.original }, env.timings);
     try {
-      await dispatchInstruction(state, inst, ctx);
-      step.done();
+      const outcome = await resolveStep(state, expandStep(state, inst, ctx), ctx, env.filesystem, env.stepCache, logger);
+      await applyStepResult(state, outcome.result);
+      if (outcome.key === undefined) delete state.cacheKey;
+      else state.cacheKey = outcome.key;
+      step.done(outcome.cached ? 'CACHED' : undefined);
     } catch (err) {
       step.failed(err instanceof Error ? err.message : String(err));
       throw withLocation(err, inst);

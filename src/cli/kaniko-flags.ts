@@ -147,18 +147,19 @@ export const FLAGS: readonly FlagSpec[] = [
 
   // cache
   S({ name: 'cache', type: 'bool', default: false, group: 'cache', status: 'supported', help: 'Use cache when building image.',
-    note: 'Base images from --cache-dir (filled by kiln warm); the layer cache (--cache-repo) later.' }),
-  S({ name: 'cache-repo', type: 'string', default: '', valueName: 'REPO', group: 'cache', status: 'later',
+    note: 'The layer cache (--cache-repo, see docs/cache.md) and base images from --cache-dir (filled by kiln warm).' }),
+  S({ name: 'cache-repo', type: 'string', default: '', valueName: 'REPO', group: 'cache', status: 'supported',
     help: "Repository to use as a cache (inferred from the destination otherwise); 'oci:PATH' writes an OCI layout." }),
   S({ name: 'cache-dir', type: 'string', default: '/cache', valueName: 'DIR', group: 'cache', status: 'supported',
     help: 'Specify a local directory to use as a cache (of base images): an OCI layout filled by kiln warm, read with --cache=true.' }),
   S({ name: 'cache-ttl', type: 'duration', default: '336h0m0s', valueName: 'DURATION', group: 'cache', status: 'supported',
     help: 'Cache timeout, a value with a unit, e.g. 6h. Defaults to two weeks.' }),
-  S({ name: 'cache-copy-layers', type: 'bool', default: false, group: 'cache', status: 'later', help: 'Caches copy layers.' }),
-  S({ name: 'cache-run-layers', type: 'bool', default: true, group: 'cache', status: 'later', help: 'Caches run layers.' }),
-  S({ name: 'compressed-caching', type: 'bool', default: true, group: 'cache', status: 'later',
-    help: 'Compress the cached layers. Decreases build time, but increases memory usage.' }),
-  S({ name: 'no-push-cache', type: 'bool', default: false, group: 'cache', status: 'later',
+  S({ name: 'cache-copy-layers', type: 'bool', default: false, group: 'cache', status: 'supported', help: 'Caches copy layers.' }),
+  S({ name: 'cache-run-layers', type: 'bool', default: true, group: 'cache', status: 'supported', help: 'Caches run layers.' }),
+  S({ name: 'compressed-caching', type: 'bool', default: true, group: 'cache', status: 'no-effect',
+    help: 'Compress the cached layers. Decreases build time, but increases memory usage.',
+    note: 'Kiln streams layers and never holds one in memory; cache entries share the image layers\' compressed blobs (docs/cache.md).' }),
+  S({ name: 'no-push-cache', type: 'bool', default: false, group: 'cache', status: 'supported',
     help: 'Do not push the cache layers to the registry.' }),
 
   // registries

@@ -15,11 +15,14 @@ export interface LayerInfo {
 /** A layer whose facts are known up front and whose blob can be opened any number of times. */
 export class KnownLayer implements Layer {
   readonly info: LayerInfo;
+  /** A local file holding exactly the blob, when there is one: writers may link it instead of copying. */
+  readonly file: string | undefined;
   readonly #open: () => Readable;
 
-  constructor(info: LayerInfo, open: () => Readable) {
+  constructor(info: LayerInfo, open: () => Readable, file?: string) {
     this.info = { ...info };
     this.#open = open;
+    this.file = file;
   }
 
   async digest(): Promise<Digest> {
@@ -46,7 +49,7 @@ export class KnownLayer implements Layer {
 }
 
 export function blobStoreLayer(store: BlobStore, info: LayerInfo): KnownLayer {
-  return new KnownLayer(info, () => store.open(info.digest));
+  return new KnownLayer(info, () => store.open(info.digest), store.blobPath(info.digest));
 }
 
 /** A layer stored in a file, optionally at a byte range (a blob inside an uncompressed tarball). */

@@ -13,9 +13,10 @@ import { resolveChown, type Owner } from '../copy/chown.ts';
 import { copyFiles, type CopyRequest } from '../copy/copy-files.ts';
 import { writeHeredocFile } from '../copy/heredoc-source.ts';
 import type { DispatchContext } from '../dispatch-context.ts';
-import { commitHistory } from '../history.ts';
+import { historyEntry } from '../history.ts';
 import { destRelativeToWorkdir } from '../paths.ts';
 import type { StageState } from '../state.ts';
+import type { StepResult } from '../step-result.ts';
 
 type CopyLike = CopyInstruction | AddInstruction;
 
@@ -130,7 +131,12 @@ async function copyInto(dstRoot: string, dest: string, inst: CopyLike, src: Sour
   return changed;
 }
 
-async function dispatchCopyLike(state: StageState, inst: CopyLike, ctx: DispatchContext): Promise<void> {
+/** The history entry of a COPY or ADD, whether it ran or its layer came from the cache. */
+export function copyHistory(inst: CopyLike): StepResult['history'] {
+  return historyEntry(createdBy(inst), { layer: true, fromFilesystemChange: true });
+}
+
+async function dispatchCopyLike(state: StageState, inst: CopyLike, ctx: DispatchContext): Promise<StepResult> {
   const dest = destRelativeToWorkdir(state.config.config.WorkingDir, inst.dest);
   const src = await sourceTree(inst, ctx);
   const chownSpec = inst.chown;
@@ -138,20 +144,21 @@ async function dispatchCopyLike(state: StageState, inst: CopyLike, ctx: Dispatch
   const link = inst.link && inst.chmod === undefined;
   const rootfs = link && !needsUserDb ? undefined : await ctx.rootfs(state);
   const owner = chownSpec === undefined ? undefined : located(inst.location, () => resolveChown(chownSpec, rootfs ?? '/nonexistent'));
+  let layer;
   if (link) {
     const tree = ctx.scratchDir(state);
     await copyInto(tree, dest, inst, src, owner, ctx);
-    await ctx.commitTreeLayer(state, tree);
+    layer = await ctx.commitTreeLayer(state, tree);
   } else {
-    await ctx.commitLayer(state, await copyInto(rootfs!, dest, inst, src, owner, ctx));
+    layer = await ctx.commitLayer(state, await copyInto(rootfs!, dest, inst, src, owner, ctx));
   }
-  commitHistory(state, createdBy(inst), { layer: true, fromFilesystemChange: true });
+  return { ...(layer ? { layer } : {}), history: copyHistory(inst) };
 }
 
-export function dispatchCopy(state: StageState, inst: CopyInstruction, ctx: DispatchContext): Promise<void> {
+export function dispatchCopy(state: StageState, inst: CopyInstruction, ctx: DispatchContext): Promise<StepResult> {
   return dispatchCopyLike(state, inst, ctx);
 }
 
-export function dispatchAdd(state: StageState, inst: AddInstruction, ctx: DispatchContext): Promise<void> {
+export function dispatchAdd(state: StageState, inst: AddInstruction, ctx: DispatchContext): Promise<StepResult> {
   return dispatchCopyLike(state, inst, ctx);
 }

@@ -47,6 +47,7 @@ export function kilnOwnPaths(inputs: FilesystemInputs): string[] {
     ...[o.tarPath, o.ociLayoutPath, o.digestFile, o.imageNameWithDigestFile, o.imageNameTagWithDigestFile].filter((p): p is string => p !== undefined),
     ...options.baseImageSources.map((s) => s.path),
     ...(options.cache.enabled ? [options.cache.dir] : []),
+    ...(options.cache.enabled && options.cache.repo?.startsWith('oci:') ? [options.cache.repo.slice('oci:'.length)] : []),
     ...options.secrets.flatMap((s) => (s.source.kind === 'file' ? [s.source.path] : [])),
     ...options.ssh.flatMap((s) => s.paths),
     ...(options.registry.dockerConfigDir ? [options.registry.dockerConfigDir] : []),

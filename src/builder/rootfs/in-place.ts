@@ -9,6 +9,7 @@
 import type { LayerWriteOptions } from '../../fs/layer-writer.ts';
 import type { SnapshotMode } from '../../fs/snapshot/walk.ts';
 import type { TarEntry } from '../../fs/tar-entry.ts';
+import type { Layer } from '../../image/types.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { StageState } from '../state.ts';
 import { deleteFilesystem } from './delete-filesystem.ts';
@@ -91,6 +92,12 @@ export class InPlaceFilesystem implements StageFilesystem {
     const layer = await treeLayer(tree, this.#config.layerOptions);
     await applyLayerBlob(root, layer, { protect: this.#config.ignore });
     if (!this.#config.singleSnapshot) await appendLayer(state, layer);
+  }
+
+  async applyLayer(state: StageState, layer: Layer): Promise<void> {
+    if (state !== this.#building) return this.#config.privateDirs.applyLayer(state, layer);
+    if (this.#onRoot === state) await applyLayerBlob(this.#config.root, layer, { protect: this.#config.ignore });
+    await appendLayer(state, layer);
   }
 
   async commitEntries(state: StageState, entries: readonly TarEntry[]): Promise<void> {

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type { LayerWriteOptions } from '../../fs/layer-writer.ts';
 import type { SnapshotMode } from '../../fs/snapshot/walk.ts';
 import type { TarEntry } from '../../fs/tar-entry.ts';
+import type { Layer } from '../../image/types.ts';
 import type { StageState } from '../state.ts';
 import type { WorkDir } from '../work-dir.ts';
 import { appendEntriesLayer, appendLayer, applyImageLayers, applyLayerBlob, pathEntries, treeLayer, type ExtractRetry } from './layers.ts';
@@ -64,6 +65,11 @@ export class PrivateDirFilesystem implements StageFilesystem {
       return;
     }
     const layer = await treeLayer(tree, this.#config.layerOptions);
+    if (state.rootfs) await applyLayerBlob(state.rootfs, layer);
+    await appendLayer(state, layer);
+  }
+
+  async applyLayer(state: StageState, layer: Layer): Promise<void> {
     if (state.rootfs) await applyLayerBlob(state.rootfs, layer);
     await appendLayer(state, layer);
   }
