@@ -32,7 +32,9 @@ export function registryOptionsFrom(options: BuildOptions, logger: Logger): Regi
     pushRetry: r.pushRetry,
     pushIgnoreImmutableTagErrors: r.pushIgnoreImmutableTagErrors,
     ...(r.dockerConfigDir === undefined ? {} : { dockerConfigDir: r.dockerConfigDir }),
-    log: (message) => logger.debug(message),
+    // Retries, resumed downloads and skipped mirrors are worth seeing in a CI log, with their reason.
+    log: (message) => logger.warn(message),
+    info: (message) => logger.info(message),
   });
 }
 

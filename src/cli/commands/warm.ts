@@ -10,7 +10,7 @@ import { dockerfileImages, warmImages, type WarmTarget } from '../../cache/warme
 import { KilnError } from '../../errors.ts';
 import { parsePlatform, hostPlatform } from '../../image/platform.ts';
 import { parseLogFormat, parseLogLevel } from '../../log/levels.ts';
-import { createLogger } from '../../log/logger.ts';
+import { createLogger, type Logger } from '../../log/logger.ts';
 import {
   addRegistryMap, addRegistryMirror, defaultRegistryOptions, parseRegistryCertificate, parseRegistryClientCert,
   type RegistryOptions,
@@ -73,7 +73,7 @@ function str(parsed: ParsedArgv, name: string): string {
   return String(parsed.flags.get(name)?.value ?? '');
 }
 
-function registryOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, log: (m: string) => void): RegistryOptions {
+function registryOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, logger: Logger): RegistryOptions {
   let registryMaps: Record<string, string[]> = {};
   for (const value of list(parsed, 'registry-map')) {
     for (const kv of value.split(';').filter((s) => s !== '')) registryMaps = addRegistryMap(registryMaps, kv);
@@ -95,7 +95,8 @@ function registryOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, log: (m: st
     imageDownloadRetry: retry,
     ...(env.DOCKER_CONFIG ? { dockerConfigDir: env.DOCKER_CONFIG } : {}),
     env,
-    log,
+    log: (m) => logger.warn(m),
+    info: (m) => logger.info(m),
   });
 }
 
@@ -146,7 +147,7 @@ export async function runWarmCommand(argv: readonly string[], env: NodeJS.Proces
     cacheDir: path.resolve(cwd, str(parsed, 'cache-dir')),
     ttlMs,
     force: parsed.flags.get('force')?.value === true,
-    registry: registryOptions(parsed, env, (m) => logger.debug(m)),
+    registry: registryOptions(parsed, env, logger),
     logger,
   });
 }
