@@ -15,6 +15,7 @@ import { isContextKindSupported, parseContextSpec } from '../context/source.ts';
 import { parseFlags, parseGoBool, parseGoDuration, usageError } from './flag-parser.ts';
 import type { FlagValue, ParsedArgv, ParsedFlag } from './flag-parser.ts';
 import { FEATURES } from './kaniko-flags.ts';
+import { layerCacheNotice } from './layer-cache-notice.ts';
 
 /** Parses `kiln build` arguments without building: what the tests and the command use. */
 export function parseBuildArgv(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string = process.cwd()): BuildOptions {
@@ -342,6 +343,8 @@ export function resolveBuildOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, 
   if (cacheEnabled && !push && flags.opt('cache-repo') === undefined && !cacheDirGiven) {
     throw usageError('if using cache with --no-push, specify cache repo with --cache-repo');
   }
+  const cacheNotice = layerCacheNotice(cacheEnabled, flags.opt('cache-repo'), path.resolve(cwd, flags.str('cache-dir')));
+  if (cacheNotice) notices.push(cacheNotice);
   const abs = (name: string): string | undefined => {
     const v = flags.opt(name);
     return v === undefined ? undefined : path.resolve(cwd, v);
