@@ -103,7 +103,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     const image = finalImage(env.states.get(graph.target.index)!, options, created);
     // Push first: the digest files then name what the registries hold.
     if (pusher) await pusher.push(image);
-    const digest = await writeOutputs(image, options.output, logger);
+    const digest = await writeOutputs(image, options.output, logger, { pushedTo: pusher ? options.output.destinations : [] });
     logger.info(`built image ${digest}`);
     stopTotal();
     if (options.benchmarkFile) writeFileAtomic(options.benchmarkFile, JSON.stringify(timings, null, 2) + '\n');
