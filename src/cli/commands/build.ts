@@ -12,6 +12,7 @@ import type { Logger } from '../../log/logger.ts';
 import { resolveBuildOptions } from '../build-options.ts';
 import { parseFlags } from '../flag-parser.ts';
 import { renderHelp } from '../flag-help.ts';
+import { VERSION } from '../version.ts';
 
 const EXECUTOR_MODULE = '../../builder/executor.ts';
 
@@ -65,6 +66,11 @@ export async function runBuildCommand(commandName: string, argv: readonly string
   const parsed = parseFlags(argv, env);
   if (parsed.help) {
     process.stdout.write(renderHelp(commandName));
+    return;
+  }
+  if (parsed.operands.length === 1 && parsed.operands[0] === 'version') {
+    // kaniko's `executor version` subcommand, in its format.
+    process.stdout.write(`Kiln version :  ${VERSION}\n`);
     return;
   }
   const options = resolveBuildOptions(parsed, env, process.cwd());
