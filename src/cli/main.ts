@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { KilnError, isKilnError } from '../errors.ts';
 import { VERSION } from './version.ts';
+import { wasReported } from './json-errors.ts';
 
 export interface CommandModule {
   /** Adds the command (with its flags and action) to the program. */
@@ -46,6 +47,7 @@ function reportError(err: unknown): number {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
     return e.code === 'commander.help' && e.exitCode === 0 ? 0 : 2;
   }
+  if (wasReported(err)) return isKilnError(err) ? err.exitCode : 70;
   if (isKilnError(err)) {
     process.stderr.write(err.describe() + '\n');
     if (process.env.KILN_DEBUG && err.stack) process.stderr.write(err.stack + '\n');

@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const kiln = resolve(root, 'bin', 'kiln');
@@ -53,4 +55,24 @@ test('under a Node older than 22.18, the entry names the requirement instead of 
   assert.match(r.stderr, /^error: Kiln needs Node\.js >= 22\.18; .* is v\d+/);
   assert.match(r.stderr, /npm ci/);
   assert.doesNotMatch(r.stderr, /SyntaxError/);
+});
+
+test('--log-format=json: every line is JSON, the final error included', (t) => {
+  const ctx = mkdtempSync(join(tmpdir(), 'kiln-json-'));
+  t.after(() => rmSync(ctx, { recursive: true, force: true }));
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY missing.txt /\n');
+  for (const args of [['--log-format=json'], ['--log-format', 'json', '--no-such-flag']]) {
+    const r = run(['build', '--context', ctx, '--no-push', '--tar-path', join(ctx, 'out.tar'), ...args]);
+    assert.notEqual(r.status, 0);
+    const lines = r.stderr.trimEnd().split('\n');
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const last = entries.at(-1)!;
+    assert.equal(last.level, 'error', r.stderr);
+    assert.equal(typeof last.code, 'string');
+    assert.equal(last.exitCode, r.status);
+  }
+  const copy = run(['build', '--context', ctx, '--no-push', '--tar-path', join(ctx, 'out.tar'), '--log-format=json']);
+  const last = JSON.parse(copy.stderr.trimEnd().split('\n').at(-1)!) as Record<string, unknown>;
+  assert.equal(last.file, 'Dockerfile');
+  assert.equal(last.line, 2);
 });

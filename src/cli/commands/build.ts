@@ -13,6 +13,7 @@ import { resolveBuildOptions } from '../build-options.ts';
 import { parseFlags } from '../flag-parser.ts';
 import { renderHelp } from '../flag-help.ts';
 import { VERSION } from '../version.ts';
+import { jsonLogsRequested, reportErrorAsJson } from '../json-errors.ts';
 
 const EXECUTOR_MODULE = '../../builder/executor.ts';
 
@@ -63,6 +64,16 @@ async function loadRunBuild(): Promise<RunBuild> {
 
 /** Runs `kiln build` / `kiln executor` with its raw arguments. */
 export async function runBuildCommand(commandName: string, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let logger: Logger | undefined;
+  try {
+    await buildCommand(commandName, argv, env, (l) => { logger = l; });
+  } catch (err) {
+    if (jsonLogsRequested(argv)) reportErrorAsJson(err, logger);
+    throw err;
+  }
+}
+
+async function buildCommand(commandName: string, argv: readonly string[], env: NodeJS.ProcessEnv, onLogger: (logger: Logger) => void): Promise<void> {
   const parsed = parseFlags(argv, env);
   if (parsed.help) {
     process.stdout.write(renderHelp(commandName));
@@ -79,6 +90,7 @@ export async function runBuildCommand(commandName: string, argv: readonly string
     format: env.NO_COLOR && options.log.format === 'color' ? 'text' : options.log.format,
     timestamp: options.log.timestamp,
   });
+  onLogger(logger);
   for (const notice of options.notices) logger.warn(notice);
   const runBuild = await loadRunBuild();
   const interrupt = interruptOnSignals(logger);

@@ -11,6 +11,7 @@ import { KilnError } from '../../errors.ts';
 import { parsePlatform, hostPlatform } from '../../image/platform.ts';
 import { parseLogFormat, parseLogLevel } from '../../log/levels.ts';
 import { createLogger, type Logger } from '../../log/logger.ts';
+import { jsonLogsRequested, reportErrorAsJson } from '../json-errors.ts';
 import {
   addRegistryMap, addRegistryMirror, defaultRegistryOptions, parseRegistryCertificate, parseRegistryClientCert,
   type RegistryOptions,
@@ -163,6 +164,11 @@ export function register(program: Command): void {
     .passThroughOptions()
     .argument('[flags...]', "kaniko warmer flags; see 'kiln warm --help'")
     .action(async (args: string[]) => {
-      await runWarmCommand(args ?? []);
+      try {
+        await runWarmCommand(args ?? []);
+      } catch (err) {
+        if (jsonLogsRequested(args ?? [])) reportErrorAsJson(err);
+        throw err;
+      }
     });
 }
