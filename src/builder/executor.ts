@@ -23,6 +23,7 @@ import { runSettings } from './run-settings.ts';
 import { buildStage, type StageBuildEnv } from './stage-builder.ts';
 import type { StageState } from './state.ts';
 import { createWorkDir } from './work-dir.ts';
+import { unusedBuildArgsWarning } from './unused-build-args.ts';
 
 export interface BuildResult {
   digest: string;
@@ -80,6 +81,8 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     const graph = buildStageGraph(parsed, { buildArgs: options.buildArgs, target: options.target, targetPlatform, buildPlatform });
     for (const w of [...parsed.warnings, ...graph.warnings]) logger.warn(`${dockerfile.displayName}:${w.line}: ${w.message}`);
     const stages = stagesToBuild(graph.stages, graph.neededStages, graph.target, options.skipUnusedStages);
+    const unusedArgs = unusedBuildArgsWarning(options.buildArgs, graph.metaArgs, stages);
+    if (unusedArgs) logger.warn(unusedArgs);
     const created = createdTime(options);
     const timings = new Timings();
     const stopTotal = timings.start('Total Build Time');

@@ -76,3 +76,15 @@ test('--log-format=json: every line is JSON, the final error included', (t) => {
   assert.equal(last.file, 'Dockerfile');
   assert.equal(last.line, 2);
 });
+
+test('a --build-arg that no built stage declares gets BuildKit\'s warning', (t) => {
+  const ctx = mkdtempSync(join(tmpdir(), 'kiln-args-'));
+  t.after(() => rmSync(ctx, { recursive: true, force: true }));
+  writeFileSync(join(ctx, 'Dockerfile'), 'ARG META=1\nFROM scratch AS unused\nARG ONLY_UNUSED\nFROM scratch\nARG USED\nLABEL used=$USED\n');
+  const r = run(['build', '--context', ctx, '--no-push', '--tar-path', join(ctx, 'out.tar'), '--skip-unused-stages',
+    '--build-arg', 'USED=1', '--build-arg', 'META=2', '--build-arg', 'TYPO=3', '--build-arg', 'HTTP_PROXY=http://proxy', '--build-arg', 'ONLY_UNUSED=4']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /One or more build-args \[ONLY_UNUSED TYPO\] were not consumed/);
+  const ok = run(['build', '--context', ctx, '--no-push', '--tar-path', join(ctx, 'out.tar'), '--build-arg', 'USED=1']);
+  assert.doesNotMatch(ok.stderr, /not consumed/);
+});
