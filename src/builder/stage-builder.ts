@@ -8,10 +8,11 @@ import { resolveStageSource } from '../dockerfile/stage-graph.ts';
 import { SCRATCH, type Stage } from '../dockerfile/stages.ts';
 import { KilnError } from '../errors.ts';
 import type { Platform } from '../image/types.ts';
-import { parsePlatform } from '../image/platform.ts';
+import { hostPlatform, parsePlatform } from '../image/platform.ts';
 import type { Logger } from '../log/logger.ts';
 import { startStep } from '../log/steps.ts';
 import { stateFromImage, stateFromScratch, stateFromStage } from './base-image.ts';
+import { basePlatformWarning, checkRunnable } from './platform-check.ts';
 import type { ImageSource } from './registry-source.ts';
 import type { DispatchContext, RunSettings } from './dispatch-context.ts';
 import { dispatchInstruction } from './dispatch.ts';
@@ -51,20 +52,24 @@ async function initialState(stage: Stage, env: StageBuildEnv): Promise<StageStat
     if (!base) throw new KilnError('DOCKERFILE_STAGE', `stage ${stage.baseName} was not built`, { location: stage.location });
     return stateFromStage(stage, base);
   }
-  const platform: Platform = stage.platform ?? (env.options.platform ? parsePlatform(env.options.platform) : undefined) ?? hostPlatformOf(env);
+  const platform: Platform = stage.platform ?? targetPlatformOf(env);
   if (stage.baseName === SCRATCH) return stateFromScratch(stage, platform);
-  return stateFromImage(stage, platform, await env.images.pull(stage.baseName, platform));
+  const image = await env.images.pull(stage.baseName, platform);
+  const warning = basePlatformWarning(stage.baseName, platform, await image.configFile());
+  if (warning) env.logger.warn(`${stage.location.file}:${stage.location.line}: ${warning}`);
+  return stateFromImage(stage, platform, image);
 }
 
-function hostPlatformOf(env: StageBuildEnv): Platform {
-  return env.options.platform ? parsePlatform(env.options.platform) : parsePlatform(`linux/${process.arch === 'x64' ? 'amd64' : process.arch}`);
+/** The platform the build is for: --custom-platform, else the host's. */
+function targetPlatformOf(env: StageBuildEnv): Platform {
+  return env.options.platform ? parsePlatform(env.options.platform) : hostPlatform();
 }
 
 /** COPY --from=<image>: the image as a (never dispatched) stage state, pulled once per build. */
 function imageState(name: string, env: StageBuildEnv): Promise<StageState> {
   let state = env.copySourceImages.get(name);
   if (!state) {
-    const platform = hostPlatformOf(env);
+    const platform = targetPlatformOf(env);
     state = env.images.pull(name, platform).then((image) => stateFromImage(env.stages[0], platform, image));
     env.copySourceImages.set(name, state);
   }
@@ -81,7 +86,7 @@ function dispatchContext(env: StageBuildEnv, logger: Logger): DispatchContext {
     async copySource(inst, reference) {
       const source = resolveStageSource(env.stages, reference, inst);
       if (source.kind === 'image') return { kind: 'stage', state: await imageState(source.name, env) };
-      if (source.kind === 'scratch') return { kind: 'stage', state: stateFromScratch(env.stages[0], hostPlatformOf(env)) };
+      if (source.kind === 'scratch') return { kind: 'stage', state: stateFromScratch(env.stages[0], targetPlatformOf(env)) };
       const state = env.states.get(source.index);
       if (!state) {
         throw new KilnError('DOCKERFILE_STAGE', `cannot copy from stage ${JSON.stringify(reference)}, it needs to be defined before the current stage`, {
@@ -94,7 +99,10 @@ function dispatchContext(env: StageBuildEnv, logger: Logger): DispatchContext {
     commitLayer: (state, paths) => env.filesystem.commitLayer(state, paths),
     scratchDir: (state) => env.work.newRootfs(state.stage.index),
     commitEntries: (state, entries) => env.filesystem.commitEntries(state, entries),
-    runStep: (state, spec, stepDir, ignore) => env.filesystem.runStep(state, spec, stepDir, ignore),
+    runStep: (state, spec, stepDir, ignore) => {
+      checkRunnable(state.config);
+      return env.filesystem.runStep(state, spec, stepDir, ignore);
+    },
     stepDir: () => env.work.newStepDir(),
     run: env.run,
     commitTreeLayer: (state, tree) => env.filesystem.commitTreeLayer(state, tree),
