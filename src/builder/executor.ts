@@ -24,6 +24,7 @@ import { buildStage, type StageBuildEnv } from './stage-builder.ts';
 import type { StageState } from './state.ts';
 import { createWorkDir } from './work-dir.ts';
 import { unusedBuildArgsWarning } from './unused-build-args.ts';
+import { checkHostTools } from './host-tools.ts';
 
 export interface BuildResult {
   digest: string;
@@ -81,6 +82,8 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     const graph = buildStageGraph(parsed, { buildArgs: options.buildArgs, target: options.target, targetPlatform, buildPlatform });
     for (const w of [...parsed.warnings, ...graph.warnings]) logger.warn(`${dockerfile.displayName}:${w.line}: ${w.message}`);
     const stages = stagesToBuild(graph.stages, graph.neededStages, graph.target, options.skipUnusedStages);
+    // Before any stage starts (in place: before / is emptied).
+    checkHostTools(stages);
     const unusedArgs = unusedBuildArgsWarning(options.buildArgs, graph.metaArgs, stages);
     if (unusedArgs) logger.warn(unusedArgs);
     const created = createdTime(options);
