@@ -5,6 +5,7 @@
 import type { Timings } from '../log/timings.ts';
 import type { StageInstruction } from '../dockerfile/instructions/index.ts';
 import { resolveStageSource } from '../dockerfile/stage-graph.ts';
+import { imageTriggers } from '../dockerfile/image-triggers.ts';
 import { SCRATCH, type Stage } from '../dockerfile/stages.ts';
 import { KilnError } from '../errors.ts';
 import type { Platform } from '../image/types.ts';
@@ -46,18 +47,20 @@ export interface StageBuildEnv {
   timings: Timings;
 }
 
-async function initialState(stage: Stage, env: StageBuildEnv): Promise<StageState> {
+/** The stage's starting state and the base's ONBUILD triggers (a base stage's are in `stage.onbuildTriggers`). */
+async function initialState(stage: Stage, env: StageBuildEnv): Promise<{ state: StageState; triggers: StageInstruction[] }> {
   if (stage.baseStage !== undefined) {
     const base = env.states.get(stage.baseStage);
     if (!base) throw new KilnError('DOCKERFILE_STAGE', `stage ${stage.baseName} was not built`, { location: stage.location });
-    return stateFromStage(stage, base);
+    return { state: stateFromStage(stage, base), triggers: stage.onbuildTriggers };
   }
   const platform: Platform = stage.platform ?? targetPlatformOf(env);
-  if (stage.baseName === SCRATCH) return stateFromScratch(stage, platform);
+  if (stage.baseName === SCRATCH) return { state: stateFromScratch(stage, platform), triggers: [] };
   const image = await env.images.pull(stage.baseName, platform);
-  const warning = basePlatformWarning(stage.baseName, platform, await image.configFile());
+  const config = await image.configFile();
+  const warning = basePlatformWarning(stage.baseName, platform, config);
   if (warning) env.logger.warn(`${stage.location.file}:${stage.location.line}: ${warning}`);
-  return stateFromImage(stage, platform, image);
+  return { state: await stateFromImage(stage, platform, image), triggers: imageTriggers(config.config?.OnBuild, stage) };
 }
 
 /** The platform the build is for: --custom-platform, else the host's. */
@@ -125,9 +128,9 @@ function withLocation(err: unknown, inst: StageInstruction): unknown {
 
 export async function buildStage(stage: Stage, position: number, env: StageBuildEnv): Promise<StageState> {
   const logger = env.logger.child({ stage: stage.displayName });
-  const state = await initialState(stage, env);
+  const { state, triggers } = await initialState(stage, env);
   env.filesystem.beginStage(state);
-  const steps: StageInstruction[] = [...stage.onbuildTriggers, ...stage.instructions];
+  const steps: StageInstruction[] = [...triggers, ...stage.instructions];
   const ctx = dispatchContext(env, logger);
   const total = steps.length + 1;
   startStep(logger, { stage: position, stages: env.stageCount, step: 1, steps: total, text: stage.location.text }, env.timings).done();
