@@ -4,6 +4,7 @@
  * the parse helpers below.
  */
 import { KilnError } from '../errors.ts';
+import type { TransferProgress } from '../log/transfer-progress.ts';
 import { DOCKER_HUB, isRegistryHost, normalizeRegistryName } from './reference.ts';
 
 export interface ClientCertificate {
@@ -50,6 +51,8 @@ export interface RegistryOptions {
   log: (message: string) => void;
   /** Progress worth a line at the default level (which mirror served a pull). */
   info?: (message: string) => void;
+  /** Per-blob transfer progress (pulls and pushes of layers). */
+  progress?: TransferProgress;
 }
 
 export function defaultRegistryOptions(overrides: Partial<RegistryOptions> = {}): RegistryOptions {

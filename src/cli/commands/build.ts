@@ -89,6 +89,8 @@ async function buildCommand(commandName: string, argv: readonly string[], env: N
     level: options.log.level,
     format: env.NO_COLOR && options.log.format === 'color' ? 'text' : options.log.format,
     timestamp: options.log.timestamp,
+    // Progress bars only where a person watches; CI logs and JSON get plain lines.
+    statusLine: process.stderr.isTTY === true && options.log.format !== 'json',
   });
   onLogger(logger);
   for (const notice of options.notices) logger.warn(notice);

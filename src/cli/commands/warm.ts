@@ -12,6 +12,7 @@ import { parsePlatform, hostPlatform } from '../../image/platform.ts';
 import { parseLogFormat, parseLogLevel } from '../../log/levels.ts';
 import { createLogger, type Logger } from '../../log/logger.ts';
 import { jsonLogsRequested, reportErrorAsJson } from '../json-errors.ts';
+import { createTransferProgress } from '../../log/transfer-progress.ts';
 import {
   addRegistryMap, addRegistryMirror, defaultRegistryOptions, parseRegistryCertificate, parseRegistryClientCert,
   type RegistryOptions,
@@ -98,6 +99,7 @@ function registryOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, logger: Log
     env,
     log: (m) => logger.warn(m),
     info: (m) => logger.info(m),
+    progress: createTransferProgress(logger),
   });
 }
 
@@ -127,6 +129,7 @@ export async function runWarmCommand(argv: readonly string[], env: NodeJS.Proces
       return env.NO_COLOR && f === 'color' ? 'text' : f;
     })(),
     timestamp: parsed.flags.get('log-timestamp')?.value === true,
+    statusLine: process.stderr.isTTY === true && str(parsed, 'log-format') !== 'json',
   });
   for (const d of parsed.deprecations) logger.warn(d);
   const ttlMs = parseGoDuration(str(parsed, 'cache-ttl')) ?? 0;
