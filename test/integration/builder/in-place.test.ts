@@ -150,3 +150,19 @@ test('outside a jail the guard refuses before touching anything (every mount rea
   assert.equal(fs.readFileSync(sentinel, 'utf8'), 'still here');
   assert.deepEqual(mountsBelow(scratch), []);
 });
+
+test('in place without getfattr/setfattr: fails naming them before / is emptied', { skip: jailSkip }, async (t) => {
+  const ctx = context(t, files);
+  const out = tempDir(t, 'kiln-inplace-out-');
+  const jail = jailFor(t);
+  const binds = [{ source: ctx, target: '/ctx', readOnly: true }, { source: out, target: '/out' }, await busyboxBind()];
+  const refused = await jail.kiln(['build', '-c', '/ctx', ...base, '--oci-layout-path', '/out/oci', '--isolation=none'], { binds });
+  assert.equal(refused.status, 2, refused.stderr);
+  for (const tool of ['getfattr', 'setfattr']) fs.rmSync(path.join(jail.root, 'kiln-support/bin', tool));
+  const before = jail.listing();
+  const r = await jail.kiln(['build', '-c', '/ctx', ...base, '--oci-layout-path', '/out/oci', '--isolation=none'], { binds, env: confirmed });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /error: getfattr, setfattr not found on PATH/);
+  assert.deepEqual(jail.listing(), before, 'nothing of / was touched');
+  assert.equal(fs.existsSync(path.join(out, 'oci')), false);
+});
