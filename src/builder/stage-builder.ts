@@ -12,6 +12,7 @@ import type { Platform } from '../image/types.ts';
 import { hostPlatform, parsePlatform } from '../image/platform.ts';
 import type { Logger } from '../log/logger.ts';
 import { startStep } from '../log/steps.ts';
+import { logLines } from '../log/line-writer.ts';
 import { stateFromImage, stateFromScratch, stateFromStage } from './base-image.ts';
 import { basePlatformWarning, checkRunnable } from './platform-check.ts';
 import type { ImageSource } from './registry-source.ts';
@@ -102,9 +103,18 @@ function dispatchContext(env: StageBuildEnv, logger: Logger): DispatchContext {
     commitLayer: (state, paths) => env.filesystem.commitLayer(state, paths),
     scratchDir: (state) => env.work.newRootfs(state.stage.index),
     commitEntries: (state, entries) => env.filesystem.commitEntries(state, entries),
-    runStep: (state, spec, stepDir, ignore) => {
+    runStep: async (state, spec, stepDir, ignore) => {
       checkRunnable(state.config);
-      return env.filesystem.runStep(state, spec, stepDir, ignore);
+      if (env.options.log.format !== 'json') return env.filesystem.runStep(state, spec, stepDir, ignore);
+      // JSON logs: the step's output becomes log entries too, so every line stays JSON.
+      const stdout = logLines(logger, 'stdout');
+      const stderr = logLines(logger, 'stderr');
+      try {
+        return await env.filesystem.runStep(state, { ...spec, stdout, stderr }, stepDir, ignore);
+      } finally {
+        stdout.flush();
+        stderr.flush();
+      }
     },
     stepDir: () => env.work.newStepDir(),
     run: env.run,
