@@ -24,7 +24,7 @@ import { buildStage, type StageBuildEnv } from './stage-builder.ts';
 import type { StageState } from './state.ts';
 import { createWorkDir } from './work-dir.ts';
 import { unusedBuildArgsWarning } from './unused-build-args.ts';
-import { checkHostTools } from './host-tools.ts';
+import { checkHostTools, stageInstructions } from './host-tools.ts';
 
 export interface BuildResult {
   digest: string;
@@ -83,7 +83,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     for (const w of [...parsed.warnings, ...graph.warnings]) logger.warn(`${dockerfile.displayName}:${w.line}: ${w.message}`);
     const stages = stagesToBuild(graph.stages, graph.neededStages, graph.target, options.skipUnusedStages);
     // Before any stage starts (in place: before / is emptied).
-    checkHostTools(stages);
+    checkHostTools(stageInstructions(stages));
     const unusedArgs = unusedBuildArgsWarning(options.buildArgs, graph.metaArgs, stages);
     if (unusedArgs) logger.warn(unusedArgs);
     const created = createdTime(options);

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { StageInstruction } from '../dockerfile/instructions/index.ts';
 import type { Stage } from '../dockerfile/stages.ts';
 import { KilnError } from '../errors.ts';
 
@@ -33,20 +34,28 @@ function onPath(name: string, searchPath: string): boolean {
   });
 }
 
-/** Whether the stages write or read a filesystem (COPY, ADD, RUN, or ONBUILD triggers doing so). */
-function touchesFiles(stages: readonly Stage[]): boolean {
-  return stages.some((s) => [...s.onbuildTriggers, ...s.instructions].some((i) => i.kind === 'COPY' || i.kind === 'ADD' || i.kind === 'RUN'));
+/** Whether the instructions write or read a filesystem (COPY, ADD, RUN). */
+function touchesFiles(instructions: readonly StageInstruction[]): boolean {
+  return instructions.some((i) => i.kind === 'COPY' || i.kind === 'ADD' || i.kind === 'RUN');
 }
 
-/** The tools the build of `stages` needs that this host lacks. */
-export function missingHostTools(stages: readonly Stage[], searchPath: string = process.env.PATH ?? ''): Tool[] {
-  if (!touchesFiles(stages)) return [];
+/** The instructions of the stages, their base stages' ONBUILD triggers included. */
+export function stageInstructions(stages: readonly Stage[]): StageInstruction[] {
+  return stages.flatMap((s) => [...s.onbuildTriggers, ...s.instructions]);
+}
+
+/** The tools running `instructions` needs that this host lacks. */
+export function missingHostTools(instructions: readonly StageInstruction[], searchPath: string = process.env.PATH ?? ''): Tool[] {
+  if (!touchesFiles(instructions)) return [];
   return XATTR_TOOLS.filter((t) => !onPath(t.name, searchPath));
 }
 
-/** Fails the build before it starts when a tool it needs is missing. */
-export function checkHostTools(stages: readonly Stage[], searchPath?: string): void {
-  const missing = missingHostTools(stages, searchPath);
+/**
+ * Fails before anything starts when a tool the instructions need is missing: called with every stage's
+ * instructions when the build starts, and with a base image's ONBUILD triggers once it is pulled.
+ */
+export function checkHostTools(instructions: readonly StageInstruction[], searchPath?: string): void {
+  const missing = missingHostTools(instructions, searchPath);
   if (missing.length === 0) return;
   const names = missing.map((t) => t.name).join(', ');
   const pkgs = [...new Set(missing.map((t) => t.pkg))].join(' ');

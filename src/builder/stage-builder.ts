@@ -15,6 +15,7 @@ import { startStep } from '../log/steps.ts';
 import { logLines } from '../log/line-writer.ts';
 import { stateFromImage, stateFromScratch, stateFromStage } from './base-image.ts';
 import { basePlatformWarning, checkRunnable } from './platform-check.ts';
+import { checkHostTools } from './host-tools.ts';
 import type { ImageSource } from './registry-source.ts';
 import type { DispatchContext, RunSettings } from './dispatch-context.ts';
 import { dispatchInstruction } from './dispatch.ts';
@@ -61,7 +62,9 @@ async function initialState(stage: Stage, env: StageBuildEnv): Promise<{ state: 
   const config = await image.configFile();
   const warning = basePlatformWarning(stage.baseName, platform, config);
   if (warning) env.logger.warn(`${stage.location.file}:${stage.location.line}: ${warning}`);
-  return { state: await stateFromImage(stage, platform, image), triggers: imageTriggers(config.config?.OnBuild, stage) };
+  const triggers = imageTriggers(config.config?.OnBuild, stage);
+  checkHostTools(triggers);
+  return { state: await stateFromImage(stage, platform, image), triggers };
 }
 
 /** The platform the build is for: --custom-platform, else the host's. */
