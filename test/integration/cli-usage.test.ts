@@ -41,16 +41,15 @@ test('executor version prints the version, as kaniko does', () => {
   }
 });
 
-test('under a Node older than 22.18, the entry names the requirement instead of a SyntaxError', (t) => {
+test('under a Node older than 22.18, the entry names the requirement instead of a SyntaxError', () => {
   const old = ['/usr/bin/node', '/usr/local/bin/node'].map((node) => ({ node, r: spawnSync(node, ['--version'], { encoding: 'utf8' }) }))
     .find(({ r }) => r.status === 0 && /^v(1\d|20|21|22\.(1[0-7]|\d))\./.test(r.stdout));
-  if (!old) {
-    // These machines (and CI) have Debian's Node 20 at /usr/bin/node; elsewhere the check cannot run.
-    assert.notEqual(process.env.CI, 'true', 'CI needs an old Node at /usr/bin/node for this test');
-    t.diagnostic('SKIPPED: no Node < 22.18 at /usr/bin/node or /usr/local/bin/node');
-    return;
-  }
-  const r = spawnSync(old.node, [resolve(root, 'src', 'cli', 'entry.mjs'), '--version'], { encoding: 'utf8' });
+  const entry = resolve(root, 'src', 'cli', 'entry.mjs');
+  // A real old Node (Debian's 20 on these machines) proves the entry parses there; else this Node, told it is 20.
+  const pretend = 'data:text/javascript,Object.defineProperty(process,"versions",{value:{...process.versions,node:"20.1.0"}})';
+  const r = old
+    ? spawnSync(old.node, [entry, '--version'], { encoding: 'utf8' })
+    : spawnSync(process.execPath, ['--import', pretend, entry, '--version'], { encoding: 'utf8' });
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /^error: Kiln needs Node\.js >= 22\.18; .* is v\d+/);
   assert.match(r.stderr, /npm ci/);
