@@ -26,6 +26,8 @@ import { buildStage, type StageBuildEnv } from './stage-builder.ts';
 import type { StepCache } from './step-cache.ts';
 import type { StageState } from './state.ts';
 import { createWorkDir } from './work-dir.ts';
+import { unusedBuildArgsWarning } from './unused-build-args.ts';
+import { checkHostTools, stageInstructions } from './host-tools.ts';
 
 export interface BuildResult {
   digest: string;
@@ -106,6 +108,10 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     const graph = loadDockerfile(dockerfile.text, { file: dockerfile.displayName, buildArgs: options.buildArgs, target: options.target, targetPlatform, buildPlatform });
     for (const w of graph.warnings) logger.warn(`${dockerfile.displayName}:${w.line}: ${w.message}`);
     const stages = stagesToBuild(graph.stages, graph.neededStages, graph.target, options.skipUnusedStages);
+    // Before any stage starts (in place: before / is emptied).
+    checkHostTools(stageInstructions(stages));
+    const unusedArgs = unusedBuildArgsWarning(options.buildArgs, graph.metaArgs, stages);
+    if (unusedArgs) logger.warn(unusedArgs);
     const created = createdTime(options);
     const timings = new Timings();
     const stopTotal = timings.start('Total Build Time');
@@ -136,7 +142,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     const image = finalImage(target, options, created);
     // Push first: the digest files then name what the registries hold.
     if (pusher) await pusher.push(image);
-    const digest = await writeOutputs(image, options.output, logger);
+    const digest = await writeOutputs(image, options.output, logger, { pushedTo: pusher ? options.output.destinations : [] });
     logger.info(`built image ${digest}`);
     stopTotal();
     if (options.benchmarkFile) writeFileAtomic(options.benchmarkFile, JSON.stringify(benchmarkReport(timings, stepCache), null, 2) + '\n');

@@ -2,7 +2,8 @@
  * argv + environment → BuildOptions: checks every value (errors name the flag), resolves kaniko's defaults
  * and the context/Dockerfile paths, and refuses flags whose feature is not implemented yet.
  */
-import { DOCKER_HUB, parseReference } from '../registry/reference.ts';
+import { parseReference } from '../registry/reference.ts';
+import { addRegistryMap, addRegistryMirror } from '../registry/options.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../errors.ts';
@@ -14,6 +15,7 @@ import { isContextKindSupported, parseContextSpec } from '../context/source.ts';
 import { parseFlags, parseGoBool, parseGoDuration, usageError } from './flag-parser.ts';
 import type { FlagValue, ParsedArgv, ParsedFlag } from './flag-parser.ts';
 import { FEATURES } from './kaniko-flags.ts';
+import { layerCacheNotice } from './layer-cache-notice.ts';
 
 const KANIKO_DEFAULT_DIR = '/kaniko';
 
@@ -146,16 +148,16 @@ function parseRegistry(flags: Flags, env: NodeJS.ProcessEnv): RegistryFlags {
     }
     registryClientCerts[reg] = { certFile, keyFile };
   }
-  const registryMaps: Record<string, string[]> = {};
+  let registryMaps: Record<string, string[]> = {};
   for (const value of flags.list('registry-map')) {
     for (const kv of value.split(';').filter((s) => s !== '')) {
       const eq = kv.indexOf('=');
       if (eq <= 0 || eq === kv.length - 1) throw usageError(`invalid value "${value}" for ${flags.spelling('registry-map')}: expected ORIGINAL=MIRROR[;ORIGINAL=MIRROR]`);
-      (registryMaps[kv.slice(0, eq)] ??= []).push(kv.slice(eq + 1));
+      registryMaps = addRegistryMap(registryMaps, kv, flags.spelling('registry-map'));
     }
   }
   const mirrors = flags.list('registry-mirror');
-  for (const m of mirrors) (registryMaps[DOCKER_HUB] ??= []).push(m);
+  for (const m of mirrors) registryMaps = addRegistryMirror(registryMaps, m);
   const helpers = flags.get('credential-helpers');
   return {
     insecurePush: flags.bool('insecure'),
@@ -379,6 +381,8 @@ export function resolveBuildOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, 
   if (cacheEnabled && !push && flags.opt('cache-repo') === undefined && !cacheDirGiven) {
     throw usageError('if using cache with --no-push, specify cache repo with --cache-repo');
   }
+  const cacheNotice = layerCacheNotice(cacheEnabled, flags.opt('cache-repo'), path.resolve(cwd, flags.str('cache-dir')));
+  if (cacheNotice) notices.push(cacheNotice);
   const abs = (name: string): string | undefined => {
     const v = flags.opt(name);
     return v === undefined ? undefined : path.resolve(cwd, v);

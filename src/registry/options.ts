@@ -4,8 +4,9 @@
  * the parse helpers below.
  */
 import { KilnError } from '../errors.ts';
-import { DOCKER_HUB } from './reference.ts';
 import type { RetryPolicy } from './transport.ts';
+import type { TransferProgress } from '../log/transfer-progress.ts';
+import { DOCKER_HUB, isRegistryHost, normalizeRegistryName } from './reference.ts';
 
 export interface ClientCertificate {
   certFile: string;
@@ -70,6 +71,10 @@ export interface RegistryOptions {
   timeouts: RegistryTimeouts;
   /** Aborts every request, retry wait and upload (SIGINT/SIGTERM). */
   signal?: AbortSignal;
+  /** Progress worth a line at the default level (which mirror served a pull). */
+  info?: (message: string) => void;
+  /** Per-blob transfer progress (pulls and pushes of layers). */
+  progress?: TransferProgress;
 }
 
 export function defaultRegistryOptions(overrides: Partial<RegistryOptions> = {}): RegistryOptions {
@@ -98,12 +103,12 @@ export function defaultRegistryOptions(overrides: Partial<RegistryOptions> = {})
 
 /** Whether requests to `registry` go over plain HTTP for this direction. */
 export function isInsecure(opts: RegistryOptions, registry: string, direction: 'pull' | 'push'): boolean {
-  if (opts.insecureRegistries.includes(registry)) return true;
+  if (registryListed(opts.insecureRegistries, registry)) return true;
   return direction === 'pull' ? opts.insecurePull : opts.insecurePush;
 }
 
 export function skipsTlsVerify(opts: RegistryOptions, registry: string, direction: 'pull' | 'push'): boolean {
-  if (opts.skipTlsVerifyRegistries.includes(registry)) return true;
+  if (registryListed(opts.skipTlsVerifyRegistries, registry)) return true;
   return direction === 'pull' ? opts.skipTlsVerifyPull : opts.skipTlsVerifyPush;
 }
 
@@ -115,6 +120,43 @@ export function retryPolicyOf(opts: RegistryOptions, direction: 'pull' | 'push')
     log: opts.log,
     ...(opts.signal ? { signal: opts.signal } : {}),
   };
+}
+
+/** Whether `registry` is in a per-registry flag's list, whichever of its names the user wrote. */
+export function registryListed(list: readonly string[], registry: string): boolean {
+  const want = normalizeRegistryName(registry);
+  return list.some((r) => normalizeRegistryName(r) === want);
+}
+
+/** The value a per-registry flag (`--registry-certificate`, …) gives `registry`, whichever name it used. */
+export function registryEntry<T>(entries: Record<string, T>, registry: string): T | undefined {
+  const want = normalizeRegistryName(registry);
+  const key = Object.keys(entries).find((r) => normalizeRegistryName(r) === want);
+  return key === undefined ? undefined : entries[key];
+}
+
+/**
+ * Checks one mirror (`--registry-mirror`, the right side of `--registry-map`): "host[:port][/prefix]".
+ * A URL is refused rather than read as host "http": the scheme is chosen by --insecure-registry.
+ */
+export function checkMirror(flag: string, mirror: string): string {
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(mirror);
+  if (scheme) {
+    const host = mirror.slice(scheme[0].length).replace(/\/+$/, '');
+    throw new KilnError('INVALID_FLAG', `${flag}: "${mirror}" is a URL; give the registry as HOST[:PORT][/PREFIX]`, {
+      exitCode: 2,
+      hint: scheme[1].toLowerCase() === 'http' ? `use "${host}" and add --insecure-registry ${host.split('/')[0]} for plain HTTP` : `use "${host}"`,
+    });
+  }
+  const slash = mirror.indexOf('/');
+  const host = slash < 0 ? mirror : mirror.slice(0, slash);
+  if (!isRegistryHost(host)) {
+    throw new KilnError('INVALID_FLAG', `${flag}: "${mirror}" does not start with a registry host`, {
+      exitCode: 2,
+      hint: 'a mirror looks like HOST[:PORT][/PREFIX], e.g. mirror.gcr.io or 127.0.0.1:5000/dockerhub',
+    });
+  }
+  return mirror;
 }
 
 function splitPair(flag: string, value: string): [string, string] {
@@ -141,17 +183,22 @@ export function parseRegistryClientCert(value: string): [string, ClientCertifica
 }
 
 /**
- * Adds one `--registry-map` value (`index.docker.io=mirror.gcr.io;other.io/prefix`) to `maps`.
- * "index.docker.io" and "docker.io" both name Docker Hub.
+ * Adds one `--registry-map` pair (`index.docker.io=mirror.gcr.io`) to `maps`, keyed by the normalised
+ * registry name (Docker Hub's three names are one registry).
  */
-export function addRegistryMap(maps: Record<string, string[]>, value: string): Record<string, string[]> {
-  const [original, targets] = splitPair('--registry-map', value);
-  const key = original === 'index.docker.io' ? DOCKER_HUB : original;
-  const list = targets.split(';').filter((t) => t !== '');
+export function addRegistryMap(maps: Record<string, string[]>, value: string, flag = '--registry-map'): Record<string, string[]> {
+  const [original, targets] = splitPair(flag, value);
+  const key = normalizeRegistryName(original);
+  const list = targets.split(';').filter((t) => t !== '').map((t) => checkMirror(flag, t));
   return { ...maps, [key]: [...(maps[key] ?? []), ...list] };
 }
 
 /** `--registry-mirror m` is a registry map for Docker Hub, as in kaniko. */
 export function addRegistryMirror(maps: Record<string, string[]>, mirror: string): Record<string, string[]> {
-  return addRegistryMap(maps, `${DOCKER_HUB}=${mirror}`);
+  return addRegistryMap(maps, `${DOCKER_HUB}=${mirror}`, '--registry-mirror');
+}
+
+/** The mirrors configured for `registry`, whichever of its names the reference used. */
+export function mirrorsFor(opts: RegistryOptions, registry: string): string[] {
+  return registryEntry(opts.registryMaps, registry) ?? [];
 }

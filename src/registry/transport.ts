@@ -10,7 +10,7 @@ import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { KilnError } from '../errors.ts';
 import type { RegistryOptions } from './options.ts';
-import { skipsTlsVerify } from './options.ts';
+import { registryEntry, skipsTlsVerify } from './options.ts';
 
 export type Direction = 'pull' | 'push';
 export type Response = Dispatcher.ResponseData;
@@ -29,12 +29,12 @@ const MAX_REDIRECTS = 5;
 export function createAgent(registry: string, opts: RegistryOptions, direction: Direction): Agent {
   const connect: Record<string, unknown> = {};
   if (skipsTlsVerify(opts, registry, direction)) connect.rejectUnauthorized = false;
-  const caFile = opts.registryCertificates[registry];
+  const caFile = registryEntry(opts.registryCertificates, registry);
   if (caFile) {
     // Adding a CA must not drop the usual ones (tls `ca` replaces the defaults).
     connect.ca = [...rootCertificates, readConfigFile(caFile, '--registry-certificate', registry)];
   }
-  const client = opts.registryClientCerts[registry];
+  const client = registryEntry(opts.registryClientCerts, registry);
   if (client) {
     connect.cert = readConfigFile(client.certFile, '--registry-client-cert', registry);
     connect.key = readConfigFile(client.keyFile, '--registry-client-cert', registry);

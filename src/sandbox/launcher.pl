@@ -567,10 +567,12 @@ sub find_program {
   fail('RUN_EXEC', "exec: \"$name\": executable file not found in \$PATH");
 }
 
-# BuildKit's rules: "" is root and "uid:gid" is taken as is (no lookup); anything else goes through runc's
+# BuildKit's rules: "" is "0" and "uid:gid" is taken as is (no lookup); anything else goes through runc's
 # GetExecUser: user by name or uid, group by name or gid, supplementary groups only when no group is given.
 sub resolve_user {
   my ($spec) = @_;
+  # No USER is uid 0 looked up like any user (BuildKit's GetUser): root gets its groups from /etc/group.
+  $spec = '0' if $spec eq '';
   my @passwd = read_db('/etc/passwd');
   my ($uid, $gid, $groups) = (0, 0, []);
   my ($user_arg, $group_arg) = split /:/, $spec, 2;

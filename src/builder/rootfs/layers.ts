@@ -78,7 +78,7 @@ export async function appendEntriesLayer(state: StageState, entries: readonly Ta
 
 /** Layer entries of the given rootfs paths (absolute inside the rootfs) with their parent directories. */
 export function pathEntries(rootfs: string, changedPaths: readonly string[], keep: (rel: string) => boolean = () => true): TarEntry[] {
-  const rel = changedPaths.map((p) => p.replace(/^\/+/, '')).filter((p) => p !== '' && keep(p) && fs.existsSync(path.join(rootfs, p)));
+  const rel = changedPaths.map((p) => p.replace(/^\/+/, '')).filter((p) => p !== '' && keep(p) && fs.lstatSync(path.join(rootfs, p), { throwIfNoEntry: false }) !== undefined); // lstat: a dangling symlink is a change too
   return rel.length > 0 ? directoryEntries(rootfs, { paths: rel, xattrs: false }) : [];
 }
 

@@ -29,7 +29,7 @@ test('a full output filesystem: a clear "no space left" error naming the path, e
   for (const output of [['--oci-layout-path', path.join(mountDir, 'layout')], ['--tar-path', path.join(mountDir, 'image.tar')]]) {
     const r = kilnOnFullDisk(mountDir, ['build', '--context', ctx, '--no-push', ...output]);
     assert.equal(r.status, 1, `${output[0]}: ${r.stderr}`);
-    assert.match(r.stderr, new RegExp(`error: no space left on device while writing ${mountDir}/`), r.stderr);
+    assert.match(r.stderr, new RegExp(`error: writing ${output[0]} ${mountDir}/\\S+ failed: no space left on device while writing ${mountDir}/`), r.stderr);
     assert.doesNotMatch(r.stderr, /internal error/);
     assert.match(r.stdout, /left: \[\]/, `${output[0]} leaves nothing behind: ${r.stdout}`);
   }

@@ -93,14 +93,20 @@ test('ignored paths (a bind mount, --ignore-path) are neither in the image nor d
   assert.equal(fs.readFileSync(path.join(jail.root, 'keep/kept'), 'utf8'), 'plain dir\n');
 });
 
-test("--cleanup leaves the jail's / as it was", { skip: jailSkip }, async (t) => {
+/** A jail with its skeleton laid out, the test's files bound in: "before" a build is the jail itself. */
+async function laidOutJail(t: { after(fn: () => void): void }): Promise<{ jail: Jail; binds: JailBind[]; out: string }> {
   const ctx = context(t, files);
   const out = tempDir(t, 'kiln-inplace-out-');
   const jail = jailFor(t);
   const binds = [{ source: ctx, target: '/ctx', readOnly: true }, { source: out, target: '/out' }, await busyboxBind()];
-  // A first run lays out the jail's skeleton (it is refused: no confirmation), so "before" is the jail itself.
+  // A first run lays out the jail's skeleton (it is refused: no confirmation).
   const refused = await jail.kiln(['build', '-c', '/ctx', ...base, '--oci-layout-path', '/out/oci', '--isolation=none'], { binds });
   assert.equal(refused.status, 2, refused.stderr);
+  return { jail, binds, out };
+}
+
+test("--cleanup leaves the jail's / as it was", { skip: jailSkip }, async (t) => {
+  const { jail, binds, out } = await laidOutJail(t);
   const before = jail.listing();
   const r = await jail.kiln(['build', '-c', '/ctx', ...base, '--oci-layout-path', '/out/oci', '--isolation=none', '--cleanup'], { binds, env: confirmed });
   assert.equal(r.status, 0, r.stderr);
@@ -187,4 +193,15 @@ test('in place, RUN --mount (secret, cache, bind, tmpfs) and a #! heredoc are em
   assert.equal(fs.readFileSync(path.join(jail.root, 'count'), 'utf8').trim(), '1');
   assert.equal(fs.readFileSync(path.join(jail.root, 'listing'), 'utf8'), 'a\n');
   assert.equal(fs.existsSync(path.join(jail.root, 'dev/pipes')), false);
+});
+
+test('in place without getfattr/setfattr: fails naming them before / is emptied', { skip: jailSkip }, async (t) => {
+  const { jail, binds, out } = await laidOutJail(t);
+  for (const tool of ['getfattr', 'setfattr']) fs.rmSync(path.join(jail.root, 'kiln-support/bin', tool));
+  const before = jail.listing();
+  const r = await jail.kiln(['build', '-c', '/ctx', ...base, '--oci-layout-path', '/out/oci', '--isolation=none'], { binds, env: confirmed });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /error: getfattr, setfattr not found on PATH/);
+  assert.deepEqual(jail.listing(), before, 'nothing of / was touched');
+  assert.equal(fs.existsSync(path.join(out, 'oci')), false);
 });

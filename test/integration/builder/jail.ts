@@ -67,6 +67,11 @@ const perlWrapper = `#!${support}/bin/busybox sh
 exec ${loader} --library-path ${support}${libDir} ${support}/usr/bin/perl -I${support}${libDir}/perl-base "$@"
 `;
 
+/** The host's getfattr/setfattr through the loader: an in-place build checks for them before emptying `/`. */
+const xattrWrapper = (tool: string): string => `#!${support}/bin/busybox sh
+exec ${loader} --library-path ${support}${libDir} ${support}/usr/bin/${tool} "$@"
+`;
+
 /** Directories (and files) the namespace mounts onto; everything else in the jail is created here. */
 function skeleton(root: string, binds: readonly JailBind[]): void {
   for (const dir of ['proc', 'dev', 'kiln-work', `kiln-support/usr`, 'kiln-support/bin', repoInJail.slice(1)]) {
@@ -75,6 +80,7 @@ function skeleton(root: string, binds: readonly JailBind[]): void {
   fs.copyFileSync('/bin/busybox', path.join(root, 'kiln-support/bin/busybox'));
   fs.chmodSync(path.join(root, 'kiln-support/bin/busybox'), 0o755);
   fs.writeFileSync(path.join(root, 'kiln-support/bin/perl'), perlWrapper, { mode: 0o755 });
+  for (const tool of ['getfattr', 'setfattr']) fs.writeFileSync(path.join(root, `kiln-support/bin/${tool}`), xattrWrapper(tool), { mode: 0o755 });
   for (const b of binds) {
     const target = path.join(root, b.target);
     if (fs.statSync(b.source).isDirectory()) fs.mkdirSync(target, { recursive: true });
