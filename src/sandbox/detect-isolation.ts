@@ -1,6 +1,7 @@
 /** What `--isolation=auto` means on this machine: probed once per process with the same host tools a step uses. */
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import { perlCommand } from './bundled-tools.ts';
 import type { ResolvedIsolation } from './types.ts';
 
 const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -22,7 +23,8 @@ export async function probeIsolation(): Promise<ResolvedIsolation> {
   const namespace = await succeeds('unshare', ['--mount', '--pid', '--ipc', '--uts', '--fork', '--',
     'mount', '-t', 'tmpfs', 'kiln-probe', tmpdir()]);
   if (namespace) return 'namespace';
-  if (await succeeds('perl', ['-e', 'chroot("/") or exit 1'])) return 'chroot';
+  const [perl, ...perlArgs] = perlCommand() as [string, ...string[]];
+  if (await succeeds(perl, [...perlArgs, '-e', 'chroot("/") or exit 1'])) return 'chroot';
   return 'none';
 }
 

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
+import { perlCommand } from './bundled-tools.ts';
 import type { ResolvedIsolation, RunSpec } from './types.ts';
 
 export const launcherPath = fileURLToPath(new URL('./launcher.pl', import.meta.url));
@@ -39,7 +40,7 @@ export interface StepExit {
 /** argv that starts the launcher for `isolation`. */
 export function launchCommand(isolation: ResolvedIsolation, network: RunSpec['network'], planPath: string): string[] {
   // In place (kaniko's model) the base image replaces /usr: perl then lives in a kept directory.
-  const launcher = [process.env.KILN_PERL || 'perl', launcherPath, planPath];
+  const launcher = [...perlCommand(), launcherPath, planPath];
   if (isolation !== 'namespace') return launcher;
   // setpriv's death signal reaches unshare (exec keeps it); unshare's --kill-child then reaches pid 1, whose
   // death ends the namespace: a SIGKILLed Kiln leaves no step behind.
