@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 
 /** Debian's client; /usr/local/bin/docker on these machines is a newer one without the classic builder. */
 export const DOCKER = '/usr/bin/docker';
@@ -14,6 +14,8 @@ export interface Dockerd {
   sock: string;
   /** Runs the docker client against this daemon; throws with stderr when it fails. */
   docker(...args: string[]): string;
+  /** Runs the docker client and returns its exit status and its stdout and stderr together (a container's log). */
+  attempt(...args: string[]): { status: number | null; output: string };
 }
 
 export async function startDockerd(t: { after(fn: () => Promise<void> | void): void }): Promise<Dockerd> {
@@ -44,10 +46,14 @@ export async function startDockerd(t: { after(fn: () => Promise<void> | void): v
     fs.rmSync(dir, { recursive: true, force: true });
   });
   const docker = (...args: string[]) => execFileSync(DOCKER, ['-H', `unix://${sock}`, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const attempt = (...args: string[]) => {
+    const r = spawnSync(DOCKER, ['-H', `unix://${sock}`, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  };
   for (let i = 0; i < 300; i++) {
     try {
       execFileSync(DOCKER, ['-H', `unix://${sock}`, 'version'], { stdio: 'ignore' });
-      return { sock, docker };
+      return { sock, docker, attempt };
     } catch {
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -16,7 +16,7 @@ import { startDockerd, type Dockerd } from '../../env/dockerd.ts';
 import { startRegistry, type TestRegistry } from '../../env/registry.ts';
 import { VERSION } from '../../../src/cli/version.ts';
 import { kiln } from '../builder/kiln-process.ts';
-import { imageName, imageTargets, kilnImageArchives } from './kiln-images.ts';
+import { imageName, imageTargets, kilnImageArchives, type ImageTarget } from './kiln-images.ts';
 import { container, jenkinsShellStep, localImage, localise, readYaml, shellWords } from './recipes.ts';
 
 const SOURCE_DATE_EPOCH = '1700000000';
@@ -35,6 +35,7 @@ let dockerd: Dockerd;
 let work: string;
 let ctx: string;
 let hostDigest: string;
+let archives: Record<ImageTarget, string>;
 const cleanups: (() => Promise<void> | void)[] = [];
 
 before(async () => {
@@ -43,7 +44,7 @@ before(async () => {
   registry = await startRegistry({ mode: 'basic' });
   cleanups.push(() => registry.stop());
   await pushImage(await baseImageLayout('busybox'), baseImageRefNames.busybox, registry, 'library/busybox:latest');
-  const archives = await kilnImageArchives(registry);
+  archives = await kilnImageArchives(registry);
   dockerd = await startDockerd({ after: (fn) => { cleanups.push(fn); } });
   for (const target of imageTargets) assert.match(dockerd.docker('load', '-i', archives[target]), new RegExp(`Loaded image: ${imageName(target)}`));
   ctx = path.join(work, 'context');
@@ -69,18 +70,18 @@ async function digestOf(repoTag: string): Promise<string> {
 
 /** `docker run` flags every container of these tests gets: host network, the test CA, the test env's mirror. */
 function testEnvFlags(): string[] {
-  return ['--rm', '--network', 'host', '-v', `${registry.caFile}:/kaniko/ssl/certs/test-ca.crt:ro`,
+  return ['--rm', '--network', 'host', ...testEnvSettings()];
+}
+
+/** The test CA, the test env's mirror, a fixed SOURCE_DATE_EPOCH. */
+function testEnvSettings(): string[] {
+  return ['-v', `${registry.caFile}:/kaniko/ssl/certs/test-ca.crt:ro`,
     '-e', `KANIKO_REGISTRY_MIRROR=${registry.host}`, '-e', `SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH}`];
 }
 
-/** `docker run` that returns output and status instead of throwing. */
-function dockerRun(args: string[]): { status: number; output: string } {
-  try {
-    return { status: 0, output: dockerd.docker('run', ...args) };
-  } catch (e) {
-    const err = e as { status: number; stdout: string; stderr: string };
-    return { status: err.status, output: `${err.stdout}${err.stderr}` };
-  }
+/** `docker run`: its status and log. */
+function dockerRun(args: string[]): { status: number | null; output: string } {
+  return dockerd.attempt('run', ...args);
 }
 
 test('the images: kaniko\'s layout, everything under /kaniko, labels with version and source', () => {
@@ -124,8 +125,14 @@ test('executor version and --version print Kiln\'s version', () => {
 test('sizes: compressed (the archive\'s layers) and unpacked (docker\'s count)', (t) => {
   for (const target of imageTargets) {
     const [inspect] = JSON.parse(dockerd.docker('image', 'inspect', imageName(target)));
-    t.diagnostic(`${target}: unpacked ${(inspect.Size / 1e6).toFixed(1)} MB, ${inspect.RootFS.Layers.length} layers`);
-    assert.ok(inspect.Size > 0);
+    const listing = execFileSync('tar', ['-tvf', archives[target]], { encoding: 'utf8' });
+    const [manifest] = JSON.parse(execFileSync('tar', ['-xOf', archives[target], 'manifest.json'], { encoding: 'utf8' }));
+    const compressed = (manifest.Layers as string[]).reduce((sum, layer) => {
+      const line = listing.split('\n').find((l) => l.endsWith(` ${layer}`));
+      return sum + Number(line?.trim().split(/\s+/)[2]);
+    }, 0);
+    t.diagnostic(`${target}: compressed ${(compressed / 1e6).toFixed(1)} MB, unpacked ${(inspect.Size / 1e6).toFixed(1)} MB, ${manifest.Layers.length} layers`);
+    assert.ok(compressed > 0 && compressed < inspect.Size);
   }
 });
 
@@ -169,10 +176,10 @@ test('GitHub Actions: the recipe\'s docker run builds with default capabilities 
   const config = path.join(registry.dockerConfigDir, 'config.json');
   const words = localise(shellWords(step.run), registry.host).map((w) => w
     .replace('$GITHUB_WORKSPACE', ctx).replace('$HOME/.docker/config.json', config)
-    .replace('ghcr.io/${{ github.repository }}:${{ github.ref_name }}', `${registry.host}/team/app:github`));
+    .replace('ghcr.io/$GITHUB_REPOSITORY:$GITHUB_REF_NAME', `${registry.host}/team/app:github`));
   assert.deepEqual(words.slice(0, 2), ['docker', 'run']);
   const imageAt = words.findIndex((w) => w.startsWith(`${registry.host}/kiln/`));
-  const args = [...words.slice(2, imageAt), ...testEnvFlags().slice(1), localImage(words[imageAt]!.replace(registry.host, 'registry.example.com')),
+  const args = [...words.slice(2, imageAt), ...testEnvSettings(), localImage(words[imageAt]!.replace(registry.host, 'registry.example.com')),
     ...words.slice(imageAt + 1)];
   const r = dockerRun(args);
   assert.equal(r.status, 0, r.output);

@@ -81,5 +81,5 @@ export function localise(words: readonly string[], registryHost: string): string
 
 /** Splits a one-line shell command into words: blanks separate, double quotes group (no expansions). */
 export function shellWords(line: string): string[] {
-  return [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? (m[2] as string));
+  return (line.match(/(?:"[^"]*"|[^\s"])+/g) ?? []).map((word) => word.replaceAll('"', ''));
 }
