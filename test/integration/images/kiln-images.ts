@@ -6,12 +6,14 @@
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { baseImageLayout, baseImageRefNames, pushImage } from '../../env/base-images.ts';
 import { cachedDir } from '../../env/cache-dir.ts';
 import { envCacheDir, repoRoot } from '../../env/paths.ts';
-import type { TestRegistry } from '../../env/registry.ts';
+import { startDockerd, type Dockerd } from '../../env/dockerd.ts';
+import { startRegistry, type TestRegistry } from '../../env/registry.ts';
 
 export const imageTargets = ['executor', 'debug', 'warmer'] as const;
 export type ImageTarget = (typeof imageTargets)[number];
@@ -65,5 +67,51 @@ export async function kilnImageArchives(registry: TestRegistry): Promise<Record<
       ], { env: { ...process.env, DOCKER_CONFIG: registry.dockerConfigDir, NO_COLOR: '1' }, maxBuffer: 64 << 20 });
     }
   });
+  pruneOldBuilds(path.dirname(dir), 3);
   return Object.fromEntries(imageTargets.map((t) => [t, path.join(dir, `${t}.tar`)])) as Record<ImageTarget, string>;
+}
+
+/** Each source change adds ~160 MB of archives to the env cache: keep the `keep` newest builds only. */
+function pruneOldBuilds(parent: string, keep: number): void {
+  const builds = fs.readdirSync(parent).filter((name) => /^[0-9a-f]{16}$/.test(name))
+    .map((name) => ({ dir: path.join(parent, name), mtime: fs.statSync(path.join(parent, name)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  for (const old of builds.slice(keep)) fs.rmSync(old.dir, { recursive: true, force: true });
+}
+
+export interface ImageTestEnv {
+  /** A temp dir for the test's contexts and volumes. */
+  work: string;
+  /** A TLS registry with Basic auth, holding library/busybox:latest (the Dockerfiles' `FROM busybox`). */
+  registry: TestRegistry;
+  /** A private dockerd with `targets` loaded (as imageName(target)). */
+  dockerd: Dockerd;
+  archives: Record<ImageTarget, string>;
+  /** Stops and removes all of it, last started first. */
+  stop(): Promise<void>;
+}
+
+/** What the image tests start in `before`: a registry, Kiln's images (built if needed), a dockerd that has them. */
+export async function startImageTestEnv(targets: readonly ImageTarget[]): Promise<ImageTestEnv> {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  try {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-images-'));
+    cleanups.push(() => fs.rmSync(work, { recursive: true, force: true }));
+    const registry = await startRegistry({ mode: 'basic' });
+    cleanups.push(() => registry.stop());
+    await pushImage(await baseImageLayout('busybox'), baseImageRefNames.busybox, registry, 'library/busybox:latest');
+    const archives = await kilnImageArchives(registry);
+    const dockerd = await startDockerd({ after: (fn) => { cleanups.push(fn); } });
+    for (const target of targets) {
+      const loaded = dockerd.docker('load', '-i', archives[target]);
+      if (!loaded.includes(`Loaded image: ${imageName(target)}`)) throw new Error(`docker load ${archives[target]}: ${loaded}`);
+    }
+    return { work, registry, dockerd, archives, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
