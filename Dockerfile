@@ -32,12 +32,13 @@ cp -L /lib64/ld-linux-x86-64.so.2 /kaniko/lib/ld.so
 for program in /kaniko/bin/node $tools; do ldd "$program"; done | awk '$2 == "=>" { print $3 }' | sort -u | xargs cp -L -t /kaniko/lib/
 # PT_INTERP → /kaniko/lib/ld.so: the programs start with no loader outside /kaniko.
 perl /kaniko-build/set-interpreter.pl /kaniko/lib/ld.so /kaniko/bin/*
-# The loader's cache, naming only /kaniko/lib, for the tools Kiln starts with a clean environment (the
-# namespace and user-namespace modes, where / is the image's). Built in a root of its own, so that Debian's
-# /lib does not enter it.
+# For the tools Kiln starts by name with a clean environment while / is the image's (every mode but in place):
+# /usr/bin links, perl's module dir where perl looks, and the loader's cache naming only /kaniko/lib (built in
+# a root of its own, so that Debian's /lib does not enter it).
 mkdir -p /ldroot/etc /ldroot/kaniko && cp -a /kaniko/lib /ldroot/kaniko/ && ldconfig -X -r /ldroot -C /etc/ld.so.cache /kaniko/lib
 cp /ldroot/etc/ld.so.cache /image-root/etc/ld.so.cache && rm -rf /ldroot
-for tool in setpriv unshare mount; do ln -s "/kaniko/bin/$tool" "/image-root/usr/bin/$tool"; done
+for tool in perl setpriv unshare mount; do ln -s "/kaniko/bin/$tool" "/image-root/usr/bin/$tool"; done
+mkdir -p /image-root/usr/lib/x86_64-linux-gnu && ln -s /kaniko/lib/perl /image-root/usr/lib/x86_64-linux-gnu/perl-base
 export LD_LIBRARY_PATH=/kaniko/lib
 /kaniko/bin/node /kaniko-build/prune-dev-deps.mjs /kaniko/kiln
 # kaniko's CA bundle file: Mozilla's roots as Node carries them (the Debian base has no ca-certificates).

@@ -101,7 +101,8 @@ test('the images: kaniko\'s layout, everything under /kaniko, labels with versio
   // Besides /workspace, only pointers into /kaniko for the modes that keep the image's / (the loader's cache, the
   // tools on the sandbox's PATH): an in-place build may replace them.
   assert.deepEqual(files.filter((f) => !f.startsWith('kaniko/') && !dockerMade.test(f)).sort(),
-    ['usr/', 'usr/bin/', 'usr/bin/mount', 'usr/bin/setpriv', 'usr/bin/unshare', 'workspace/']);
+    ['usr/', 'usr/bin/', 'usr/bin/mount', 'usr/bin/perl', 'usr/bin/setpriv', 'usr/bin/unshare', 'usr/lib/',
+      'usr/lib/x86_64-linux-gnu/', 'usr/lib/x86_64-linux-gnu/perl-base', 'workspace/']);
   assert.ok(files.includes('etc/ld.so.cache'));
   for (const needed of ['kaniko/executor', 'kaniko/warmer', 'kaniko/bin/node', 'kaniko/bin/perl', 'kaniko/lib/ld.so',
     'kaniko/kiln/src/sandbox/launcher.pl', 'kaniko/ssl/certs/ca-certificates.crt', 'kaniko/.docker/', 'kaniko/kiln/bundled-tools.json']) {
@@ -118,6 +119,9 @@ test('the sandbox\'s tools run from /kaniko with an empty environment, as Kiln s
     assert.equal(r.status, 0, r.output);
     assert.match(r.output, /util-linux/);
   }
+  const byName = dockerRun(['--rm', '--entrypoint', '/busybox/env', imageName('debug'), '-i', 'PATH=/usr/bin', '/usr/bin/perl', '-e',
+    'use strict; use warnings; print "perl $^V"']);
+  assert.equal(byName.status, 0, byName.output);
   const perl = JSON.parse(dockerd.docker('run', '--rm', '--entrypoint', '/busybox/cat', imageName('debug'), '/kaniko/kiln/bundled-tools.json')).perl;
   const r = dockerRun(['--rm', '--entrypoint', '/busybox/env', imageName('debug'), '-i', ...perl, '-e', 'use strict; use warnings; print "perl $^V"']);
   assert.equal(r.status, 0, r.output);
