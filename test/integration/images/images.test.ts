@@ -198,6 +198,21 @@ test('GitHub Actions: the recipe\'s docker run builds with default capabilities 
   assert.equal(await digestOf('team/app:github'), hostDigest);
 });
 
+test('Tekton: the Task\'s step args, with its params and workspaces filled in, push and write the digest', async () => {
+  const [step] = readYaml('tekton-task.yaml').spec.steps;
+  const results = path.join(work, 'tekton-results');
+  fs.mkdirSync(results);
+  const args = (step.args as string[]).map((a) => a
+    .replace('$(workspaces.source.path)', '/workspace/source').replace('$(params.DOCKERFILE)', 'Dockerfile')
+    .replace('$(params.IMAGE)', `${registry.host}/team/app:tekton`).replace('$(results.IMAGE_DIGEST.path)', '/tekton/results/IMAGE_DIGEST'));
+  assert.ok(args.every((a) => !a.includes('$(')), args.join(' '));
+  const r = dockerRun([...testEnvFlags(), '-v', `${ctx}:/workspace/source:ro`, '-v', `${registry.dockerConfigDir}:/kaniko/.docker:ro`,
+    '-v', `${results}:/tekton/results`, localImage(step.image), ...args]);
+  assert.equal(r.status, 0, r.output);
+  assert.equal(await digestOf('team/app:tekton'), hostDigest);
+  assert.equal(fs.readFileSync(path.join(results, 'IMAGE_DIGEST'), 'utf8').trim(), hostDigest);
+});
+
 test('warmer fills the cache volume; the executor then builds from it without asking the registry for the base', async () => {
   const job = readYaml('kubernetes-job.yaml');
   const warm = container(job, 'warm');
