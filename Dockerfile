@@ -45,7 +45,7 @@ export LD_LIBRARY_PATH=/kaniko/lib
 /kaniko/bin/node -e 'process.stdout.write(require("node:tls").rootCertificates.join("\n") + "\n")' > /kaniko/ssl/certs/ca-certificates.crt
 /kaniko/bin/node /kaniko-build/warm-compile-cache.mjs /kaniko/kiln /kaniko/cache/kiln/node-compile-cache
 cp /kaniko-build/executor /kaniko-build/warmer /kaniko/
-# How Kiln starts perl for RUN steps (src/sandbox/bundled-tools.ts): through the loader, with its modules, so
+# How Kiln starts perl for RUN steps (src/bundled-tools.ts): through the loader, with its modules, so
 # that it also works once an in-place build has replaced / (and /etc/ld.so.cache) with the base image.
 printf '%s\n' '{"perl": ["/kaniko/lib/ld.so", "--library-path", "/kaniko/lib", "/kaniko/bin/perl", "-I/kaniko/lib/perl"]}' > /kaniko/kiln/bundled-tools.json
 SCRIPT

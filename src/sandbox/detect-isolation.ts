@@ -1,7 +1,7 @@
 /** What `--isolation=auto` means on this machine: probed once per process with the same host tools a step uses. */
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { perlCommand } from './bundled-tools.ts';
+import { perlCommand } from '../bundled-tools.ts';
 import type { ResolvedIsolation } from './types.ts';
 
 const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

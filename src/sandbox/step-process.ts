@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
-import { perlCommand } from './bundled-tools.ts';
+import { perlCommand } from '../bundled-tools.ts';
 import type { ResolvedIsolation, RunSpec } from './types.ts';
 
 export const launcherPath = fileURLToPath(new URL('./launcher.pl', import.meta.url));

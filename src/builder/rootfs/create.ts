@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { KilnError } from '../../errors.ts';
 import { findExecutable } from '../../fs/extract/xattr-writer.ts';
 import type { Logger } from '../../log/logger.ts';
-import { perlCommand } from '../../sandbox/bundled-tools.ts';
+import { perlCommand } from '../../bundled-tools.ts';
 import type { BuildOptions } from '../options.ts';
 import type { WorkDir } from '../work-dir.ts';
 import { InPlaceFilesystem } from './in-place.ts';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { bundledToolsFile, parseBundledTools, perlCommand } from '../../../src/sandbox/bundled-tools.ts';
+import { bundledToolsFile, parseBundledTools, perlCommand } from '../../src/bundled-tools.ts';
 
 describe('bundled tools (the perl of Kiln\'s image)', () => {
   it('reads tool name → argv prefix, leaving out malformed entries', () => {

@@ -2,12 +2,13 @@
  * Programs Kiln's image carries for the sandbox. In the image, perl lives under /kaniko with its own loader and
  * libraries (an in-place build replaces /usr and /lib with the base image's), and starts only through that
  * loader: `bundled-tools.json` beside Kiln's code (written by the repository's Dockerfile) gives the argv prefix
- * for each such program. Elsewhere the host's programs are used.
+ * for each such program. Elsewhere the host's programs are used. A leaf module: the sandbox starts these
+ * programs, and the builder checks before an in-place build that they will survive it (without loading the sandbox).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const bundledToolsFile = fileURLToPath(new URL('../../bundled-tools.json', import.meta.url));
+export const bundledToolsFile = fileURLToPath(new URL('../bundled-tools.json', import.meta.url));
 
 /** Tool name → argv prefix, from the JSON text of `bundled-tools.json`; anything malformed is left out. */
 export function parseBundledTools(text: string): Map<string, string[]> {
