@@ -5,10 +5,11 @@
  * registry that stalls into a retryable failure; the build's abort signal stops any of it at once.
  */
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { getCACertificates } from 'node:tls';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { KilnError } from '../errors.ts';
+import { trustEnvCertificates } from './env-certificates.ts';
 import type { RegistryOptions } from './options.ts';
 import { registryEntry, skipsTlsVerify } from './options.ts';
 
@@ -27,12 +28,13 @@ const MAX_REDIRECTS = 5;
 
 /** Builds the Agent for a registry: extra CA (`--registry-certificate`), client cert, skip-verify. */
 export function createAgent(registry: string, opts: RegistryOptions, direction: Direction): Agent {
+  trustEnvCertificates();
   const connect: Record<string, unknown> = {};
   if (skipsTlsVerify(opts, registry, direction)) connect.rejectUnauthorized = false;
   const caFile = registryEntry(opts.registryCertificates, registry);
   if (caFile) {
     // Adding a CA must not drop the usual ones (tls `ca` replaces the defaults).
-    connect.ca = [...rootCertificates, readConfigFile(caFile, '--registry-certificate', registry)];
+    connect.ca = [...getCACertificates('default'), readConfigFile(caFile, '--registry-certificate', registry)];
   }
   const client = registryEntry(opts.registryClientCerts, registry);
   if (client) {

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { perlCommand } from '../bundled-tools.ts';
 import { userNamespaceEntry } from './step-process.ts';
 import type { ResolvedIsolation } from './types.ts';
 
@@ -36,7 +37,8 @@ export async function probeIsolation(): Promise<ResolvedIsolation> {
     const [command, prefix] = inNamespaces(isolation);
     if (await succeeds(command, [...prefix, 'mount', '-t', 'tmpfs', 'kiln-probe', tmpdir()])) return isolation;
   }
-  if (await succeeds('perl', ['-e', 'chroot("/") or exit 1'])) return 'chroot';
+  const [perl, ...perlArgs] = perlCommand() as [string, ...string[]];
+  if (await succeeds(perl, [...perlArgs, '-e', 'chroot("/") or exit 1'])) return 'chroot';
   return 'none';
 }
 

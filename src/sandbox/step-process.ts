@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
+import { perlCommand } from '../bundled-tools.ts';
 import { isNamespaced, type ResolvedIsolation, type RunSpec } from './types.ts';
 
 export const launcherPath = fileURLToPath(new URL('./launcher.pl', import.meta.url));
@@ -43,8 +44,8 @@ export interface StepExit {
 /** argv that starts the launcher for `isolation`. */
 export function launchCommand(isolation: ResolvedIsolation, network: RunSpec['network'], planPath: string): string[] {
   // In place (kaniko's model) the base image replaces /usr: perl then lives in a kept directory.
-  const perl = process.env.KILN_PERL || 'perl';
-  const launcher = [perl, launcherPath, planPath];
+  const perl = perlCommand();
+  const launcher = [...perl, launcherPath, planPath];
   if (!isNamespaced(isolation)) return launcher;
   // setpriv's death signal reaches unshare (exec keeps it); unshare's --kill-child then reaches pid 1, whose
   // death ends the namespace: a SIGKILLed Kiln leaves no step behind.
@@ -56,8 +57,8 @@ export function launchCommand(isolation: ResolvedIsolation, network: RunSpec['ne
 }
 
 /** argv prefix that runs what follows it in a new user namespace mapping this process's ids 1:1. */
-export function userNamespaceEntry(perl = process.env.KILN_PERL || 'perl'): string[] {
-  return [perl, usernsEntryPath, process.arch, '--'];
+export function userNamespaceEntry(perl: string[] = perlCommand()): string[] {
+  return [...perl, usernsEntryPath, process.arch, '--'];
 }
 
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {

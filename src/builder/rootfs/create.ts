@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { KilnError } from '../../errors.ts';
 import { findExecutable } from '../../fs/extract/xattr-writer.ts';
 import type { Logger } from '../../log/logger.ts';
+import { perlCommand } from '../../bundled-tools.ts';
 import type { BuildOptions } from '../options.ts';
 import type { WorkDir } from '../work-dir.ts';
 import { InPlaceFilesystem } from './in-place.ts';
@@ -58,7 +59,8 @@ export function kilnOwnPaths(inputs: FilesystemInputs): string[] {
 
 /** Why RUN cannot work once the base image replaced `/`, checked while `/` is still intact. */
 function launcherProblem(ignore: IgnoreList, env: NodeJS.ProcessEnv): KilnError | undefined {
-  const perl = env.KILN_PERL || findExecutable('perl', TOOL_PATH);
+  const [command] = perlCommand(env) as [string, ...string[]];
+  const perl = command.includes('/') ? command : findExecutable(command, TOOL_PATH);
   const hint = 'in place, RUN needs perl (the step launcher) in a kept directory: put it under the kaniko dir and set KILN_PERL to it';
   if (perl === undefined) return new KilnError('RUN_ISOLATION', 'perl (the RUN step launcher) is not installed', { hint });
   if (!ignore.isProtected(realpathOr(perl)) && !ignore.isProtected(perl)) {
