@@ -66,14 +66,20 @@ export async function startAzurite(): Promise<BucketServer & { connectionString(
   const port = await freePort();
   const bin = path.resolve(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'azurite-blob');
   const child: ChildProcess = spawn(bin, ['--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', dir, '--silent', '--disableTelemetry', '--skipApiVersionCheck'], { stdio: 'ignore' });
-  for (let i = 0; ; i++) {
+  // A loaded 2-core machine can take tens of seconds to start it; a failed start must not leave it running.
+  const deadline = Date.now() + 90_000;
+  for (;;) {
     const up = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
       s.on('error', () => resolve(false));
     });
     if (up) break;
-    if (i > 200 || child.exitCode !== null) throw new Error('azurite did not start');
-    await new Promise((r) => setTimeout(r, 50));
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw new Error(`azurite did not start (exit code ${child.exitCode})`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
   }
   const connectionString = (key = AZURITE_KEY): string =>
     `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${key};BlobEndpoint=http://127.0.0.1:${port}/${AZURITE_ACCOUNT};`;
