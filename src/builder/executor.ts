@@ -71,6 +71,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
   const work = createWorkDir();
   const images = registryImageSource(options, logger);
   let filesystem: StageFilesystem | undefined;
+  let built = false;
   try {
     filesystem = createStageFilesystem({ options, work, logger, contextRoot: context.root });
     const dockerfile = context.readDockerfile();
@@ -107,12 +108,16 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     logger.info(`built image ${digest}`);
     stopTotal();
     if (options.benchmarkFile) writeFileAtomic(options.benchmarkFile, JSON.stringify(timings, null, 2) + '\n');
+    built = true;
     return { digest };
   } finally {
     await pusher?.close();
     await images.close();
     filesystem?.close();
-    work.remove();
+    // The result is written and reported: deleting the work dir is not worth the user's wait. In place, `/`
+    // was replaced by the image, so no helper binary can be trusted: delete it here.
+    if (built && options.isolation !== 'none') work.discard();
+    else work.remove();
     context.cleanup();
   }
 }
