@@ -33,7 +33,6 @@ function scriptMount(stepDir: string, script: { name: string; data: string }): R
 }
 
 export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: DispatchContext): Promise<void> {
-  await ctx.rootfs(state);
   const prepared = prepareRun(inst, state.config);
   const isolation = await ctx.run.isolation();
   const stepDir = ctx.stepDir();
