@@ -3,11 +3,11 @@
  * build (nothing of the base kept between builds, except what the builder is designed to keep: Kiln's layer
  * store in the "kiln" column; "kiln cold" empties it before each build).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../test/env/run.ts';
+import { startDockerd, unmountUnder } from './builders.ts';
 import { measure, type Measured } from './measure.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -69,47 +69,9 @@ export function buildahCompare(dir: string): CompareBuilder {
   };
 }
 
-async function unmountUnder(dir: string): Promise<void> {
-  const points = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((p): p is string => p !== undefined && (p === dir || p.startsWith(`${dir}/`)))
-    .sort((a, b) => b.length - a.length);
-  for (const point of points) await run('umount', ['-l', point]).catch(() => undefined);
-}
-
-function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
 /** `docker build` (BuildKit) on a dockerd started here; the pulled base is removed after every build. */
 export async function dockerCompare(registryHost: string, dir: string): Promise<CompareBuilder> {
-  const socket = path.join(dir, 'docker.sock');
-  const host = `unix://${socket}`;
-  fs.mkdirSync(dir, { recursive: true });
-  const logFd = fs.openSync(path.join(dir, 'dockerd.log'), 'w');
-  const daemon = spawn('dockerd', ['--bridge=none', '--iptables=false', '--ip-masq=false', '--insecure-registry', registryHost,
-    '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '--pidfile', path.join(dir, 'dockerd.pid'),
-    '-H', host], { stdio: ['ignore', logFd, logFd] });
-  fs.closeSync(logFd);
-  const docker = (args: readonly string[]): Promise<unknown> => run('/usr/bin/docker', ['-H', host, ...args]);
-  const stop = async (): Promise<void> => {
-    if (daemon.pid !== undefined && daemon.exitCode === null) {
-      daemon.kill('SIGTERM');
-      if (!(await waitForExit(daemon, 30_000))) {
-        daemon.kill('SIGKILL');
-        await waitForExit(daemon, 5_000);
-      }
-    }
-    await unmountUnder(dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
+  const { host, docker, stop, daemon } = startDockerd(dir, ['--insecure-registry', registryHost]);
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (daemon.exitCode !== null) {

@@ -140,12 +140,11 @@ export class PrivateDirFilesystem implements StageFilesystem {
       this.#pending.delete(state);
     }
     if (this.#pending.has(state) || state.layers.length > MAX_STACK) return undefined;
-    const dirs: LayerDir[] = [];
+    let dirs: LayerDir[];
     try {
-      for (const layer of state.layers) {
-        const known = this.#layerDirs.get(layer);
-        dirs.push(known ?? await this.#config.store!.get(await layer.diffID(), () => layer.uncompressed()));
-      }
+      // In parallel: one layer downloads while another unpacks.
+      dirs = await Promise.all(state.layers.map(async (layer) =>
+        this.#layerDirs.get(layer) ?? this.#config.store!.get(await layer.diffID(), () => layer.uncompressed())));
     } catch (err) {
       if (isKilnError(err) && err.code === 'LAYER_OVERLAY_UNSUPPORTED') return undefined;
       throw err;
