@@ -92,14 +92,16 @@ const selected = WORKLOADS.filter((w) => only === undefined || only.includes(w.k
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-compare-'));
 const builders: CompareBuilder[] = [];
 let registry: TestRegistry | undefined;
-let cleaned = false;
+let cleaning: Promise<void> | undefined;
 
-async function cleanup(): Promise<void> {
-  if (cleaned) return;
-  cleaned = true;
-  for (const b of builders) await b.stop().catch((e: Error) => console.error(`stopping ${b.name}: ${e.message}`));
-  await registry?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
+/** One cleanup, awaited by whoever asks (a signal and a failing main() may both ask). */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const b of builders) await b.stop().catch((e: Error) => console.error(`stopping ${b.name}: ${e.message}`));
+    await registry?.stop().catch((e: Error) => console.error(`stopping the registry: ${e.message}`));
+    fs.rmSync(work, { recursive: true, force: true });
+  })();
+  return cleaning;
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
