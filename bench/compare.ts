@@ -170,7 +170,7 @@ async function main(): Promise<void> {
   lines.push(`Machine: ${os.cpus().length} cores, load average (1/5/15 min) before ${loadBefore}, after ${loadavg()}; ${runs} run(s) per cell.`, '');
   const ratios = new Map<string, number[]>();
   for (const w of selected) {
-    lines.push(`### ${w.title}`, '', '| builder | median s | runs s | kiln ÷ this | kiln cold ÷ this | peak RSS MB (tree, median) |', '|---|---:|---|---:|---:|---:|');
+    lines.push(`### ${w.title}`, '', '| builder | median s | runs s | kiln ÷ this | kiln cold ÷ this | peak RSS MB: tree / top process (median) |', '|---|---:|---|---:|---:|---:|');
     const cell = results.get(w.key)!;
     const med = (name: string): number | undefined => {
       const ms = cell.get(name)?.map((m) => m.ms) ?? [];
@@ -189,7 +189,8 @@ async function main(): Promise<void> {
         if (name === 'kiln' && b.name !== 'kiln' && b.name !== 'kiln cold') ratios.set(b.name, [...(ratios.get(b.name) ?? []), k / m]);
         return (k / m).toFixed(2);
       };
-      const rss = b.name.startsWith('docker') ? 'n/a (in dockerd)' : fmtMB(median(cell.get(b.name)!.map((x) => x.peakTreeRssKiB)));
+      const rss = b.name.startsWith('docker') ? 'n/a (in dockerd)'
+        : `${fmtMB(median(cell.get(b.name)!.map((x) => x.peakTreeRssKiB)))} / ${fmtMB(median(cell.get(b.name)!.map((x) => x.peakTopHwmKiB)))}`;
       lines.push(`| ${b.name} | ${fmtS(m)} | ${ms.map(fmtS).join(', ')} | ${ratio('kiln')} | ${ratio('kiln cold')} | ${rss} |`);
     }
     lines.push('');
