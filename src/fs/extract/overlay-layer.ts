@@ -14,6 +14,9 @@ import { KilnError } from '../../errors.ts';
 import { applyLayer, type ApplyStats } from './apply-layer.ts';
 import { WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from './whiteouts.ts';
 import { findXattrTools, writeXattrs } from './xattr-writer.ts';
+import { readPathXattrs } from '../snapshot/xattrs.ts';
+
+const OPAQUE = 'trusted.overlay.opaque';
 
 export interface OverlayLayerStats extends ApplyStats {
   /** Layer-form paths of the opaque directories. */
@@ -43,12 +46,15 @@ function makeWhiteouts(paths: readonly string[]): void {
     const r = spawnSync('sh', ['-c', 'for p; do mknod "$p" c 0 0 || exit 1; done', 'sh', ...paths.slice(i, i + BATCH)], {
       encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'],
     });
-    if (r.status !== 0) {
-      throw new KilnError('LAYER_EXTRACT_FAILED', `cannot create overlay whiteouts: ${r.error?.message ?? r.stderr.trim()}`, {
-        hint: 'unpacking layers for overlay lower dirs needs root (CAP_MKNOD); set KILN_LAYER_STORE=off',
-      });
-    }
+    if (r.status !== 0) unsupported(`cannot create overlay whiteouts: ${r.error?.message ?? r.stderr.trim()}`);
   }
+}
+
+/** The store's filesystem cannot hold overlay lower dirs (e.g. itself an overlayfs): the stage is laid out instead. */
+function unsupported(why: string): never {
+  throw new KilnError('LAYER_OVERLAY_UNSUPPORTED', `layer cannot be an overlay lower dir: ${why}`, {
+    hint: 'put the layer store on a local filesystem with KILN_LAYER_STORE=DIR, or turn it off with KILN_LAYER_STORE=off',
+  });
 }
 
 /** Unpacks an uncompressed layer tar into `dir` (empty) in overlayfs's lower-dir format. */
@@ -73,17 +79,25 @@ export async function unpackOverlayLayer(dir: string, tar: Readable): Promise<Ov
     if (parent !== undefined && fs.lstatSync(target, { throwIfNoEntry: false }) === undefined) nodes.push(target);
   }
   makeWhiteouts(nodes);
+  for (const node of nodes) {
+    const st = fs.lstatSync(node);
+    if (!st.isCharacterDevice() || st.rdev !== 0) unsupported(`whiteout ${node} is not a 0/0 device on this filesystem`);
+  }
   if (opaque.includes('')) {
     // overlayfs cannot take an opaque layer root; the caller lays the stage out in one directory instead.
     throw new KilnError('LAYER_OVERLAY_UNSUPPORTED', 'layer hides its whole lower filesystem (opaque root), which an overlay lower dir cannot express');
   }
   const opaqueDirs = [...new Set(opaque)].filter((rel) => rel !== '' && ensureRealDir(dir, rel) !== undefined);
   const tools = findXattrTools();
-  if (opaqueDirs.length > 0 && tools.setfattr === undefined) {
-    throw new KilnError('LAYER_EXTRACT_FAILED', 'cannot mark opaque directories for overlayfs: setfattr (package attr) is not installed', {
-      hint: 'install attr, or set KILN_LAYER_STORE=off',
-    });
+  if (opaqueDirs.length > 0 && tools.setfattr === undefined) unsupported('setfattr (package attr) is not installed to mark opaque directories');
+  try {
+    writeXattrs(opaqueDirs.map((rel) => ({ path: `${dir}/${rel}`, isSymlink: false, name: OPAQUE, value: Buffer.from('y') })), tools, () => {});
+  } catch (err) {
+    unsupported((err as Error).message);
   }
-  writeXattrs(opaqueDirs.map((rel) => ({ path: `${dir}/${rel}`, isSymlink: false, name: 'trusted.overlay.opaque', value: Buffer.from('y') })), tools, () => {});
+  // Read back: a filesystem may drop trusted.* xattrs without failing, and overlayfs would then show hidden files.
+  const written = readPathXattrs(dir, opaqueDirs, (name) => name === OPAQUE);
+  const missing = opaqueDirs.find((rel) => written.get(rel)?.[OPAQUE]?.toString() !== 'y');
+  if (missing !== undefined) unsupported(`${OPAQUE} did not stick on /${missing}`);
   return { ...stats, opaqueDirs };
 }

@@ -7,6 +7,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { baseImageLayout } from '../../env/base-images.ts';
@@ -91,6 +92,31 @@ for (const [name, dockerfile] of Object.entries(DOCKERFILES)) {
     }
   });
 }
+
+test('a layer overlayfs cannot take (opaque root) makes the stage fall back to one directory, same image', { skip }, async (t) => {
+  const dir = tempDir(t, 'kiln-store-base-');
+  const layout = path.join(dir, 'oci');
+  execFileSync('cp', ['-a', await baseImageLayout('busybox'), layout]);
+  const src = path.join(dir, 'l1');
+  fs.mkdirSync(path.join(src, 'bin'), { recursive: true });
+  // Hides everything below: only what this layer holds remains (busybox itself, kept under its name).
+  fs.writeFileSync(path.join(src, '.wh..wh..opq'), '');
+  const bundle = path.join(dir, 'b');
+  execFileSync('umoci', ['unpack', '--image', layout, bundle], { stdio: 'pipe' });
+  execFileSync('cp', ['-a', path.join(bundle, 'rootfs/bin/busybox'), path.join(src, 'bin/busybox')]);
+  execFileSync('sh', ['-ec', 'for a in sh ls echo; do ln -s busybox bin/$a; done'], { cwd: src });
+  execFileSync('tar', ['-C', src, '--numeric-owner', '-cf', path.join(dir, 'l1.tar'), '.']);
+  execFileSync('umoci', ['raw', 'add-layer', '--image', `${layout}:latest`, path.join(dir, 'l1.tar')], { stdio: 'pipe' });
+  const dockerfile = 'FROM base\nRUN ls / > /list && ls /bin >> /list\n';
+  const store = tempDir(t, 'kiln-store-');
+  const off = await build(t, dockerfile, layout, 'off');
+  const on = await build(t, dockerfile, layout, store);
+  assert.equal(on.digest, off.digest);
+  const opaqueLayer = createHash('sha256').update(fs.readFileSync(path.join(dir, 'l1.tar'))).digest('hex');
+  assert.ok(!fs.readdirSync(store).some((n) => n.includes(opaqueLayer)), 'the opaque-root layer is not in the store, nor left half unpacked');
+  // Only this layer's files and the sandbox's mount points: nothing of the hidden busybox layer (no /usr).
+  assert.equal(fileIn(t, on.layout, 'list'), 'bin\ndev\netc\nlist\nproc\nsys\nbusybox\necho\nls\nsh\n');
+});
 
 test('with the store, the build leaves no lease behind and the next build finds the base unpacked', { skip }, async (t) => {
   const base = await baseImageLayout('busybox');
