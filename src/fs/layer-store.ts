@@ -117,8 +117,12 @@ export class LayerStore {
     } catch {
       return undefined;
     }
-    const now = new Date();
-    fs.utimesSync(metaFile, now, now);
+    try {
+      const now = new Date();
+      fs.utimesSync(metaFile, now, now);
+    } catch {
+      // Best effort: the last-use time only orders eviction.
+    }
     return { dir: path.join(this.root, hex, 'fs'), opaque: new Set(meta.opaqueDirs) };
   }
 
