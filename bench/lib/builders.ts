@@ -128,7 +128,7 @@ export async function buildahBuilder(bases: readonly BaseImage[], dir: string, l
 }
 
 /** Unmounts every mount point at or below `dir`, deepest first (a daemon stopped mid-way may leave some). */
-async function unmountUnder(dir: string): Promise<void> {
+export async function unmountUnder(dir: string): Promise<void> {
   const points = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
     .map((line) => line.split(' ')[4])
     .filter((p): p is string => p !== undefined && (p === dir || p.startsWith(`${dir}/`)))
@@ -136,7 +136,7 @@ async function unmountUnder(dir: string): Promise<void> {
   for (const point of points) await run('umount', ['-l', point]).catch(() => undefined);
 }
 
-function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
+export function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);
@@ -147,13 +147,15 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-/** `cached`: builds keep and use BuildKit's cache (bench/cache.ts); otherwise every build starts cold. */
-export async function dockerBuilder(bases: readonly BaseImage[], dir: string, cached = false): Promise<Builder> {
+/** A dockerd on its own socket, data and exec root under `dir`; `stop()` ends it and removes `dir`. */
+export function startDockerd(dir: string, extraArgs: readonly string[] = []): {
+  host: string; daemon: ChildProcess; docker: (args: readonly string[]) => Promise<unknown>; stop: () => Promise<void>;
+} {
   const socket = path.join(dir, 'docker.sock');
   const host = `unix://${socket}`;
   fs.mkdirSync(dir, { recursive: true });
   const logFd = fs.openSync(path.join(dir, 'dockerd.log'), 'w');
-  const daemon = spawn('dockerd', ['--bridge=none', '--iptables=false', '--ip-masq=false',
+  const daemon = spawn('dockerd', ['--bridge=none', '--iptables=false', '--ip-masq=false', ...extraArgs,
     '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '--pidfile', path.join(dir, 'dockerd.pid'),
     '-H', host], { stdio: ['ignore', logFd, logFd] });
   fs.closeSync(logFd);
@@ -169,6 +171,12 @@ export async function dockerBuilder(bases: readonly BaseImage[], dir: string, ca
     await unmountUnder(dir);
     fs.rmSync(dir, { recursive: true, force: true });
   };
+  return { host, daemon, docker, stop };
+}
+
+/** `cached`: builds keep and use BuildKit's cache (bench/cache.ts); otherwise every build starts cold. */
+export async function dockerBuilder(bases: readonly BaseImage[], dir: string, cached = false): Promise<Builder> {
+  const { host, daemon, docker, stop } = startDockerd(dir);
   try {
     const deadline = Date.now() + 30_000;
     for (;;) {

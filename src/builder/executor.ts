@@ -99,6 +99,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
   const images = registryImageSource(options, logger, control.signal);
   let filesystem: StageFilesystem | undefined;
   let stepCache: StepCache | undefined;
+  let built = false;
   try {
     stepCache = await openStepCache(options, logger);
     filesystem = createStageFilesystem({ options, work, logger, contextRoot: context.root });
@@ -146,13 +147,17 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     logger.info(`built image ${digest}`);
     stopTotal();
     if (options.benchmarkFile) writeFileAtomic(options.benchmarkFile, JSON.stringify(benchmarkReport(timings, stepCache), null, 2) + '\n');
+    built = true;
     return { digest };
   } finally {
     await stepCache?.cache.close();
     await pusher?.close();
     await images.close();
     filesystem?.close();
-    work.remove();
+    // The result is written and reported: deleting the work dir is not worth the user's wait. In place, `/`
+    // was replaced by the image, so no helper binary can be trusted: delete it here.
+    if (built && options.isolation !== 'none') work.discard();
+    else work.remove();
     context.cleanup();
   }
 }

@@ -1,7 +1,14 @@
 /**
- * A build's private working directory: stage root filesystems and the blob store of layers it made.
- * Lives outside every rootfs; removed when the build ends, whatever happened.
+ * A build's private working directory: stage root filesystems, step dirs, layer dirs and the blob store of
+ * layers it made. Lives outside every rootfs; removed when the build ends, whatever happened.
+ *
+ * Removing a 20k-file tree costs seconds on a disk mounted with `discard` (measured: 11.7 s of a 26.7 s
+ * build), time the user does not wait for once the image is written. So after a successful build the dir is
+ * renamed to `kiln-trash-*` beside it (atomic: from then on it is nobody's work dir) and deleted by a detached
+ * child that outlives Kiln. Trash left behind (the child killed, the machine rebooted) is deleted by the next
+ * build that uses the same parent dir. Failures and signals remove it synchronously, as before.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,13 +21,67 @@ export interface WorkDir {
   newRootfs(stageIndex: number): string;
   /** A fresh, empty private directory for one step (mode 0700). */
   newStepDir(): string;
+  /** A fresh, empty directory that outlives its step (an overlay upper dir that becomes a lower dir). */
+  newLayerDir(): string;
+  /** Removes the work dir now. */
   remove(): void;
+  /**
+   * Removes the work dir without waiting: renamed to trash, deleted by a detached process. Falls back to
+   * remove() when that cannot start (no node binary any more, e.g. after an in-place build replaced `/`).
+   */
+  discard(): void;
+}
+
+export const TRASH_PREFIX = 'kiln-trash-';
+
+/** The deleting child: argv[1…] are trash dirs; `force` ignores a dir already gone or being deleted by another. */
+const REMOVER = "for (const d of process.argv.slice(1)) { try { require('fs').rmSync(d, { recursive: true, force: true, maxRetries: 3 }); } catch {} }";
+
+/** Starts a detached process deleting `dirs`; false when it could not be started. */
+export function removeInBackground(dirs: readonly string[], nodeBinary: string = process.execPath): boolean {
+  if (dirs.length === 0) return true;
+  if (!fs.existsSync(nodeBinary)) return false;
+  try {
+    const child = spawn(nodeBinary, ['-e', REMOVER, ...dirs], { detached: true, stdio: 'ignore' });
+    child.on('error', () => {
+      for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    });
+    child.unref();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Moves `dir` to a fresh trash name beside it; the trash path, or undefined when it could not be renamed. */
+export function moveToTrash(dir: string): string | undefined {
+  const trash = path.join(path.dirname(dir), `${TRASH_PREFIX}${path.basename(dir)}-${process.pid}`);
+  try {
+    fs.renameSync(dir, trash);
+    return trash;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Trash left in `parent` by builds whose removing child did not finish. */
+export function leftoverTrash(parent: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(parent);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => n.startsWith(TRASH_PREFIX)).map((n) => path.join(parent, n));
 }
 
 export function createWorkDir(parent: string = process.env.KILN_WORK_DIR ?? os.tmpdir()): WorkDir {
   fs.mkdirSync(parent, { recursive: true });
+  removeInBackground(leftoverTrash(parent));
   const root = fs.mkdtempSync(path.join(parent, 'kiln-build-'));
   let rootfsCount = 0;
+  let layerCount = 0;
+  const remove = (): void => { fs.rmSync(root, { recursive: true, force: true }); };
   return {
     root,
     blobs: new BlobStore(path.join(root, 'blobs')),
@@ -32,8 +93,17 @@ export function createWorkDir(parent: string = process.env.KILN_WORK_DIR ?? os.t
     newStepDir() {
       return fs.mkdtempSync(path.join(root, 'step-'));
     },
-    remove() {
-      fs.rmSync(root, { recursive: true, force: true });
+    newLayerDir() {
+      // Short names: overlay lower dirs are given as one mount option, limited to a page.
+      const dir = path.join(root, 'u', String(layerCount++));
+      fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+      return dir;
+    },
+    remove,
+    discard() {
+      const trash = moveToTrash(root);
+      if (trash === undefined) return remove();
+      if (!removeInBackground([trash])) fs.rmSync(trash, { recursive: true, force: true });
     },
   };
 }

@@ -11,6 +11,7 @@ import { KilnError } from '../errors.ts';
 import type { BlobStore } from '../image/blob-store.ts';
 import { compressor, layerMediaType, type Compression } from '../image/compression.ts';
 import { blobStoreLayer, type KnownLayer } from '../image/layer.ts';
+import { garbageCollector } from './layer/buffer-garbage.ts';
 import type { DeflatePool } from './layer/deflate-pool.ts';
 import { ParallelGzip } from './layer/parallel-gzip.ts';
 import { BLOCK, compareTarPaths, encodeTarHeader, entrySize, layerPath, tarTrailer, type TarEntry } from './tar-entry.ts';
@@ -67,9 +68,11 @@ export async function* tarStream(
 ): AsyncGenerator<Buffer> {
   let buf = Buffer.allocUnsafe(BATCH);
   let pos = 0;
+  const collect = garbageCollector();
   const take = (): Buffer => {
     const out = buf.subarray(0, pos);
     hash?.update(out);
+    collect(out.length);
     buf = Buffer.allocUnsafe(BATCH);
     pos = 0;
     return out;

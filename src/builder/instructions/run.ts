@@ -39,7 +39,6 @@ export function runHistory(state: StageState, inst: RunInstruction): StepResult[
 }
 
 export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: DispatchContext): Promise<StepResult> {
-  await ctx.rootfs(state);
   const prepared = prepareRun(inst, state.config);
   const isolation = await ctx.run.isolation();
   const stepDir = ctx.stepDir();

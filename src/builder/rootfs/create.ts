@@ -3,10 +3,12 @@
  * says this is a throwaway container or jail), anything else in private directories.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KilnError } from '../../errors.ts';
 import { findExecutable } from '../../fs/extract/xattr-writer.ts';
+import { LayerStore } from '../../fs/layer-store.ts';
 import type { Logger } from '../../log/logger.ts';
 import { perlCommand } from '../../bundled-tools.ts';
 import type { BuildOptions } from '../options.ts';
@@ -69,14 +71,42 @@ function launcherProblem(ignore: IgnoreList, env: NodeJS.ProcessEnv): KilnError 
   return undefined;
 }
 
+const DEFAULT_STORE_MAX_MB = 10240;
+
+/**
+ * The machine's layer store (src/fs/layer-store.ts), where RUN can use it: overlay lower dirs need namespace
+ * isolation and, for whiteout devices and trusted.* xattrs, root. `KILN_LAYER_STORE` moves it (default
+ * `$KILN_CACHE_HOME/kiln/layers`, else `~/.cache/kiln/layers`) or turns it off (`off`);
+ * `KILN_LAYER_STORE_MAX_MB` bounds it (default 10240).
+ */
+export function layerStoreFor(options: BuildOptions, env: NodeJS.ProcessEnv, logger: Logger): LayerStore | undefined {
+  const setting = env.KILN_LAYER_STORE ?? '';
+  if (setting === 'off' || setting === '0' || setting === 'false') return undefined;
+  if (options.isolation === 'chroot' || options.isolation === 'none' || options.singleSnapshot || process.geteuid?.() !== 0) return undefined;
+  const base = env.KILN_CACHE_HOME ?? env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
+  const root = setting !== '' ? path.resolve(setting) : path.join(base, 'kiln', 'layers');
+  const maxMb = Number(env.KILN_LAYER_STORE_MAX_MB ?? DEFAULT_STORE_MAX_MB);
+  if (!Number.isFinite(maxMb) || maxMb < 0) {
+    throw new KilnError('FLAG_INVALID', `KILN_LAYER_STORE_MAX_MB=${env.KILN_LAYER_STORE_MAX_MB} is not a size in MiB`, { exitCode: 2 });
+  }
+  try {
+    return new LayerStore({ root, maxBytes: maxMb * 1024 * 1024 });
+  } catch (err) {
+    logger.warn(`layer store ${root} unusable (${(err as Error).message}): every stage is unpacked for this build`);
+    return undefined;
+  }
+}
+
 export function createStageFilesystem(inputs: FilesystemInputs): StageFilesystem {
   const { options, work, logger, env = process.env } = inputs;
   const layerOptions = layerWriteOptions(options, work);
   const snapshotMode = options.snapshotMode ?? 'redo';
   const extractRetry = { retries: options.imageFsExtractRetry, log: (m: string) => logger.warn(m) };
+  const store = layerStoreFor(options, env, logger);
   const privateDirs = new PrivateDirFilesystem({
     work, layerOptions, snapshotMode, singleSnapshot: options.singleSnapshot, extractRetry,
     ignorePaths: ['/proc', '/sys', '/dev', ...options.ignorePaths],
+    ...(store ? { store } : {}),
   });
   if (options.isolation !== 'none') return privateDirs;
 

@@ -4,12 +4,16 @@
  * RUN writes to an overlay upper dir (namespace) or is walked before and after (chroot).
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { isKilnError } from '../../errors.ts';
+import type { LayerStore } from '../../fs/layer-store.ts';
+import type { LayerDir } from '../../fs/snapshot/lower-view.ts';
 import type { LayerWriteOptions } from '../../fs/layer-writer.ts';
 import type { SnapshotMode } from '../../fs/snapshot/walk.ts';
 import type { TarEntry } from '../../fs/tar-entry.ts';
 import type { Layer } from '../../image/types.ts';
 import type { StageState } from '../state.ts';
-import type { WorkDir } from '../work-dir.ts';
+import { removeInBackground, type WorkDir } from '../work-dir.ts';
 import { appendEntriesLayer, appendLayer, applyImageLayers, applyLayerBlob, pathEntries, treeLayer, type ExtractRetry } from './layers.ts';
 import { finishSingleSnapshot, startSingleSnapshot, type SingleSnapshotStart } from './single-snapshot.ts';
 import { loadSandbox, loadStepRunner } from '../lazy-modules.ts';
@@ -26,12 +30,32 @@ export interface PrivateDirConfig {
   ignorePaths: readonly string[];
   /** --image-fs-extract-retry. */
   extractRetry?: ExtractRetry;
+  /**
+   * The machine's layer store: when given, namespace-mode RUN steps run on a stack of layer dirs (the
+   * store's, then earlier steps' upper dirs) and a stage is laid out in one directory only when something
+   * else needs its files (COPY, WORKDIR, COPY --from, chroot steps).
+   */
+  store?: LayerStore;
+}
+
+/** overlayfs takes at most 500 lower dirs; past this a stage is laid out in one directory instead. */
+const MAX_STACK = 120;
+
+/** A step's upper dir waiting for its layer: it belongs to the layer appended at index `index`. */
+interface PendingLayerDir {
+  index: number;
+  dir: LayerDir;
 }
 
 export class PrivateDirFilesystem implements StageFilesystem {
   readonly #config: PrivateDirConfig;
   readonly #building = new Set<StageState>();
   readonly #single = new Map<StageState, SingleSnapshotStart>();
+  /** Layer dirs of layers RUN steps made on a stack (the step's upper dir), never written again. */
+  readonly #layerDirs = new WeakMap<Layer, LayerDir>();
+  readonly #pending = new Map<StageState, PendingLayerDir>();
+  /** Short links (work/l/N) to layer dirs, so a deep stack fits one page of mount options. */
+  readonly #links = new Map<string, string>();
 
   constructor(config: PrivateDirConfig) {
     this.#config = config;
@@ -80,15 +104,24 @@ export class PrivateDirFilesystem implements StageFilesystem {
   }
 
   async runStep(state: StageState, spec: StepSpec, stepDir: string, ignore: readonly string[]): Promise<StepOutcome> {
-    const rootfs = await this.rootfs(state);
     const all = [...ignore, ...this.#config.ignorePaths];
     const diff = !this.#config.singleSnapshot;
-    const { runInOverlay, runWithWalk } = await loadStepRunner();
+    const { runInOverlay, runInStack, runWithWalk } = await loadStepRunner();
     const namespaced = spec.isolation === 'namespace' || spec.isolation === 'userns';
     // An overlay needs its upper dir on a filesystem that takes one (not a container's overlay root).
-    if (namespaced && await (await loadSandbox()).overlayWorks(spec.isolation as 'namespace' | 'userns', stepDir)) {
-      return runInOverlay(spec, rootfs, stepDir, all, diff);
+    const overlay = namespaced && await (await loadSandbox()).overlayWorks(spec.isolation as 'namespace' | 'userns', stepDir);
+    if (overlay && spec.isolation === 'namespace' && !state.rootfs && diff && this.#config.store) {
+      const view = await this.#stack(state);
+      if (view !== undefined) {
+        const index = state.layers.length;
+        const upper = this.#config.work.newLayerDir();
+        return runInStack(spec, { mount: view.map((l) => this.#link(l.dir)), view }, upper, stepDir, all, (dir) => {
+          this.#pending.set(state, { index, dir });
+        });
+      }
     }
+    const rootfs = await this.rootfs(state);
+    if (overlay) return runInOverlay(spec, rootfs, stepDir, all, diff);
     return runWithWalk(spec, rootfs, all, this.#config.snapshotMode, diff);
   }
 
@@ -101,7 +134,44 @@ export class PrivateDirFilesystem implements StageFilesystem {
   }
 
   close(): void {
-    // The stage directories live in the work dir, which the executor removes.
+    // The stage directories live in the work dir, which the executor removes; layers evicted from the store
+    // are deleted off the exit path.
+    if (this.#config.store) removeInBackground(this.#config.store.close());
+  }
+
+  /**
+   * The stage's layers as layer dirs, topmost first, from the store or earlier steps' upper dirs; undefined
+   * when the stack cannot be used (too deep, a layer overlayfs cannot express): the stage is then laid out.
+   */
+  async #stack(state: StageState): Promise<LayerDir[] | undefined> {
+    const pending = this.#pending.get(state);
+    if (pending !== undefined && state.layers.length > pending.index) {
+      this.#layerDirs.set(state.layers[pending.index], pending.dir);
+      this.#pending.delete(state);
+    }
+    if (this.#pending.has(state) || state.layers.length > MAX_STACK) return undefined;
+    let dirs: LayerDir[];
+    try {
+      // In parallel: one layer downloads while another unpacks.
+      dirs = await Promise.all(state.layers.map(async (layer) =>
+        this.#layerDirs.get(layer) ?? this.#config.store!.get(await layer.diffID(), () => layer.uncompressed())));
+    } catch (err) {
+      if (isKilnError(err) && err.code === 'LAYER_OVERLAY_UNSUPPORTED') return undefined;
+      throw err;
+    }
+    return dirs.reverse();
+  }
+
+  #link(dir: string): string {
+    let link = this.#links.get(dir);
+    if (link === undefined) {
+      const links = path.join(this.#config.work.root, 'l');
+      fs.mkdirSync(links, { recursive: true });
+      link = path.join(links, String(this.#links.size));
+      fs.symlinkSync(dir, link);
+      this.#links.set(dir, link);
+    }
+    return link;
   }
 }
 

@@ -6,7 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { applyUpperToLower } from '../../fs/snapshot/overlay-apply.ts';
-import { overlayUpperEntries } from '../../fs/snapshot/overlay.ts';
+import { stackedLower, type LayerDir } from '../../fs/snapshot/lower-view.ts';
+import { overlayUpperChanges, overlayUpperEntries } from '../../fs/snapshot/overlay.ts';
+import { pruneUpper } from '../../fs/snapshot/overlay-prune.ts';
 import { takeSnapshot } from '../../fs/snapshot/stat-map.ts';
 import type { SnapshotResult } from '../../fs/snapshot/types.ts';
 import { diffSnapshots, type SnapshotMode } from '../../fs/snapshot/walk.ts';
@@ -37,6 +39,34 @@ export async function runInOverlay(spec: StepSpec, rootfs: string, stepDir: stri
     exitCode: result.exitCode,
     snapshot: () => (diff ? overlayUpperEntries(upper, { lower: rootfs, ...options }) : NO_CHANGES),
     settle: () => { applyUpperToLower(upper, rootfs, options); },
+  };
+}
+
+/**
+ * A step on a stack of read-only layer dirs (`lower` for the mount, topmost first; `view` the same dirs
+ * for reading): nothing is copied back. The upper dir, pruned of mount stubs and ignored paths, becomes the
+ * step's layer dir, handed to `settled` to be the next step's topmost lower.
+ */
+export async function runInStack(
+  spec: StepSpec, layers: { mount: string[]; view: readonly LayerDir[] }, upper: string, stepDir: string, ignore: string[],
+  settled: (layer: LayerDir) => void,
+): Promise<StepOutcome> {
+  const work = path.join(stepDir, 'work');
+  fs.mkdirSync(work);
+  const result = await runStep({ ...spec, rootfs: { kind: 'overlay', lower: layers.mount, upper, work } });
+  const options = { exclude: result.mountStubs, ignorePaths: ignore };
+  let opaque: string[] | undefined;
+  return {
+    exitCode: result.exitCode,
+    snapshot: () => {
+      const changes = overlayUpperChanges(upper, { lower: stackedLower(layers.view), ...options });
+      opaque = changes.opaqueDirs;
+      return changes.result;
+    },
+    settle: () => {
+      pruneUpper(upper, options);
+      settled({ dir: upper, opaque: new Set(opaque ?? overlayUpperChanges(upper, { lower: stackedLower(layers.view) }).opaqueDirs) });
+    },
   };
 }
 

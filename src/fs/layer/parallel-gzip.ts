@@ -39,6 +39,9 @@ export class ParallelGzip extends Transform {
   /** The first full chunk, held back until we know whether the stream is larger than one chunk. */
   #held: Buffer | null = null;
   readonly #inFlight: Array<Promise<Uint8Array>> = [];
+  /** Input chunks of the jobs in flight, in order: reused once deflated, so memory stays flat in the input size. */
+  readonly #inFlightInput: Buffer[] = [];
+  readonly #free: Buffer[] = [];
   #crc = 0;
   #inputSize = 0;
   #headerSent = false;
@@ -67,7 +70,7 @@ export class ParallelGzip extends Transform {
       offset += n;
       if (this.#fill === this.#chunkSize) {
         const full = this.#chunk;
-        this.#chunk = Buffer.allocUnsafeSlow(this.#chunkSize);
+        this.#chunk = this.#free.pop() ?? Buffer.allocUnsafeSlow(this.#chunkSize);
         this.#fill = 0;
         if (this.#held === null && this.#inFlight.length === 0 && this.#dictionary === null) {
           this.#held = full;
@@ -93,11 +96,14 @@ export class ParallelGzip extends Transform {
     // Awaited in order by #drainOne; after a teardown nobody awaits it, and that is not a crash.
     result.catch(() => {});
     this.#inFlight.push(result);
+    this.#inFlightInput.push(chunk);
     while (this.#inFlight.length >= this.#maxInFlight) await this.#drainOne();
   }
 
   async #drainOne(): Promise<void> {
     const out = await this.#inFlight.shift()!;
+    const input = this.#inFlightInput.shift()!;
+    if (input.length === this.#chunkSize) this.#free.push(input);
     this.#emit(Buffer.from(out.buffer, out.byteOffset, out.byteLength));
   }
 

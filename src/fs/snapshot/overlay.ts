@@ -18,13 +18,17 @@ import { KilnError } from '../../errors.ts';
 import { defaultXattrFilter, readTreeXattrs, type XattrMap } from '../layer/xattrs.ts';
 import { snapshotResult } from './change-set.ts';
 import { sameContent } from './content.ts';
+import { directoryLower, type LowerView } from './lower-view.ts';
 import { childPath, hostPath, isUnder, pathSet } from './paths.ts';
 import type { SnapshotResult } from './types.ts';
-import { readPathXattrs, sameXattrs } from './xattrs.ts';
+import { sameXattrs } from './xattrs.ts';
 
 export interface OverlayUpperOptions {
-  /** The overlay's lowerdir (the stage rootfs as it was before the step). */
-  lower: string;
+  /**
+   * The overlay's lower side as it was before the step: the stage rootfs directory, or the merged view of a
+   * stack of layer directories.
+   */
+  lower: string | LowerView;
   /**
    * Paths the sandbox created only as mount points (e.g. /etc/resolv.conf): the path itself is never an entry
    * or a whiteout, but real changes below an excluded directory are kept.
@@ -57,10 +61,6 @@ function checkSupported(rel: string, attrs: Record<string, Buffer> | undefined):
   }
 }
 
-function lstatOrUndefined(p: string): fs.Stats | undefined {
-  return fs.lstatSync(p, { throwIfNoEntry: false }) ?? undefined;
-}
-
 /** Metadata the same as the lower entry's (content, xattrs and symlink targets are checked later). */
 function sameMetadata(lower: fs.Stats, upper: fs.Stats): boolean {
   if (lower.mode !== upper.mode || lower.uid !== upper.uid || lower.gid !== upper.gid || lower.rdev !== upper.rdev) return false;
@@ -70,7 +70,7 @@ function sameMetadata(lower: fs.Stats, upper: fs.Stats): boolean {
 
 interface OverlayWalk {
   upper: string;
-  lower: string;
+  lower: LowerView;
   exclude: Set<string>;
   ignore: Set<string>;
   upperXattrs: XattrMap;
@@ -91,7 +91,7 @@ function walkUpper(w: OverlayWalk, rel: string, lowerDir: boolean, replaced: boo
     const childRel = childPath(rel, name);
     if (isUnder(w.ignore, childRel)) continue;
     const st = fs.lstatSync(hostPath(w.upper, childRel));
-    const lowerSt = lowerDir ? lstatOrUndefined(hostPath(w.lower, childRel)) : undefined;
+    const lowerSt = lowerDir ? w.lower.lookup(childRel)?.st : undefined;
     const excluded = w.exclude.has(childRel);
     if (isOverlayWhiteout(st)) {
       upperNames.delete(name);
@@ -112,7 +112,7 @@ function walkUpper(w: OverlayWalk, rel: string, lowerDir: boolean, replaced: boo
   }
   if (!replaced) return;
   // An opaque directory hides every lower child: those the upper dir does not hold again are deleted.
-  for (const name of fs.readdirSync(hostPath(w.lower, rel))) {
+  for (const name of w.lower.names(rel)) {
     const childRel = childPath(rel, name);
     if (upperNames.has(name) || isUnder(w.ignore, childRel) || w.exclude.has(childRel)) continue;
     w.deleted.add(childRel);
@@ -123,13 +123,13 @@ function walkUpper(w: OverlayWalk, rel: string, lowerDir: boolean, replaced: boo
 function settleCandidates(w: OverlayWalk): void {
   if (w.candidates.size === 0) return;
   const rels = [...w.candidates.keys()];
-  const lowerXattrs = readPathXattrs(w.lower, rels);
+  const lowerXattrs = w.lower.xattrs(rels);
   for (const rel of rels) {
     const st = w.candidates.get(rel)!;
     const upperAttrs = filterXattrs(w.upperXattrs.get(rel));
     let same = sameXattrs(lowerXattrs.get(rel), upperAttrs);
     const upperPath = hostPath(w.upper, rel);
-    const lowerPath = hostPath(w.lower, rel);
+    const lowerPath = w.lower.lookup(rel)!.path;
     if (same && st.isSymbolicLink()) same = fs.readlinkSync(upperPath) === fs.readlinkSync(lowerPath);
     else if (same && st.isFile() && st.size > 0) same = sameContent(upperPath, lowerPath);
     if (!same) w.changed.set(rel, st);
@@ -142,13 +142,22 @@ function filterXattrs(attrs: Record<string, Buffer> | undefined): Record<string,
   return kept.length === 0 ? undefined : Object.fromEntries(kept);
 }
 
+export interface OverlayUpperChanges {
+  result: SnapshotResult;
+  /** Layer-form paths of the upper dir's opaque directories (for using it as a lower layer later). */
+  opaqueDirs: string[];
+}
+
 /** Layer entries for what a step wrote into an overlay upper dir (unmounted). Cost: O(upper dir). */
 export function overlayUpperEntries(upper: string, options: OverlayUpperOptions): SnapshotResult {
+  return overlayUpperChanges(upper, options).result;
+}
+
+export function overlayUpperChanges(upper: string, options: OverlayUpperOptions): OverlayUpperChanges {
   const upperAbs = path.resolve(upper);
-  const lowerAbs = path.resolve(options.lower);
   const w: OverlayWalk = {
     upper: upperAbs,
-    lower: lowerAbs,
+    lower: typeof options.lower === 'string' ? directoryLower(path.resolve(options.lower)) : options.lower,
     exclude: pathSet(options.exclude),
     ignore: pathSet(options.ignorePaths),
     upperXattrs: readTreeXattrs(upperAbs, () => true),
@@ -159,7 +168,8 @@ export function overlayUpperEntries(upper: string, options: OverlayUpperOptions)
   checkSupported('', w.upperXattrs.get(''));
   walkUpper(w, '', true, false);
   settleCandidates(w);
-  return snapshotResult({
+  const opaqueDirs = [...w.upperXattrs].filter(([, attrs]) => isOpaqueDir(attrs)).map(([rel]) => rel);
+  const result = snapshotResult({
     root: upperAbs,
     changed: w.changed,
     deleted: w.deleted,
@@ -172,4 +182,5 @@ export function overlayUpperEntries(upper: string, options: OverlayUpperOptions)
       return out;
     },
   });
+  return { result, opaqueDirs };
 }

@@ -1,0 +1,69 @@
+/** The work dir leaves the exit path: renamed to trash at once, deleted by a detached child; leftovers swept. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createWorkDir, leftoverTrash, removeInBackground, TRASH_PREFIX } from '../../../src/builder/work-dir.ts';
+
+function parentDir(t: { after(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-workdir-test-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function until(check: () => boolean, ms = 15_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (check()) return true;
+  return check();
+}
+
+function fill(dir: string, files: number): void {
+  for (let i = 0; i < files; i++) {
+    fs.mkdirSync(path.join(dir, `d${i % 10}`), { recursive: true });
+    fs.writeFileSync(path.join(dir, `d${i % 10}`, `f${i}`), 'x');
+  }
+}
+
+test('discard() frees the work dir name at once and the trash disappears in the background', async (t) => {
+  const parent = parentDir(t);
+  const work = createWorkDir(parent);
+  fill(work.newRootfs(0), 500);
+  fs.mkdirSync(path.join(work.newLayerDir(), 'etc'));
+  work.discard();
+  assert.equal(fs.existsSync(work.root), false, 'the work dir is gone from its name when discard returns');
+  assert.ok(await until(() => fs.readdirSync(parent).length === 0), `left in ${parent}: ${fs.readdirSync(parent).join(', ')}`);
+});
+
+test('remove() deletes synchronously (failure and signal paths)', (t) => {
+  const parent = parentDir(t);
+  const work = createWorkDir(parent);
+  fill(work.newRootfs(0), 20);
+  work.remove();
+  assert.deepEqual(fs.readdirSync(parent), []);
+});
+
+test('trash left behind by an earlier build is deleted by the next build in the same parent', async (t) => {
+  const parent = parentDir(t);
+  const stale = path.join(parent, `${TRASH_PREFIX}kiln-build-old-1`);
+  fs.mkdirSync(stale);
+  fill(stale, 50);
+  assert.deepEqual(leftoverTrash(parent), [stale]);
+  const work = createWorkDir(parent);
+  assert.ok(await until(() => !fs.existsSync(stale)));
+  assert.ok(fs.existsSync(work.root), 'the new work dir is not trash');
+  work.remove();
+});
+
+test('layer dirs are short and distinct (they go into one overlay mount option)', (t) => {
+  const work = createWorkDir(parentDir(t));
+  const a = work.newLayerDir();
+  const b = work.newLayerDir();
+  assert.notEqual(a, b);
+  assert.ok(path.relative(work.root, a).length <= 4, a);
+  work.remove();
+});
+
+test('removeInBackground reports when no remover can start', () => {
+  assert.equal(removeInBackground(['/nonexistent-kiln-trash'], '/nonexistent/node'), false);
+  assert.equal(removeInBackground([]), true);
+});
