@@ -42,7 +42,9 @@ export function removeInBackground(dirs: readonly string[], nodeBinary: string =
   if (dirs.length === 0) return true;
   if (!fs.existsSync(nodeBinary)) return false;
   try {
-    const child = spawn(nodeBinary, ['-e', REMOVER, ...dirs], { detached: true, stdio: 'ignore' });
+    // A plain node: the build's NODE_OPTIONS (preloads, hooks, flags) are not the remover's business.
+    const { NODE_OPTIONS: _options, ...env } = process.env;
+    const child = spawn(nodeBinary, ['-e', REMOVER, ...dirs], { detached: true, stdio: 'ignore', env });
     child.on('error', () => {
       for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
     });

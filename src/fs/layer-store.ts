@@ -16,7 +16,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { KilnError } from '../errors.ts';
-import { unpackOverlayLayer } from './extract/overlay-layer.ts';
 import type { LayerDir } from './snapshot/lower-view.ts';
 
 export interface LayerStoreOptions {
@@ -87,6 +86,8 @@ export class LayerStore {
       counted.on('data', (chunk: Buffer) => { hash.update(chunk); bytes += chunk.length; });
       const tar = await open();
       tar.on('error', (err) => counted.destroy(err));
+      // Loaded on first unpack: a build whose stages need no base layer (FROM scratch) never loads the extractor.
+      const { unpackOverlayLayer } = await import('./extract/overlay-layer.ts');
       const stats = await unpackOverlayLayer(path.join(tmp, 'fs'), tar.pipe(counted));
       const actual = `sha256:${hash.digest('hex')}`;
       if (actual !== diffID) throw new KilnError('LAYER_INVALID', `layer content has diffID ${actual}, expected ${diffID}`);
