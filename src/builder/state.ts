@@ -21,13 +21,41 @@ export interface StageState {
   cmdSet: boolean;
   /** With the layer cache: the key of the last step (or of the base), which the next step's key extends. */
   cacheKey?: string;
+  /** `vars.env` once this stage owns it (see ownVarsEnv). */
+  ownedVarsEnv?: Map<string, string>;
+  /** Where each key sits in `config.config.Env` (valid while `env` is that very array). */
+  envIndex?: { env: string[]; positions: Map<string, number> };
 }
 
-/** `KEY=value` list entry update, keeping the position of an existing key (BuildKit's addEnv). */
-export function setEnvEntry(env: readonly string[], key: string, value: string): string[] {
-  const out = [...env];
-  const index = out.findIndex((entry) => entry.split('=', 1)[0] === key);
-  if (index >= 0) out[index] = `${key}=${value}`;
-  else out.push(`${key}=${value}`);
-  return out;
+/*
+ * A stage owns its config (a deep copy is made when the stage starts, base-image.ts), so step results are
+ * folded into it in place (step-result.ts): copying the history, Env, Labels and variables at every step made
+ * a Dockerfile of n LABEL or ENV lines take time quadratic in n. Copy what you keep past a step.
+ */
+
+/** The stage's own expansion environment, copied once (a stage built FROM another starts with its parent's). */
+export function ownVarsEnv(state: StageState): Map<string, string> {
+  if (state.ownedVarsEnv === undefined || state.ownedVarsEnv !== state.vars.env) {
+    state.ownedVarsEnv = new Map(state.vars.env);
+    state.vars = { ...state.vars, env: state.ownedVarsEnv };
+  }
+  return state.ownedVarsEnv;
+}
+
+/** Sets `key=value` in the config's Env in place, keeping the position of an existing key (BuildKit's addEnv). */
+export function setConfigEnv(state: StageState, key: string, value: string): void {
+  const env = (state.config.config.Env ??= []);
+  if (state.envIndex?.env !== env) {
+    const positions = new Map<string, number>();
+    env.forEach((entry, i) => {
+      const name = entry.split('=', 1)[0];
+      if (!positions.has(name)) positions.set(name, i);
+    });
+    state.envIndex = { env, positions };
+  }
+  const at = state.envIndex.positions.get(key);
+  if (at === undefined) {
+    state.envIndex.positions.set(key, env.length);
+    env.push(`${key}=${value}`);
+  } else env[at] = `${key}=${value}`;
 }

@@ -5,7 +5,7 @@
  */
 import type { StageVars } from '../dockerfile/stage-vars.ts';
 import type { ContainerConfig, History, Layer } from '../image/types.ts';
-import type { StageState } from './state.ts';
+import { ownVarsEnv, setConfigEnv, type StageState } from './state.ts';
 
 export interface StepResult {
   /** The container config after the step; undefined = unchanged. */
@@ -20,6 +20,15 @@ export interface StepResult {
   vars?: StageVars;
   /** CMD was set by this step (ENTRYPOINT then keeps it). */
   cmdSet?: boolean;
+  /** ENV's pairs: set in the config's Env and the expansion environment. */
+  envSet?: readonly KeyValue[];
+  /** LABEL's pairs: set in the config's Labels. */
+  labelsSet?: readonly KeyValue[];
+}
+
+interface KeyValue {
+  key: string;
+  value: string;
 }
 
 /**
@@ -38,5 +47,16 @@ export async function applyStepResult(state: StageState, result: StepResult): Pr
     state.layers = [...state.layers, result.layer];
   }
   if (result.vars) state.vars = result.vars;
+  if (result.envSet) {
+    const vars = ownVarsEnv(state);
+    for (const { key, value } of result.envSet) {
+      setConfigEnv(state, key, value);
+      vars.set(key, value);
+    }
+  }
+  if (result.labelsSet) {
+    const labels = (config.config.Labels ??= {});
+    for (const { key, value } of result.labelsSet) labels[key] = value;
+  }
   if (result.cmdSet) state.cmdSet = true;
 }

@@ -3,7 +3,6 @@
  * dispatchVolume, dispatchStopSignal, dispatchShell, dispatchMaintainer, dispatchOnbuild, dispatchExpose).
  */
 import { checkStopSignal, exposedPortKeys, located } from '../../dockerfile/instructions/index.ts';
-import { applyEnv } from '../../dockerfile/stage-vars.ts';
 import type {
   EnvInstruction, ExposeInstruction, LabelInstruction, MaintainerInstruction, OnbuildInstruction, ShellInstruction,
   StopsignalInstruction, UserInstruction, VolumeInstruction,
@@ -11,7 +10,7 @@ import type {
 import { KilnError } from '../../errors.ts';
 import type { ContainerConfig } from '../../image/types.ts';
 import { goList, historyEntry } from '../history.ts';
-import { setEnvEntry, type StageState } from '../state.ts';
+import type { StageState } from '../state.ts';
 import type { StepResult } from '../step-result.ts';
 
 /** A config-only step: the container config with `change` applied, and its history line. */
@@ -19,16 +18,13 @@ function configStep(state: StageState, change: Partial<ContainerConfig>, created
   return { config: { ...state.config.config, ...change }, history: historyEntry(createdBy, { layer: false }) };
 }
 
-export function dispatchEnv(state: StageState, inst: EnvInstruction): StepResult {
-  let env = state.config.config.Env ?? [];
-  for (const { key, value } of inst.pairs) env = setEnvEntry(env, key, value);
-  return { ...configStep(state, { Env: env }, `ENV ${inst.pairs.map((p) => `${p.key}=${p.value}`).join(' ')}`), vars: applyEnv(state.vars, inst) };
+/** ENV and LABEL hand back their pairs, not a whole new Env or Labels: n of them then take linear time. */
+export function dispatchEnv(_state: StageState, inst: EnvInstruction): StepResult {
+  return { envSet: inst.pairs, history: historyEntry(`ENV ${inst.pairs.map((p) => `${p.key}=${p.value}`).join(' ')}`, { layer: false }) };
 }
 
-export function dispatchLabel(state: StageState, inst: LabelInstruction): StepResult {
-  const labels = { ...(state.config.config.Labels ?? {}) };
-  for (const { key, value } of inst.pairs) labels[key] = value;
-  return configStep(state, { Labels: labels }, `LABEL ${inst.pairs.map((p) => `${p.key}=${p.value}`).join(' ')}`);
+export function dispatchLabel(_state: StageState, inst: LabelInstruction): StepResult {
+  return { labelsSet: inst.pairs, history: historyEntry(`LABEL ${inst.pairs.map((p) => `${p.key}=${p.value}`).join(' ')}`, { layer: false }) };
 }
 
 export function dispatchUser(state: StageState, inst: UserInstruction): StepResult {
