@@ -45,3 +45,33 @@ export class KilnError extends Error {
 export function isKilnError(err: unknown): err is KilnError {
   return err instanceof KilnError;
 }
+
+/** Host conditions a user fixes (a full or read-only disk), not bugs: said plainly, with the path. */
+const SYSTEM_CONDITIONS: Record<string, { code: string; what: string; hint: string }> = {
+  ENOSPC: { code: 'NO_SPACE', what: 'no space left on device', hint: 'free space there, or point the output (or KILN_WORK_DIR / TMPDIR for the work dir) at a larger filesystem' },
+  EDQUOT: { code: 'NO_SPACE', what: 'disk quota exceeded', hint: 'free space there, or point the output (or KILN_WORK_DIR / TMPDIR for the work dir) at a larger filesystem' },
+  EROFS: { code: 'READ_ONLY_FILESYSTEM', what: 'read-only file system', hint: 'write the output (or KILN_WORK_DIR / TMPDIR for the work dir) to a writable filesystem' },
+};
+
+/** A KilnError for a full or read-only filesystem found anywhere in `err`'s cause chain; else undefined. */
+export function hostConditionError(err: unknown): KilnError | undefined {
+  for (let e = err as (NodeJS.ErrnoException & { cause?: unknown }) | undefined, depth = 0; e && depth < 8; e = e.cause as typeof e, depth++) {
+    const condition = typeof e.code === 'string' ? SYSTEM_CONDITIONS[e.code] : undefined;
+    if (condition) {
+      const where = e.path ? ` while writing ${e.path}` : '';
+      return new KilnError(condition.code, `${condition.what}${where}`, { hint: condition.hint, cause: err });
+    }
+  }
+  return undefined;
+}
+
+/** Runs `write`; an errno error without a path (a failed write(2) on a stream) gets `target` as its path. */
+export async function withErrnoPath<T>(target: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e && typeof e.code === 'string' && e.path === undefined && !(err instanceof KilnError)) e.path = target;
+    throw err;
+  }
+}

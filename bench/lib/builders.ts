@@ -98,7 +98,8 @@ export function kilnBuilder(isolation: 'auto' | 'chroot', bases: readonly BaseIm
 
 const OUT_TAG = 'kiln-bench-out:latest';
 
-export async function buildahBuilder(bases: readonly BaseImage[], dir: string, layers: boolean): Promise<Builder> {
+/** `cached`: builds keep and use buildah's layer cache (bench/cache.ts); otherwise every build starts cold. */
+export async function buildahBuilder(bases: readonly BaseImage[], dir: string, layers: boolean, cached = false): Promise<Builder> {
   const root = path.join(dir, 'root');
   const runroot = path.join(dir, 'runroot');
   const global = ['--root', root, '--runroot', runroot, '--storage-driver', 'vfs'];
@@ -109,11 +110,12 @@ export async function buildahBuilder(bases: readonly BaseImage[], dir: string, l
   return {
     name: layers ? 'buildah --layers' : 'buildah',
     async build(context, logFile, pollMs) {
-      const argv = ['buildah', ...global, 'bud', '--isolation', 'chroot', '--pull-never', '--no-cache',
+      const argv = ['buildah', ...global, 'bud', '--isolation', 'chroot', '--pull-never', ...(cached ? [] : ['--no-cache']),
         ...(layers ? ['--layers'] : []), '--format', 'docker', '-t', OUT_TAG, context];
       return { ...(await measure(argv, logFile, { pollMs })), runStepsMs: [] };
     },
     async afterBuild() {
+      if (cached) return;
       await run('buildah', [...global, 'rm', '--all']);
       await run('buildah', [...global, 'rmi', '--force', OUT_TAG]).catch(() => undefined);
       await run('buildah', [...global, 'rmi', '--prune']);
@@ -145,7 +147,8 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-export async function dockerBuilder(bases: readonly BaseImage[], dir: string): Promise<Builder> {
+/** `cached`: builds keep and use BuildKit's cache (bench/cache.ts); otherwise every build starts cold. */
+export async function dockerBuilder(bases: readonly BaseImage[], dir: string, cached = false): Promise<Builder> {
   const socket = path.join(dir, 'docker.sock');
   const host = `unix://${socket}`;
   fs.mkdirSync(dir, { recursive: true });
@@ -186,11 +189,12 @@ export async function dockerBuilder(bases: readonly BaseImage[], dir: string): P
   return {
     name: 'docker',
     async build(context, logFile, pollMs) {
-      const argv = ['/usr/bin/docker', '-H', host, 'build', '--no-cache', '--network', 'host', '--progress', 'plain', '-t', OUT_TAG, context];
+      const argv = ['/usr/bin/docker', '-H', host, 'build', ...(cached ? [] : ['--no-cache']), '--network', 'host', '--progress', 'plain', '-t', OUT_TAG, context];
       const result = await measure(argv, logFile, { env: { ...process.env, DOCKER_BUILDKIT: '1' }, pollMs });
       return { ...result, runStepsMs: buildkitRunSteps(fs.readFileSync(logFile, 'utf8')) };
     },
     async afterBuild() {
+      if (cached) return;
       await docker(['rmi', '--force', OUT_TAG]).catch(() => undefined);
       await docker(['builder', 'prune', '--all', '--force']);
     },

@@ -1,6 +1,7 @@
 /** What instruction handlers need besides the stage they change: the build's shared, explicit state. */
 import type { Instruction } from '../dockerfile/instructions/index.ts';
 import type { TarEntry } from '../fs/tar-entry.ts';
+import type { Layer } from '../image/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ResolvedIsolation } from '../sandbox/types.ts';
 import type { SecretSpec, SshSpec } from './options.ts';
@@ -21,14 +22,17 @@ export interface DispatchContext {
   copySource(inst: Instruction, reference: string): Promise<{ kind: 'stage'; state: StageState }>;
   /** The stage's root filesystem directory, created (and filled from its layers) on first use. */
   rootfs(state: StageState): Promise<string>;
-  /** Writes a layer holding these rootfs paths (absolute inside the rootfs) and appends it to the stage. */
-  commitLayer(state: StageState, changedPaths: readonly string[]): Promise<void>;
+  /**
+   * Writes a layer holding these rootfs paths (absolute inside the rootfs) and returns it for the step's
+   * result (undefined with --single-snapshot, whose one layer is taken when the stage ends).
+   */
+  commitLayer(state: StageState, changedPaths: readonly string[]): Promise<Layer | undefined>;
   /** A fresh empty directory (outside every rootfs) to build a --link layer in. */
   scratchDir(state: StageState): string;
-  /** Writes the whole tree as a layer, appends it, and applies it to the rootfs if that exists already. */
-  commitTreeLayer(state: StageState, tree: string): Promise<void>;
-  /** Writes a layer of prepared entries (a RUN's snapshot) and appends it. */
-  commitEntries(state: StageState, entries: readonly TarEntry[]): Promise<void>;
+  /** Writes the whole tree as a layer, applies it to the rootfs if that exists already, and returns it. */
+  commitTreeLayer(state: StageState, tree: string): Promise<Layer | undefined>;
+  /** Writes a layer of prepared entries (a RUN's snapshot) and returns it. */
+  commitEntries(state: StageState, entries: readonly TarEntry[]): Promise<Layer | undefined>;
   /** Runs a RUN step on the stage's files (see StageFilesystem.runStep). */
   runStep(state: StageState, spec: StepSpec, stepDir: string, ignore: readonly string[]): Promise<StepOutcome>;
   /** A fresh private directory for one step, outside every rootfs; the caller removes it. */

@@ -4,8 +4,8 @@
  */
 import { writeFileAtomic } from '../fs/write-file-atomic.ts';
 import { Timings } from '../log/timings.ts';
-import { parseDockerfile } from '../dockerfile/parser.ts';
-import { buildStageGraph, lexEscape, type Stage } from '../dockerfile/stages.ts';
+import { loadDockerfile } from '../dockerfile/index.ts';
+import type { Stage } from '../dockerfile/stages.ts';
 import { openBuildContext } from '../context/build-context.ts';
 import { KilnError } from '../errors.ts';
 import { formatTime } from '../image/mutate.ts';
@@ -16,13 +16,18 @@ import type { Logger } from '../log/logger.ts';
 import type { BuildOptions } from './options.ts';
 import { writeOutputs } from './outputs.ts';
 import { preparePush } from './push.ts';
-import { registryImageSource } from './registry-source.ts';
+import { registryImageSource, registryOptionsFrom } from './registry-source.ts';
 import { createStageFilesystem } from './rootfs/create.ts';
+import { layerWriteOptions } from './rootfs/layers.ts';
+import { withForcedMetadataLayers } from './force-build-metadata.ts';
 import type { StageFilesystem } from './rootfs/stage-filesystem.ts';
 import { runSettings } from './run-settings.ts';
 import { buildStage, type StageBuildEnv } from './stage-builder.ts';
+import type { StepCache } from './step-cache.ts';
 import type { StageState } from './state.ts';
 import { createWorkDir } from './work-dir.ts';
+import { unusedBuildArgsWarning } from './unused-build-args.ts';
+import { checkHostTools, stageInstructions } from './host-tools.ts';
 
 export interface BuildResult {
   digest: string;
@@ -60,32 +65,59 @@ function checkOutputs(options: BuildOptions): void {
   }
 }
 
+/** The layer cache of --cache (loaded only then), with kaniko's run/copy switches. */
+async function openStepCache(options: BuildOptions, logger: Logger): Promise<StepCache | undefined> {
+  if (!options.cache.enabled) return undefined;
+  const { openLayerCache } = await import('../cache/open-layer-cache.ts');
+  const c = options.cache;
+  const flags = {
+    enabled: true, ...(c.repo === undefined ? {} : { repo: c.repo }), ttlMs: c.ttlMs, pushLayers: c.pushLayers,
+    singleSnapshot: options.singleSnapshot, destinations: options.output.destinations, push: options.output.push,
+  };
+  const cache = openLayerCache(flags, () => registryOptionsFrom(options, logger), logger);
+  if (!cache) return undefined;
+  logger.info(`layer cache: ${cache.name}${c.pushLayers ? '' : ' (read only: --no-push-cache)'}`);
+  return { cache, runLayers: c.runLayers, copyLayers: c.copyLayers, stats: { hits: 0, misses: 0 } };
+}
+
+/** kaniko's BENCHMARK_FILE: milliseconds per category, plus the layer cache's hits and misses. */
+function benchmarkReport(timings: Timings, stepCache: StepCache | undefined): Record<string, number> {
+  return { ...timings.toJSON(), ...(stepCache ? { 'Cache Hits': stepCache.stats.hits, 'Cache Misses': stepCache.stats.misses } : {}) };
+}
+
 export async function runBuild(options: BuildOptions, logger: Logger, control: { signal?: AbortSignal } = {}): Promise<BuildResult> {
   checkOutputs(options);
   // Destinations are checked before any work, so a refused push fails in seconds, not after the build.
-  const pusher = await preparePush(options, logger);
-  const context = await openBuildContext(options.context, options.dockerfile, { stdin: process.stdin }).catch(async (err: unknown) => {
+  const pusher = await preparePush(options, logger, control.signal);
+  const context = await openBuildContext(options.context, options.dockerfile, {
+    stdin: process.stdin, git: options.git, logger, ...(control.signal ? { signal: control.signal } : {}),
+  }).catch(async (err: unknown) => {
     await pusher?.close();
     throw err;
   });
   const work = createWorkDir();
-  const images = registryImageSource(options, logger);
+  const images = registryImageSource(options, logger, control.signal);
   let filesystem: StageFilesystem | undefined;
+  let stepCache: StepCache | undefined;
   try {
+    stepCache = await openStepCache(options, logger);
     filesystem = createStageFilesystem({ options, work, logger, contextRoot: context.root });
     const dockerfile = context.readDockerfile();
-    const parsed = parseDockerfile(dockerfile.text, { file: dockerfile.displayName });
     const buildPlatform = hostPlatform();
     const targetPlatform = options.platform ? parsePlatform(options.platform) : buildPlatform;
-    const graph = buildStageGraph(parsed, { buildArgs: options.buildArgs, target: options.target, targetPlatform, buildPlatform });
-    for (const w of [...parsed.warnings, ...graph.warnings]) logger.warn(`${dockerfile.displayName}:${w.line}: ${w.message}`);
+    const graph = loadDockerfile(dockerfile.text, { file: dockerfile.displayName, buildArgs: options.buildArgs, target: options.target, targetPlatform, buildPlatform });
+    for (const w of graph.warnings) logger.warn(`${dockerfile.displayName}:${w.line}: ${w.message}`);
     const stages = stagesToBuild(graph.stages, graph.neededStages, graph.target, options.skipUnusedStages);
+    // Before any stage starts (in place: before / is emptied).
+    checkHostTools(stageInstructions(stages));
+    const unusedArgs = unusedBuildArgsWarning(options.buildArgs, graph.metaArgs, stages);
+    if (unusedArgs) logger.warn(unusedArgs);
     const created = createdTime(options);
     const timings = new Timings();
     const stopTotal = timings.start('Total Build Time');
     const env: StageBuildEnv = {
       options, logger, work, filesystem, created,
-      escapeToken: lexEscape(parsed.escapeToken),
+      escapeToken: graph.escapeToken,
       globalArgs: graph.globalArgs,
       contextRoot: context.root,
       isContextPathIncluded: (rel) => context.isIncluded(rel),
@@ -96,19 +128,27 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
       states: new Map(),
       stageCount: stages.length,
       timings,
+      ...(stepCache ? { stepCache } : {}),
     };
     for (const [position, stage] of stages.entries()) {
       env.states.set(stage.index, await buildStage(stage, position + 1, env));
     }
-    const image = finalImage(env.states.get(graph.target.index)!, options, created);
+    // Cache writes finish (or warn) before the build reports its image; hits may still be read from it.
+    await stepCache?.cache.flush();
+    let target = env.states.get(graph.target.index)!;
+    if (options.forceBuildMetadata) {
+      target = await withForcedMetadataLayers(target, { stages: graph.stages, states: env.states, images, layerOptions: layerWriteOptions(options, work) });
+    }
+    const image = finalImage(target, options, created);
     // Push first: the digest files then name what the registries hold.
     if (pusher) await pusher.push(image);
-    const digest = await writeOutputs(image, options.output, logger);
+    const digest = await writeOutputs(image, options.output, logger, { pushedTo: pusher ? options.output.destinations : [] });
     logger.info(`built image ${digest}`);
     stopTotal();
-    if (options.benchmarkFile) writeFileAtomic(options.benchmarkFile, JSON.stringify(timings, null, 2) + '\n');
+    if (options.benchmarkFile) writeFileAtomic(options.benchmarkFile, JSON.stringify(benchmarkReport(timings, stepCache), null, 2) + '\n');
     return { digest };
   } finally {
+    await stepCache?.cache.close();
     await pusher?.close();
     await images.close();
     filesystem?.close();

@@ -4,17 +4,16 @@
  */
 import { goQuote } from '../dockerfile/parser/go-text.ts';
 import type { History } from '../image/types.ts';
-import type { StageState } from './state.ts';
 
-/** Appends a history entry. `fromFilesystemChange` marks BuildKit's "# buildkit" suffix (COPY, ADD, RUN). */
-export function commitHistory(state: StageState, createdBy: string, options: { layer: boolean; fromFilesystemChange?: boolean; created?: string }): void {
+/** A history entry. `fromFilesystemChange` marks BuildKit's "# buildkit" suffix (COPY, ADD, RUN). */
+export function historyEntry(createdBy: string, options: { layer: boolean; fromFilesystemChange?: boolean; created?: string }): History {
   const entry: History = {
     ...(options.created === undefined ? {} : { created: options.created }),
     created_by: options.fromFilesystemChange ? `${createdBy} # buildkit` : createdBy,
     comment: 'buildkit.dockerfile.v0',
   };
   if (!options.layer) entry.empty_layer = true;
-  state.config = { ...state.config, history: [...(state.config.history ?? []), entry] };
+  return entry;
 }
 
 /** Go's `%q` of a []string: `["a" "b"]`. */

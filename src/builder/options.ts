@@ -25,7 +25,7 @@ export type DockerfileSource =
   | { kind: 'stdin' }
   | { kind: 'url'; url: string };
 
-export type Isolation = 'auto' | 'namespace' | 'chroot' | 'none';
+export type Isolation = 'auto' | 'namespace' | 'userns' | 'chroot' | 'none';
 
 export type Compression = 'gzip' | 'zstd';
 
@@ -98,6 +98,8 @@ export interface RegistryFlags {
   pushRetry: number;
   pushIgnoreImmutableTagErrors: boolean;
   skipPushPermissionCheck: boolean;
+  /** `--registry-connect-timeout`, `--registry-response-timeout`, `--registry-idle-timeout`, in ms. */
+  timeouts: { connectMs: number; responseMs: number; idleMs: number };
   /** `--credential-helpers`; undefined = kaniko's default (all). */
   credentialHelpers?: string[];
   /** $DOCKER_CONFIG: the directory holding config.json. */

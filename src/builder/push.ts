@@ -51,11 +51,11 @@ function pushFailed(refs: readonly Reference[], err: unknown): KilnError {
  * Parses the destinations and checks push permission for each repository. Returns undefined when the
  * build pushes nothing (`--no-push`, or no destination).
  */
-export async function preparePush(options: BuildOptions, logger: Logger): Promise<Pusher | undefined> {
+export async function preparePush(options: BuildOptions, logger: Logger, signal?: AbortSignal): Promise<Pusher | undefined> {
   const output = options.output;
   if (!output.push || output.destinations.length === 0) return undefined;
   const refs = destinationReferences(output.destinations);
-  const opts = registryOptionsFrom(options, logger);
+  const opts = registryOptionsFrom(options, logger, signal);
   const { RegistrySession, checkPushPermission, pushImage } = await loadRegistryClient();
   const session = new RegistrySession(opts);
   try {

@@ -7,6 +7,8 @@ import { parseReference } from '../registry/reference.ts';
 import type { RegistrySession } from '../registry/session.ts';
 import type { Image, Platform } from '../image/types.ts';
 import type { Logger } from '../log/logger.ts';
+import { createTransferProgress, formatBytes } from '../log/transfer-progress.ts';
+import { formatDuration } from '../log/timings.ts';
 import { loadLocalImageSources, loadRegistryClient } from './lazy-modules.ts';
 import type { BuildOptions } from './options.ts';
 
@@ -15,7 +17,7 @@ export interface ImageSource {
   close(): Promise<void>;
 }
 
-export function registryOptionsFrom(options: BuildOptions, logger: Logger): RegistryOptions {
+export function registryOptionsFrom(options: BuildOptions, logger: Logger, signal?: AbortSignal): RegistryOptions {
   const r = options.registry;
   return defaultRegistryOptions({
     insecureRegistries: r.insecureRegistries,
@@ -31,13 +33,19 @@ export function registryOptionsFrom(options: BuildOptions, logger: Logger): Regi
     imageDownloadRetry: r.imageDownloadRetry,
     pushRetry: r.pushRetry,
     pushIgnoreImmutableTagErrors: r.pushIgnoreImmutableTagErrors,
+    ...(r.credentialHelpers === undefined ? {} : { credentialHelpers: r.credentialHelpers }),
     ...(r.dockerConfigDir === undefined ? {} : { dockerConfigDir: r.dockerConfigDir }),
-    log: (message) => logger.debug(message),
+    timeouts: r.timeouts,
+    ...(signal ? { signal } : {}),
+    // Retries, resumed downloads and skipped mirrors are worth seeing in a CI log, with their reason.
+    log: (message) => logger.warn(message),
+    info: (message) => logger.info(message),
+    progress: createTransferProgress(logger),
   });
 }
 
-export function registryImageSource(options: BuildOptions, logger: Logger): ImageSource {
-  const opts = registryOptionsFrom(options, logger);
+export function registryImageSource(options: BuildOptions, logger: Logger, signal?: AbortSignal): ImageSource {
+  const opts = registryOptionsFrom(options, logger, signal);
   let session: RegistrySession | undefined;
   const pulled = new Map<string, Promise<Image>>();
   async function pullOnce(name: string, platform: Platform): Promise<Image> {
@@ -46,7 +54,13 @@ export function registryImageSource(options: BuildOptions, logger: Logger): Imag
     const registry = await loadRegistryClient();
     session ??= new registry.RegistrySession(opts);
     logger.info(`resolving image ${name}`);
-    return registry.remoteImage(parseReference(name), opts, { platform, session });
+    const started = Date.now();
+    const image = await registry.remoteImage(parseReference(name), opts, { platform, session });
+    const layers = (await image.manifest()).layers;
+    const bytes = layers.reduce((sum, l) => sum + l.size, 0);
+    // The layers download when the stage first needs its files; each blob then gets its own line.
+    logger.info(`resolved image ${name} to ${await image.digest()} (${layers.length} layers, ${formatBytes(bytes)}) in ${formatDuration(Date.now() - started)}`);
+    return image;
   }
   return {
     pull(name, platform) {

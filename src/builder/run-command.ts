@@ -49,7 +49,7 @@ export function prepareRun(inst: RunInstruction, config: ConfigFile): PreparedRu
   return script ? { argv, script } : { argv };
 }
 
-/** `RUN |2 A=1 B=2 /bin/sh -c echo hi` (the " # buildkit" suffix is added by commitHistory). */
+/** `RUN |2 A=1 B=2 /bin/sh -c echo hi` (the " # buildkit" suffix is added by historyEntry). */
 export function runCreatedBy(argv: readonly string[], vars: StageVars): string {
   return `RUN ${[...runArgsPrefix(vars), ...argv].join(' ')}`;
 }

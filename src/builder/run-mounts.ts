@@ -18,8 +18,6 @@ export interface RunMountSources {
   cacheRoot: string;
   secrets: readonly SecretSpec[];
   ssh: readonly SshSpec[];
-  /** A private scratch dir for this step (secrets from env vars are written here). */
-  stepDir: string;
   env: NodeJS.ProcessEnv;
 }
 
@@ -41,19 +39,20 @@ function cacheDir(mount: RunMount, sources: RunMountSources): string {
   return dir;
 }
 
-function secretSource(mount: RunMount, inst: RunInstruction, sources: RunMountSources): string | undefined {
+/** Where a secret's value comes from: a host file, or (`--secret env=`) the value itself, kept in memory. */
+type SecretValue = { source: string } | { content: Buffer };
+
+function secretValue(mount: RunMount, inst: RunInstruction, sources: RunMountSources): SecretValue | undefined {
   const id = mount.id ?? path.posix.basename(mount.target ?? '');
   const spec = sources.secrets.find((s) => s.id === id);
   if (!spec) {
     if (mount.required) throw mountError(inst, `secret ${id} not found`, `pass it with --secret id=${id},src=FILE (or env=VAR)`);
     return undefined;
   }
-  if (spec.source.kind === 'file') return spec.source.path;
+  if (spec.source.kind === 'file') return { source: spec.source.path };
   const value = sources.env[spec.source.name];
   if (value === undefined) throw mountError(inst, `secret ${id}: environment variable ${spec.source.name} is not set`);
-  const file = path.join(sources.stepDir, `secret-${encodeURIComponent(id)}`);
-  fs.writeFileSync(file, value, { mode: 0o400 });
-  return file;
+  return { content: Buffer.from(value) };
 }
 
 function sshSource(mount: RunMount, inst: RunInstruction, sources: RunMountSources): string | undefined {
@@ -87,12 +86,12 @@ export async function runMountSpecs(inst: RunInstruction, sources: RunMountSourc
         mounts.push({ type: 'tmpfs', target: mount.target!, readOnly: false, ...(mount.size ? { size: mount.size } : {}) });
         break;
       case 'secret': {
-        const source = secretSource(mount, inst, sources);
-        if (source === undefined) break;
+        const value = secretValue(mount, inst, sources);
+        if (value === undefined) break;
         const id = mount.id ?? path.posix.basename(mount.target ?? '');
         const target = mount.env && !mount.target ? '' : (mount.target ?? `/run/secrets/${id}`);
         mounts.push({
-          type: 'secret', target, source, readOnly: true,
+          type: 'secret', target, ...value, readOnly: true,
           mode: mount.mode ?? 0o400, uid: mount.uid ?? 0, gid: mount.gid ?? 0, ...(mount.env ? { env: mount.env } : {}),
         });
         break;

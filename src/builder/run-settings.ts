@@ -22,7 +22,7 @@ export function runSettings(options: BuildOptions, logger: Logger, signal?: Abor
         if (options.isolation !== 'auto') return options.isolation;
         const picked = await (await loadSandbox()).detectIsolation();
         if (picked === 'none') {
-          throw new KilnError('RUN_ISOLATION', 'RUN needs either mount namespaces or chroot, and this environment allows neither', {
+          throw new KilnError('RUN_ISOLATION', 'RUN needs mount namespaces (CAP_SYS_ADMIN), user namespaces or chroot (CAP_SYS_CHROOT), and this environment allows none of them', {
             hint: 'run Kiln as root (CAP_SYS_CHROOT at least), or build in place (--isolation=none, kaniko\'s model) in a throwaway container',
           });
         }

@@ -1,23 +1,31 @@
 /**
  * Builds one stage: its starting state (scratch, an earlier stage, an image), then each instruction in
- * order — ONBUILD triggers of the base first — with a step line per instruction.
+ * order — ONBUILD triggers of the base first — with a step line per instruction. Each step yields a result
+ * (run, or supplied by the layer cache: step-cache.ts decides) that is folded into the stage.
  */
 import type { Timings } from '../log/timings.ts';
 import type { StageInstruction } from '../dockerfile/instructions/index.ts';
 import { resolveStageSource } from '../dockerfile/stage-graph.ts';
+import { imageTriggers } from '../dockerfile/image-triggers.ts';
 import { SCRATCH, type Stage } from '../dockerfile/stages.ts';
 import { KilnError } from '../errors.ts';
 import type { Platform } from '../image/types.ts';
-import { parsePlatform } from '../image/platform.ts';
+import { hostPlatform, parsePlatform } from '../image/platform.ts';
 import type { Logger } from '../log/logger.ts';
 import { startStep } from '../log/steps.ts';
+import { logLines } from '../log/line-writer.ts';
 import { stateFromImage, stateFromScratch, stateFromStage } from './base-image.ts';
+import { basePlatformWarning, checkRunnable } from './platform-check.ts';
+import { checkHostTools } from './host-tools.ts';
 import type { ImageSource } from './registry-source.ts';
 import type { DispatchContext, RunSettings } from './dispatch-context.ts';
-import { dispatchInstruction } from './dispatch.ts';
+import { chainStart, layerSettings } from './cache-key.ts';
+import { expandStep } from './dispatch.ts';
 import type { BuildOptions } from './options.ts';
 import type { StageFilesystem } from './rootfs/stage-filesystem.ts';
 import type { StageState } from './state.ts';
+import { resolveStep, takeAppendedLayer, type StepCache } from './step-cache.ts';
+import { applyStepResult } from './step-result.ts';
 import type { WorkDir } from './work-dir.ts';
 
 export interface StageBuildEnv {
@@ -43,28 +51,44 @@ export interface StageBuildEnv {
   stageCount: number;
   /** Totals per instruction kind, for kaniko's BENCHMARK_FILE. */
   timings: Timings;
+  /** The layer cache (--cache with a cache repo), when the build uses one. */
+  stepCache?: StepCache;
 }
 
-async function initialState(stage: Stage, env: StageBuildEnv): Promise<StageState> {
+/** The stage's starting state and the base's ONBUILD triggers (a base stage's are in `stage.onbuildTriggers`). */
+async function initialState(stage: Stage, env: StageBuildEnv): Promise<{ state: StageState; triggers: StageInstruction[] }> {
   if (stage.baseStage !== undefined) {
     const base = env.states.get(stage.baseStage);
     if (!base) throw new KilnError('DOCKERFILE_STAGE', `stage ${stage.baseName} was not built`, { location: stage.location });
-    return stateFromStage(stage, base);
+    const state = stateFromStage(stage, base);
+    return { state: base.cacheKey === undefined ? state : { ...state, cacheKey: base.cacheKey }, triggers: stage.onbuildTriggers };
   }
-  const platform: Platform = stage.platform ?? (env.options.platform ? parsePlatform(env.options.platform) : undefined) ?? hostPlatformOf(env);
-  if (stage.baseName === SCRATCH) return stateFromScratch(stage, platform);
-  return stateFromImage(stage, platform, await env.images.pull(stage.baseName, platform));
+  const platform: Platform = stage.platform ?? targetPlatformOf(env);
+  const settings = layerSettings(env.options);
+  if (stage.baseName === SCRATCH) {
+    const state = stateFromScratch(stage, platform);
+    return { state: env.stepCache ? { ...state, cacheKey: chainStart('scratch', platform, settings) } : state, triggers: [] };
+  }
+  const image = await env.images.pull(stage.baseName, platform);
+  const config = await image.configFile();
+  const warning = basePlatformWarning(stage.baseName, platform, config);
+  if (warning) env.logger.warn(`${stage.location.file}:${stage.location.line}: ${warning}`);
+  const triggers = imageTriggers(config.config?.OnBuild, stage);
+  checkHostTools(triggers);
+  const state = await stateFromImage(stage, platform, image);
+  return { state: env.stepCache ? { ...state, cacheKey: chainStart({ image: await image.digest() }, platform, settings) } : state, triggers };
 }
 
-function hostPlatformOf(env: StageBuildEnv): Platform {
-  return env.options.platform ? parsePlatform(env.options.platform) : parsePlatform(`linux/${process.arch === 'x64' ? 'amd64' : process.arch}`);
+/** The platform the build is for: --custom-platform, else the host's. */
+function targetPlatformOf(env: StageBuildEnv): Platform {
+  return env.options.platform ? parsePlatform(env.options.platform) : hostPlatform();
 }
 
 /** COPY --from=<image>: the image as a (never dispatched) stage state, pulled once per build. */
 function imageState(name: string, env: StageBuildEnv): Promise<StageState> {
   let state = env.copySourceImages.get(name);
   if (!state) {
-    const platform = hostPlatformOf(env);
+    const platform = targetPlatformOf(env);
     state = env.images.pull(name, platform).then((image) => stateFromImage(env.stages[0], platform, image));
     env.copySourceImages.set(name, state);
   }
@@ -81,7 +105,7 @@ function dispatchContext(env: StageBuildEnv, logger: Logger): DispatchContext {
     async copySource(inst, reference) {
       const source = resolveStageSource(env.stages, reference, inst);
       if (source.kind === 'image') return { kind: 'stage', state: await imageState(source.name, env) };
-      if (source.kind === 'scratch') return { kind: 'stage', state: stateFromScratch(env.stages[0], hostPlatformOf(env)) };
+      if (source.kind === 'scratch') return { kind: 'stage', state: stateFromScratch(env.stages[0], targetPlatformOf(env)) };
       const state = env.states.get(source.index);
       if (!state) {
         throw new KilnError('DOCKERFILE_STAGE', `cannot copy from stage ${JSON.stringify(reference)}, it needs to be defined before the current stage`, {
@@ -91,13 +115,25 @@ function dispatchContext(env: StageBuildEnv, logger: Logger): DispatchContext {
       return { kind: 'stage', state };
     },
     rootfs: (state) => env.filesystem.rootfs(state),
-    commitLayer: (state, paths) => env.filesystem.commitLayer(state, paths),
+    commitLayer: (state, paths) => takeAppendedLayer(state, () => env.filesystem.commitLayer(state, paths)),
     scratchDir: (state) => env.work.newRootfs(state.stage.index),
-    commitEntries: (state, entries) => env.filesystem.commitEntries(state, entries),
-    runStep: (state, spec, stepDir, ignore) => env.filesystem.runStep(state, spec, stepDir, ignore),
+    commitEntries: (state, entries) => takeAppendedLayer(state, () => env.filesystem.commitEntries(state, entries)),
+    runStep: async (state, spec, stepDir, ignore) => {
+      checkRunnable(state.config);
+      if (env.options.log.format !== 'json') return env.filesystem.runStep(state, spec, stepDir, ignore);
+      // JSON logs: the step's output becomes log entries too, so every line stays JSON.
+      const stdout = logLines(logger, 'stdout');
+      const stderr = logLines(logger, 'stderr');
+      try {
+        return await env.filesystem.runStep(state, { ...spec, stdout, stderr }, stepDir, ignore);
+      } finally {
+        stdout.flush();
+        stderr.flush();
+      }
+    },
     stepDir: () => env.work.newStepDir(),
     run: env.run,
-    commitTreeLayer: (state, tree) => env.filesystem.commitTreeLayer(state, tree),
+    commitTreeLayer: (state, tree) => takeAppendedLayer(state, () => env.filesystem.commitTreeLayer(state, tree)),
     created: env.created,
     ...(env.options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: env.options.sourceDateEpoch }),
     logger,
@@ -117,9 +153,9 @@ function withLocation(err: unknown, inst: StageInstruction): unknown {
 
 export async function buildStage(stage: Stage, position: number, env: StageBuildEnv): Promise<StageState> {
   const logger = env.logger.child({ stage: stage.displayName });
-  const state = await initialState(stage, env);
+  const { state, triggers } = await initialState(stage, env);
   env.filesystem.beginStage(state);
-  const steps: StageInstruction[] = [...stage.onbuildTriggers, ...stage.instructions];
+  const steps: StageInstruction[] = [...triggers, ...stage.instructions];
   const ctx = dispatchContext(env, logger);
   const total = steps.length + 1;
   startStep(logger, { stage: position, stages: env.stageCount, step: 1, steps: total, text: stage.location.text }, env.timings).done();
@@ -127,8 +163,11 @@ export async function buildStage(stage: Stage, position: number, env: StageBuild
     env.run.signal?.throwIfAborted();
     const step = startStep(logger, { stage: position, stages: env.stageCount, step: i + 2, steps: total, text: inst.original }, env.timings);
     try {
-      await dispatchInstruction(state, inst, ctx);
-      step.done();
+      const outcome = await resolveStep(state, expandStep(state, inst, ctx), ctx, env.filesystem, env.stepCache, logger);
+      await applyStepResult(state, outcome.result);
+      if (outcome.key === undefined) delete state.cacheKey;
+      else state.cacheKey = outcome.key;
+      step.done(outcome.cached ? 'CACHED' : undefined);
     } catch (err) {
       step.failed(err instanceof Error ? err.message : String(err));
       throw withLocation(err, inst);

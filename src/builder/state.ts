@@ -19,6 +19,8 @@ export interface StageState {
   rootfs?: string;
   /** Whether this stage's CMD was set by the Dockerfile (ENTRYPOINT then keeps it). */
   cmdSet: boolean;
+  /** With the layer cache: the key of the last step (or of the base), which the next step's key extends. */
+  cacheKey?: string;
 }
 
 /** `KEY=value` list entry update, keeping the position of an existing key (BuildKit's addEnv). */

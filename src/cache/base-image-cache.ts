@@ -4,22 +4,17 @@
  * for and when, so a build finds a base image without asking a registry: a tag is fresh for --cache-ttl,
  * a digest reference forever (its content cannot change).
  *
- * Blobs are renamed into place only once complete and verified, and index.json is replaced by rename, so
- * a reader never sees a half-written entry. Writers are expected to run one at a time (the warmer); two
- * warmers at once can lose each other's index entry, never corrupt a blob.
+ * Written by the one OCI layout writer (image/oci-layout-write.ts): blobs are renamed into place only once
+ * complete and verified, and index.json is replaced by rename under the layout's lock, so a reader never
+ * sees a half-written entry and warmers or builds writing at once never lose each other's entries.
  */
-import { writeFileAtomic } from '../fs/write-file-atomic.ts';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../errors.ts';
-import { BlobStore } from '../image/blob-store.ts';
-import { canonicalJson } from '../image/canonical-json.ts';
-import { imageBlobs, verifiedStream } from '../image/image-blobs.ts';
+import { isForeignDir, writeOciLayout } from '../image/oci-layout-write.ts';
 import { ociBlobPath, ociLayoutImage } from '../image/oci-layout.ts';
 import { formatPlatform, platformMatches, selectPlatform } from '../image/platform.ts';
-import { REF_NAME_ANNOTATION } from '../image/select-image.ts';
-import { MediaType, type Descriptor, type Image, type IndexManifest, type Manifest, type Platform } from '../image/types.ts';
+import type { Descriptor, Image, IndexManifest, Manifest, Platform } from '../image/types.ts';
 import { formatReference, parseReference, type Reference } from '../registry/reference.ts';
 
 /** The normalised reference the entry was fetched for ("docker.io/library/busybox:latest"). */
@@ -117,37 +112,6 @@ export function lookupCachedImage(dir: string, name: string, platform: Platform,
   return { kind: 'hit', entry, image: ociLayoutImage(dir, { digest: entry.digest }) };
 }
 
-function ensureLayout(dir: string): void {
-  if (layoutExists(dir)) return;
-  if (fs.existsSync(dir) && fs.readdirSync(dir).some((n) => n !== 'blobs' && n !== 'oci-layout' && n !== 'index.json' && !n.startsWith('.'))) {
-    throw new KilnError('CACHE_INVALID', `base-image cache ${dir} exists and is not an OCI image layout`, {
-      hint: 'choose an empty or missing directory for --cache-dir',
-    });
-  }
-  fs.mkdirSync(path.join(dir, 'blobs', 'sha256'), { recursive: true });
-  if (!fs.existsSync(path.join(dir, 'oci-layout'))) writeFileAtomic(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  if (!fs.existsSync(path.join(dir, 'index.json'))) {
-    writeFileAtomic(path.join(dir, 'index.json'), canonicalJson({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }, 'index'));
-  }
-}
-
-/** Copies the image's missing blobs into the layout, each verified before it is renamed into place. */
-async function storeBlobs(dir: string, image: Image): Promise<void> {
-  const staging = path.join(dir, `.kiln-staging-${randomBytes(6).toString('hex')}`);
-  const store = new BlobStore(staging);
-  try {
-    const { config, layers, manifest } = await imageBlobs(image);
-    for (const blob of [config, ...layers, manifest]) {
-      const target = ociBlobPath(dir, blob.digest);
-      if (fs.existsSync(target)) continue;
-      await store.write(verifiedStream(blob), blob.digest);
-      fs.renameSync(store.blobPath(blob.digest), target);
-    }
-  } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
-  }
-}
-
 function samePlatform(a: Platform | undefined, b: Platform | undefined): boolean {
   return (a ? formatPlatform(a) : '') === (b ? formatPlatform(b) : '');
 }
@@ -158,26 +122,21 @@ function samePlatform(a: Platform | undefined, b: Platform | undefined): boolean
  */
 export async function storeCachedImage(dir: string, name: string, image: Image, fetched: Date = new Date()): Promise<CacheEntry> {
   const key = cacheKey(name);
-  ensureLayout(dir);
-  await storeBlobs(dir, image);
+  if (isForeignDir(dir)) {
+    throw new KilnError('CACHE_INVALID', `base-image cache ${dir} exists and is not an OCI image layout`, {
+      hint: 'choose an empty or missing directory for --cache-dir',
+    });
+  }
   const config = await image.configFile();
   const platform: Platform = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
-  const descriptor: Descriptor = {
-    mediaType: await image.mediaType(),
-    digest: await image.digest(),
-    size: (await image.rawManifest()).length,
+  const descriptor = await writeOciLayout(dir, image, {
+    refName: key,
     platform,
-    annotations: {
-      [REF_NAME_ANNOTATION]: key,
-      [CACHE_REFERENCE_ANNOTATION]: key,
-      [CACHE_FETCHED_ANNOTATION]: fetched.toISOString(),
+    annotations: { [CACHE_REFERENCE_ANNOTATION]: key, [CACHE_FETCHED_ANNOTATION]: fetched.toISOString() },
+    replaces: (d) => {
+      const e = toEntry(d);
+      return e !== undefined && e.reference === key && samePlatform(e.platform, platform);
     },
-  };
-  const index = readIndex(dir) ?? { schemaVersion: 2 as const, manifests: [] };
-  const kept = (index.manifests ?? []).filter((d) => {
-    const e = toEntry(d);
-    return !(e && e.reference === key && samePlatform(e.platform, platform));
   });
-  writeFileAtomic(path.join(dir, 'index.json'), canonicalJson({ ...index, schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [...kept, descriptor] }, 'index'));
   return toEntry(descriptor)!;
 }

@@ -3,8 +3,7 @@
  * `--cache=true --cache-dir DIR` start without a registry. Images come from `--image` references and from
  * every stage's FROM (and COPY --from image) in a Dockerfile, build args applied.
  */
-import { parseDockerfile } from '../dockerfile/parser.ts';
-import { buildStageGraph, SCRATCH } from '../dockerfile/stages.ts';
+import { loadDockerfile, SCRATCH } from '../dockerfile/index.ts';
 import { KilnError } from '../errors.ts';
 import { formatPlatform, hostPlatform } from '../image/platform.ts';
 import type { Platform } from '../image/types.ts';
@@ -46,8 +45,7 @@ export interface WarmResult {
  * scratch are skipped; duplicates once.
  */
 export function dockerfileImages(text: string, file: string, buildArgs: ReadonlyMap<string, string>, platform: Platform): WarmTarget[] {
-  const parsed = parseDockerfile(text, { file });
-  const graph = buildStageGraph(parsed, { buildArgs, targetPlatform: platform, buildPlatform: hostPlatform() });
+  const graph = loadDockerfile(text, { file, buildArgs, targetPlatform: platform, buildPlatform: hostPlatform() });
   const out = new Map<string, WarmTarget>();
   const add = (name: string, p: Platform): void => {
     if (name === SCRATCH) return;

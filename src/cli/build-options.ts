@@ -2,7 +2,8 @@
  * argv + environment → BuildOptions: checks every value (errors name the flag), resolves kaniko's defaults
  * and the context/Dockerfile paths, and refuses flags whose feature is not implemented yet.
  */
-import { DOCKER_HUB, parseReference } from '../registry/reference.ts';
+import { parseReference } from '../registry/reference.ts';
+import { addRegistryMap, addRegistryMirror } from '../registry/options.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../errors.ts';
@@ -14,6 +15,9 @@ import { isContextKindSupported, parseContextSpec } from '../context/source.ts';
 import { parseFlags, parseGoBool, parseGoDuration, usageError } from './flag-parser.ts';
 import type { FlagValue, ParsedArgv, ParsedFlag } from './flag-parser.ts';
 import { FEATURES } from './kaniko-flags.ts';
+import { layerCacheNotice } from './layer-cache-notice.ts';
+
+const KANIKO_DEFAULT_DIR = '/kaniko';
 
 /** Parses `kiln build` arguments without building: what the tests and the command use. */
 export function parseBuildArgv(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string = process.cwd()): BuildOptions {
@@ -144,16 +148,16 @@ function parseRegistry(flags: Flags, env: NodeJS.ProcessEnv): RegistryFlags {
     }
     registryClientCerts[reg] = { certFile, keyFile };
   }
-  const registryMaps: Record<string, string[]> = {};
+  let registryMaps: Record<string, string[]> = {};
   for (const value of flags.list('registry-map')) {
     for (const kv of value.split(';').filter((s) => s !== '')) {
       const eq = kv.indexOf('=');
       if (eq <= 0 || eq === kv.length - 1) throw usageError(`invalid value "${value}" for ${flags.spelling('registry-map')}: expected ORIGINAL=MIRROR[;ORIGINAL=MIRROR]`);
-      (registryMaps[kv.slice(0, eq)] ??= []).push(kv.slice(eq + 1));
+      registryMaps = addRegistryMap(registryMaps, kv, flags.spelling('registry-map'));
     }
   }
   const mirrors = flags.list('registry-mirror');
-  for (const m of mirrors) (registryMaps[DOCKER_HUB] ??= []).push(m);
+  for (const m of mirrors) registryMaps = addRegistryMirror(registryMaps, m);
   const helpers = flags.get('credential-helpers');
   return {
     insecurePush: flags.bool('insecure'),
@@ -171,9 +175,38 @@ function parseRegistry(flags: Flags, env: NodeJS.ProcessEnv): RegistryFlags {
     pushRetry: nonNegative(flags, 'push-retry'),
     pushIgnoreImmutableTagErrors: flags.bool('push-ignore-immutable-tag-errors'),
     skipPushPermissionCheck: flags.bool('skip-push-permission-check'),
-    credentialHelpers: helpers.source === 'default' ? undefined : flags.list('credential-helpers').filter((h) => h !== ''),
-    dockerConfigDir: env.DOCKER_CONFIG || undefined,
+    timeouts: {
+      connectMs: positiveDuration(flags, 'registry-connect-timeout'),
+      responseMs: positiveDuration(flags, 'registry-response-timeout'),
+      idleMs: positiveDuration(flags, 'registry-idle-timeout'),
+    },
+    credentialHelpers: helpers.source === 'default' ? undefined : credentialHelperNames(flags),
+    dockerConfigDir: dockerConfigDir(flags, env),
   };
+}
+
+/** kaniko moves DOCKER_CONFIG along with a --kaniko-dir (or KANIKO_DIR) other than /kaniko: DIR/.docker. */
+function dockerConfigDir(flags: Flags, env: NodeJS.ProcessEnv): string | undefined {
+  const kanikoDir = flags.str('kaniko-dir');
+  if (kanikoDir !== '' && path.resolve(kanikoDir) !== KANIKO_DEFAULT_DIR) return path.resolve(kanikoDir, '.docker');
+  return env.DOCKER_CONFIG || undefined;
+}
+
+/** kaniko's `--credential-helpers` names; "" (alone) turns them all off. */
+function credentialHelperNames(flags: Flags): string[] {
+  const names = flags.list('credential-helpers').filter((h) => h !== '');
+  for (const name of names) {
+    if (!['google', 'ecr', 'acr', 'gitlab'].includes(name)) {
+      throw usageError(`invalid value "${name}" for ${flags.spelling('credential-helpers')}: expected google, ecr, acr or gitlab`);
+    }
+  }
+  return names;
+}
+
+function positiveDuration(flags: Flags, name: string): number {
+  const ms = parseGoDuration(flags.str(name)) ?? 0;
+  if (ms <= 0) throw usageError(`invalid value "${flags.str(name)}" for ${flags.spelling(name)}: the timeout must be longer than 0`);
+  return ms;
 }
 
 /** `NAME=oci:DIR[:REF]` or `NAME=docker-archive:FILE`; a colon in DIR is kept when DIR exists as written. */
@@ -255,6 +288,13 @@ function resolveDockerfile(flags: Flags, contextRoot: string | undefined, cwd: s
   return { kind: 'file', path: inContext, relativeToContext: false, given };
 }
 
+/** kaniko's --bucket NAME (gs:// unless it has a scheme) names the context when --context is not given. */
+function contextSpec(flags: Flags): string {
+  const bucket = flags.str('bucket');
+  if (bucket === '' || flags.get('context').source !== 'default') return flags.str('context');
+  return bucket.includes('://') ? bucket : `gs://${bucket}`;
+}
+
 function sourceDateEpoch(env: NodeJS.ProcessEnv): number | undefined {
   const raw = env.SOURCE_DATE_EPOCH;
   if (raw === undefined || raw === '') return undefined;
@@ -286,7 +326,7 @@ export function resolveBuildOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, 
   const snapshotModeValue = oneOf<'full' | 'redo' | 'time'>(flags, 'snapshot-mode', ['full', 'redo', 'time']);
   // kaniko's default (full) hashes every file before each RUN: walks compare stat data unless asked to.
   const snapshotMode = flags.get('snapshot-mode').source === 'default' ? undefined : snapshotModeValue;
-  const isolation = oneOf<Isolation>(flags, 'isolation', ['auto', 'namespace', 'chroot', 'none']);
+  const isolation = oneOf<Isolation>(flags, 'isolation', ['auto', 'namespace', 'userns', 'chroot', 'none']);
   const platform = flags.opt('custom-platform');
   if (platform !== undefined && !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/.test(platform)) {
     throw usageError(`invalid value "${platform}" for ${flags.spelling('custom-platform')}`, 'use os/arch[/variant], for example linux/amd64 or linux/arm/v7');
@@ -305,7 +345,7 @@ export function resolveBuildOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, 
 
   refuseUnsupported(parsed, notices);
 
-  const context = parseContextSpec(flags.str('context'), flags.str('context-sub-path'), cwd);
+  const context = parseContextSpec(contextSpec(flags), flags.str('context-sub-path'), cwd);
   if (!isContextKindSupported(context)) {
     throw new KilnError('FLAG_NOT_SUPPORTED', `${flags.spelling('context')} ${flags.str('context')}: ${context.kind} build contexts are not supported yet`, {
       exitCode: 2,
@@ -341,6 +381,8 @@ export function resolveBuildOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, 
   if (cacheEnabled && !push && flags.opt('cache-repo') === undefined && !cacheDirGiven) {
     throw usageError('if using cache with --no-push, specify cache repo with --cache-repo');
   }
+  const cacheNotice = layerCacheNotice(cacheEnabled, flags.opt('cache-repo'), path.resolve(cwd, flags.str('cache-dir')));
+  if (cacheNotice) notices.push(cacheNotice);
   const abs = (name: string): string | undefined => {
     const v = flags.opt(name);
     return v === undefined ? undefined : path.resolve(cwd, v);

@@ -8,9 +8,26 @@
  * NODE_COMPILE_CACHE (another directory) and NODE_DISABLE_COMPILE_CACHE=1 still win, as Node documents.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { enableCompileCache } from 'node:module';
+// A namespace import: a named one of enableCompileCache is a SyntaxError on Node 20, before any check can run.
+import * as nodeModule from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
+
+/** The one Node requirement (package.json's engines, the README): type stripping of .ts sources. */
+const NODE_REQUIRED = [22, 18];
+
+function nodeTooOld(version) {
+  const [major, minor] = version.split('.').map(Number);
+  return major < NODE_REQUIRED[0] || (major === NODE_REQUIRED[0] && minor < NODE_REQUIRED[1]);
+}
+
+if (nodeTooOld(process.versions.node)) {
+  process.stderr.write(
+    `error: Kiln needs Node.js >= ${NODE_REQUIRED.join('.')}; ${process.execPath} is ${process.version}\n` +
+      'hint: run `npm ci` in Kiln\'s directory, which installs Node 24 for bin/kiln (linux x64 only), or install Node >= 22.18\n',
+  );
+  process.exit(1);
+}
 
 /** Beside Kiln's other caches: $KILN_CACHE_HOME, else $XDG_CACHE_HOME, else ~/.cache; then kiln/. */
 function compileCacheDir(env) {
@@ -37,7 +54,7 @@ function makeDirs(dir) {
 try {
   const dir = compileCacheDir(process.env);
   // A directory Kiln cannot write only makes start-up slower: Node reports it in the result and does not throw.
-  if (makeDirs(dir)) enableCompileCache(dir);
+  if (makeDirs(dir)) nodeModule.enableCompileCache(dir);
 } catch {
   // homedir() throws when neither $HOME nor the passwd database names one: run without the cache.
 }

@@ -3,6 +3,7 @@
  * `--no-push` is a flag of its own (not the negation of `--push`), booleans take `--flag=false` but never a
  * separate value, `-cDIR` / `-c=DIR` / `-c DIR` all work, repeatable flags keep every occurrence.
  */
+import { closestMatch } from '../dockerfile/instructions/suggest.ts';
 import { KilnError } from '../errors.ts';
 import { FLAGS, flagIndex } from './kaniko-flags.ts';
 import type { FlagSpec } from './kaniko-flags.ts';
@@ -172,6 +173,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv, tabl
 
 function unknownFlag(spelling: string, table: readonly FlagSpec[]): KilnError {
   const bare = spelling.replace(/^-+/, '').toLowerCase();
-  const close = table.find((f) => f.name.replaceAll('-', '') === bare.replaceAll('-', '') || f.name.startsWith(bare));
+  const close = table.find((f) => f.name.replaceAll('-', '') === bare.replaceAll('-', '') || f.name.startsWith(bare)) ??
+    table.find((f) => f.name === closestMatch(bare, table.map((t) => t.name), false));
   return usageError(`unknown flag: ${spelling}`, close ? `did you mean --${close.name}? See kiln build --help` : 'see kiln build --help');
 }

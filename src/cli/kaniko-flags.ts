@@ -51,7 +51,7 @@ export const FEATURES = {
   /** Pushing to `--destination` registries (without `--no-push`). */
   registryPush: true,
   /** `--dockerfile https://…` */
-  remoteDockerfile: false,
+  remoteDockerfile: true,
 } as const;
 
 const S = (spec: FlagSpec): FlagSpec => spec;
@@ -59,16 +59,16 @@ const S = (spec: FlagSpec): FlagSpec => spec;
 export const FLAGS: readonly FlagSpec[] = [
   // build context and Dockerfile
   S({ name: 'context', short: 'c', type: 'string', default: '/workspace/', valueName: 'PATH|URL', group: 'context', status: 'supported',
-    help: 'Path to the build context: a directory (DIR or dir://DIR), tar://FILE.tar[.gz], tar://stdin; git://, s3://, gs:// and Azure blob URLs later.' }),
+    help: 'Path to the build context: a directory (DIR or dir://DIR), tar://FILE.tar[.gz], tar://stdin, git://HOST/REPO.git[#REF[#COMMIT]] (or an http(s) URL ending in .git), s3://BUCKET/KEY, gs://BUCKET/KEY, or an Azure blob URL.' }),
   S({ name: 'context-sub-path', type: 'string', default: '', valueName: 'PATH', group: 'context', status: 'supported',
     help: 'Sub path within the given context.' }),
   S({ name: 'dockerfile', short: 'f', type: 'string', default: 'Dockerfile', valueName: 'PATH', group: 'context', status: 'supported',
-    help: "Path to the Dockerfile to be built: absolute, or relative to the context (a relative --dockerfile that exists in the working directory is taken from there, as docker and kaniko do); '-' reads it from stdin.",
-    note: 'https:// URLs: later.' }),
-  S({ name: 'bucket', short: 'b', type: 'string', default: '', valueName: 'NAME', group: 'context', status: 'later', hidden: true,
+    help: "Path to the Dockerfile to be built: absolute, or relative to the context (a relative --dockerfile that exists in the working directory is taken from there, as docker and kaniko do); '-' reads it from stdin; an http(s):// URL is downloaded." }),
+  S({ name: 'bucket', short: 'b', type: 'string', default: '', valueName: 'NAME', group: 'context', status: 'supported', hidden: true,
     help: 'Name of the GCS bucket from which to access build context as tarball.' }),
-  S({ name: 'git', type: 'string', default: '', valueName: 'OPTS', group: 'context', status: 'later',
-    help: 'Options for a git context: branch=NAME,single-branch=BOOL,recurse-submodules=BOOL,insecure-skip-tls=BOOL.' }),
+  S({ name: 'git', type: 'string', default: '', valueName: 'OPTS', group: 'context', status: 'supported',
+    help: 'Options for a git context: branch=NAME,single-branch=BOOL,recurse-submodules=BOOL,insecure-skip-tls=BOOL.',
+    note: 'Kiln fetches only the ref it builds (shallow where the server allows), so single-branch changes nothing.' }),
 
   // outputs
   S({ name: 'destination', short: 'd', type: 'repeatable', default: undefined, valueName: 'IMAGE', group: 'output', status: 'supported',
@@ -103,7 +103,7 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'Set the target build stage to build.' }),
   S({ name: 'label', type: 'repeatable', default: undefined, valueName: 'KEY=VALUE', group: 'build', status: 'supported',
     help: 'Set metadata for an image. Set it repeatedly for multiple labels.' }),
-  S({ name: 'annotation', type: 'repeatable', default: undefined, valueName: 'KEY=VALUE', group: 'build', status: 'later',
+  S({ name: 'annotation', type: 'repeatable', default: undefined, valueName: 'KEY=VALUE', group: 'build', status: 'supported',
     help: 'Set metadata annotations for the image manifest. Set it repeatedly for multiple annotations.' }),
   S({ name: 'reproducible', type: 'bool', default: false, group: 'build', status: 'supported',
     help: 'Strip timestamps out of the image to make it reproducible (SOURCE_DATE_EPOCH, when set, gives the time).' }),
@@ -124,16 +124,20 @@ export const FLAGS: readonly FlagSpec[] = [
     note: 'In place (--isolation=none) only: a private rootfs holds the image\'s own /var/run, not the container\'s.' }),
   S({ name: 'ignore-path', type: 'repeatable', default: undefined, valueName: 'PATH', group: 'build', status: 'supported',
     help: 'Ignore these paths when taking a snapshot. Set it repeatedly for multiple paths.' }),
-  S({ name: 'force-build-metadata', type: 'bool', default: false, group: 'build', status: 'later',
-    help: 'Force add metadata layers to build image.' }),
-  S({ name: 'image-fs-extract-retry', type: 'int', default: 0, valueName: 'N', group: 'build', status: 'later',
+  S({ name: 'force-build-metadata', type: 'bool', default: false, group: 'build', status: 'supported',
+    help: 'Force add metadata layers to build image.',
+    note: 'As kaniko: every instruction of the build that made no layer (ENV, LABEL, a RUN that changed nothing, …) gets an empty one.' }),
+  S({ name: 'image-fs-extract-retry', type: 'int', default: 0, valueName: 'N', group: 'build', status: 'supported',
     help: 'Number of retries for image FS extraction.' }),
-  S({ name: 'preserve-context', type: 'bool', default: false, group: 'build', status: 'later',
-    help: 'Preserve the build context across stages (snapshot the filesystem before the build, restore it after each stage).' }),
-  S({ name: 'materialize', type: 'bool', default: false, group: 'build', status: 'later',
-    help: 'Guarantee the final filesystem state matches the target even when every layer comes from the cache.' }),
+  S({ name: 'preserve-context', type: 'bool', default: false, group: 'build', status: 'no-effect',
+    help: 'Preserve the build context across stages (snapshot the filesystem before the build, restore it after each stage).',
+    note: 'Kiln never deletes or extracts over the build context: stages have their own root directories, and in place (--isolation=none) the context is on the ignore list.' }),
+  S({ name: 'materialize', type: 'bool', default: false, group: 'build', status: 'no-effect',
+    help: 'Guarantee the final filesystem state matches the target even when every layer comes from the cache.',
+    note: 'Every step of a Kiln build is applied to its stage\'s filesystem (in place: to /), so the final filesystem always is the target\'s.' }),
   S({ name: 'kaniko-dir', type: 'string', default: '/kaniko', valueName: 'DIR', env: 'KANIKO_DIR', group: 'build', status: 'supported',
-    help: 'Path to the kaniko directory; takes precedence over the KANIKO_DIR environment variable.' }),
+    help: 'Path to the kaniko directory; takes precedence over the KANIKO_DIR environment variable.',
+    note: 'As in kaniko, a directory other than /kaniko moves DOCKER_CONFIG to DIR/.docker.' }),
   S({ name: 'cleanup', type: 'bool', default: false, group: 'build', status: 'supported',
     help: 'Clean the filesystem at the end.',
     note: 'In place (--isolation=none) it empties / as kaniko does; otherwise every build has its own root filesystem directory, removed at the end anyway.' }),
@@ -143,18 +147,19 @@ export const FLAGS: readonly FlagSpec[] = [
 
   // cache
   S({ name: 'cache', type: 'bool', default: false, group: 'cache', status: 'supported', help: 'Use cache when building image.',
-    note: 'Base images from --cache-dir (filled by kiln warm); the layer cache (--cache-repo) later.' }),
-  S({ name: 'cache-repo', type: 'string', default: '', valueName: 'REPO', group: 'cache', status: 'later',
+    note: 'The layer cache (--cache-repo, see docs/cache.md) and base images from --cache-dir (filled by kiln warm).' }),
+  S({ name: 'cache-repo', type: 'string', default: '', valueName: 'REPO', group: 'cache', status: 'supported',
     help: "Repository to use as a cache (inferred from the destination otherwise); 'oci:PATH' writes an OCI layout." }),
   S({ name: 'cache-dir', type: 'string', default: '/cache', valueName: 'DIR', group: 'cache', status: 'supported',
     help: 'Specify a local directory to use as a cache (of base images): an OCI layout filled by kiln warm, read with --cache=true.' }),
   S({ name: 'cache-ttl', type: 'duration', default: '336h0m0s', valueName: 'DURATION', group: 'cache', status: 'supported',
     help: 'Cache timeout, a value with a unit, e.g. 6h. Defaults to two weeks.' }),
-  S({ name: 'cache-copy-layers', type: 'bool', default: false, group: 'cache', status: 'later', help: 'Caches copy layers.' }),
-  S({ name: 'cache-run-layers', type: 'bool', default: true, group: 'cache', status: 'later', help: 'Caches run layers.' }),
-  S({ name: 'compressed-caching', type: 'bool', default: true, group: 'cache', status: 'later',
-    help: 'Compress the cached layers. Decreases build time, but increases memory usage.' }),
-  S({ name: 'no-push-cache', type: 'bool', default: false, group: 'cache', status: 'later',
+  S({ name: 'cache-copy-layers', type: 'bool', default: false, group: 'cache', status: 'supported', help: 'Caches copy layers.' }),
+  S({ name: 'cache-run-layers', type: 'bool', default: true, group: 'cache', status: 'supported', help: 'Caches run layers.' }),
+  S({ name: 'compressed-caching', type: 'bool', default: true, group: 'cache', status: 'no-effect',
+    help: 'Compress the cached layers. Decreases build time, but increases memory usage.',
+    note: 'Kiln streams layers and never holds one in memory; cache entries share the image layers\' compressed blobs (docs/cache.md).' }),
+  S({ name: 'no-push-cache', type: 'bool', default: false, group: 'cache', status: 'supported',
     help: 'Do not push the cache layers to the registry.' }),
 
   // registries
@@ -178,8 +183,15 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'If an image is not found on any mirror, do not fall back to the default registry.' }),
   S({ name: 'image-download-retry', type: 'int', default: 0, valueName: 'N', group: 'registry', status: 'supported',
     help: 'Number of retries for downloading the remote image.' }),
-  S({ name: 'credential-helpers', type: 'repeatable', default: undefined, valueName: 'NAME', group: 'registry', status: 'later',
-    help: 'Credential helpers to use automatically (google, ecr, acr, gitlab). Set it repeatedly for multiple helpers.' }),
+  S({ name: 'registry-connect-timeout', type: 'duration', default: '30s', valueName: 'DURATION', env: 'KILN_REGISTRY_CONNECT_TIMEOUT', group: 'registry', status: 'supported', kilnOnly: true,
+    help: 'How long to wait for a connection (TCP and TLS) to a registry before the attempt fails and is retried.' }),
+  S({ name: 'registry-response-timeout', type: 'duration', default: '2m0s', valueName: 'DURATION', env: 'KILN_REGISTRY_RESPONSE_TIMEOUT', group: 'registry', status: 'supported', kilnOnly: true,
+    help: "How long to wait for a registry's answer (status and headers) to a request." }),
+  S({ name: 'registry-idle-timeout', type: 'duration', default: '1m0s', valueName: 'DURATION', env: 'KILN_REGISTRY_IDLE_TIMEOUT', group: 'registry', status: 'supported', kilnOnly: true,
+    help: 'How long a response body (a blob download) may stall before the transfer fails and is resumed or retried.' }),
+  S({ name: 'credential-helpers', type: 'repeatable', default: undefined, valueName: 'NAME', group: 'registry', status: 'supported',
+    help: 'Credential helpers to use automatically (google, ecr, acr, gitlab). Set it repeatedly for multiple helpers, defaults to all; an empty value uses none.',
+    note: 'Built in: google (gcr.io, *.gcr.io, *-docker.pkg.dev), ecr (*.dkr.ecr.*.amazonaws.com), acr (*.azurecr.io), for registries config.json gives no credentials for; config.json naming gcr, gcloud, ecr-login or acr-env uses them whatever this flag says. gitlab is accepted and has no effect.' }),
 
   // logging
   S({ name: 'verbosity', short: 'v', type: 'string', default: 'info', valueName: 'LEVEL', group: 'logging', status: 'supported',
@@ -191,7 +203,7 @@ export const FLAGS: readonly FlagSpec[] = [
 
   // Kiln's own
   S({ name: 'isolation', type: 'string', default: 'auto', valueName: 'MODE', group: 'kiln', status: 'supported', kilnOnly: true,
-    help: 'How RUN steps are isolated: auto, namespace, chroot, or none (in place on /, like kaniko).' }),
+    help: 'How RUN steps are isolated: auto, namespace, userns (a user namespace, for root without CAP_SYS_ADMIN), chroot, or none (in place on /, like kaniko).' }),
   S({ name: 'secret', type: 'repeatable', default: undefined, valueName: 'id=ID[,src=PATH|,env=VAR]', group: 'kiln', status: 'supported', kilnOnly: true,
     help: 'A secret for RUN --mount=type=secret. Set it repeatedly for multiple secrets.' }),
   S({ name: 'base-image-source', type: 'repeatable', default: undefined, valueName: 'NAME=oci:DIR|docker-archive:FILE', group: 'kiln', status: 'supported', kilnOnly: true,

@@ -3,8 +3,9 @@
  * invoked, so start-up stays small.
  */
 import { Command } from 'commander';
-import { KilnError, isKilnError } from '../errors.ts';
+import { KilnError, hostConditionError, isKilnError } from '../errors.ts';
 import { VERSION } from './version.ts';
+import { wasReported } from './json-errors.ts';
 
 export interface CommandModule {
   /** Adds the command (with its flags and action) to the program. */
@@ -41,9 +42,13 @@ export async function main(argv: string[]): Promise<number> {
 function reportError(err: unknown): number {
   const e = err as { code?: string; exitCode?: number };
   if (typeof e?.code === 'string' && e.code.startsWith('commander.')) {
-    // commander already printed the message (or the help/version text).
-    return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : (e.exitCode ?? 2);
+    // commander already printed the message (or the help/version text). Its usage errors (unknown command or
+    // option, missing argument) exit 2, as the README documents for a bad command line.
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+    return e.code === 'commander.help' && e.exitCode === 0 ? 0 : 2;
   }
+  if (!isKilnError(err)) err = hostConditionError(err) ?? err;
+  if (wasReported(err)) return isKilnError(err) ? err.exitCode : 70;
   if (isKilnError(err)) {
     process.stderr.write(err.describe() + '\n');
     if (process.env.KILN_DEBUG && err.stack) process.stderr.write(err.stack + '\n');

@@ -11,9 +11,11 @@ import { KilnError } from '../errors.ts';
 import type { ContextSource, DockerfileSource } from '../builder/options.ts';
 import { IgnoreMatcher, readIgnoreRules } from './dockerignore.ts';
 import type { IgnoreRules } from './dockerignore.ts';
+import { pathInContext } from './path-in-context.ts';
 import { describeContext, joinSubPath } from './source.ts';
 import { walkContext } from './walk.ts';
 import type { ContextEntry } from './walk.ts';
+import type { RemoteOpenIo } from './remote-open.ts';
 
 export interface DockerfileText {
   text: string;
@@ -37,10 +39,10 @@ export interface BuildContext {
   cleanup(): void;
 }
 
-export interface OpenContextIo {
+export interface OpenContextIo extends RemoteOpenIo {
   /** Standard input, for `tar://stdin` and `--dockerfile -`. */
   stdin?: Readable;
-  /** Where to extract tar contexts; default the OS temp dir. */
+  /** Where to extract tar and remote contexts; default the OS temp dir. */
   tempDir?: string;
 }
 
@@ -73,7 +75,8 @@ function loadDockerfile(dockerfile: DockerfileSource, root: string, stdinText: s
     throw new KilnError('FLAG_NOT_SUPPORTED', `--dockerfile ${dockerfile.url}: Dockerfiles from URLs are not supported yet`, { exitCode: 2 });
   }
   const file = resolveDockerfileInContext(dockerfile, root) as { path: string; given: string };
-  const st = fs.statSync(file.path, { throwIfNoEntry: false });
+  const readable = pathInContext(root, file.path);
+  const st = fs.statSync(readable, { throwIfNoEntry: false });
   if (!st?.isFile()) {
     throw new KilnError('DOCKERFILE_NOT_FOUND', `--dockerfile ${file.given}: no Dockerfile at ${file.path}`, {
       exitCode: 2,
@@ -82,7 +85,7 @@ function loadDockerfile(dockerfile: DockerfileSource, root: string, stdinText: s
   }
   const rel = path.relative(root, file.path);
   const displayName = rel.startsWith('..') || path.isAbsolute(rel) ? file.given : rel.split(path.sep).join('/');
-  return { text: fs.readFileSync(file.path, 'utf8'), path: file.path, displayName };
+  return { text: fs.readFileSync(readable, 'utf8'), path: file.path, displayName };
 }
 
 export async function openBuildContext(source: ContextSource, dockerfile: DockerfileSource, io: OpenContextIo = {}): Promise<BuildContext> {
@@ -121,6 +124,21 @@ export async function openBuildContext(source: ContextSource, dockerfile: Docker
       }
       break;
     }
+    case 'git':
+    case 's3':
+    case 'gcs':
+    case 'azure': {
+      temp = fs.mkdtempSync(path.join(io.tempDir ?? os.tmpdir(), 'kiln-context-'));
+      try {
+        // Remote providers, their SDKs and git load only for remote contexts.
+        const { openRemoteContextDir } = await import('./remote-open.ts');
+        root = (await openRemoteContextDir(source, temp, io)).root;
+      } catch (err) {
+        fs.rmSync(temp, { recursive: true, force: true });
+        throw err;
+      }
+      break;
+    }
     default:
       throw notSupported(source);
   }
@@ -132,9 +150,11 @@ export async function openBuildContext(source: ContextSource, dockerfile: Docker
   };
   try {
     const stdinText = dockerfile.kind === 'stdin' ? await readAll(stdin) : undefined;
-    const text = loadDockerfile(dockerfile, root, stdinText);
+    const text = dockerfile.kind === 'url'
+      ? { text: await (await import('./remote-open.ts')).fetchDockerfileText(dockerfile.url, io), path: undefined, displayName: 'Dockerfile' }
+      : loadDockerfile(dockerfile, root, stdinText);
     const ignore = readIgnoreRules(root, text.path);
-    const matcher = new IgnoreMatcher(ignore.patterns);
+    const matcher = new IgnoreMatcher(ignore.patterns, ignore);
     return {
       root,
       source,

@@ -7,6 +7,8 @@ import { KilnError } from '../errors.ts';
 import type { ContextSource } from '../builder/options.ts';
 
 const AZURE_BLOB = /^https:\/\/[a-z0-9]+\.blob\.core\.windows\.net\//i;
+/** kaniko takes http(s) URLs of repositories (`….git`, optionally `#ref#commit`) as git contexts. */
+const GIT_URL = /^https?:\/\/[^#]+\.git\/?(#.*)?$/i;
 
 function contextError(message: string, hint?: string): KilnError {
   return new KilnError('INVALID_CONTEXT', message, { exitCode: 2, hint });
@@ -44,15 +46,17 @@ export function parseContextSpec(spec: string, subPath: string, cwd: string): Co
     case 'gs':
       return { kind: 'gcs', url: spec, subPath };
     case 'https':
+    case 'http':
       if (AZURE_BLOB.test(spec)) return { kind: 'azure', url: spec, subPath };
+      if (GIT_URL.test(spec)) return { kind: 'git', url: spec, subPath };
       break;
   }
-  throw contextError(`--context "${spec}": unsupported context source`, 'use a directory, dir://DIR, tar://FILE, tar://stdin, git://, s3://, gs:// or an Azure blob URL');
+  throw contextError(`--context "${spec}": unsupported context source`, 'use a directory, dir://DIR, tar://FILE, tar://stdin, git://, an http(s) URL ending in .git, s3://, gs:// or an Azure blob URL');
 }
 
-/** Context kinds Kiln can open today; the others are accepted by the parser and fail as "not supported yet". */
+/** Context kinds Kiln can open: all of kaniko's. */
 export function isContextKindSupported(source: ContextSource): boolean {
-  return source.kind === 'dir' || source.kind === 'tar' || source.kind === 'stdin';
+  return ['dir', 'tar', 'stdin', 'git', 's3', 'gcs', 'azure'].includes(source.kind);
 }
 
 export function describeContext(source: ContextSource): string {

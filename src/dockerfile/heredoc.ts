@@ -3,7 +3,7 @@
  * is split into shell words, and each word that is exactly a marker starts a heredoc whose body follows the
  * instruction, in order of appearance.
  */
-import { lexWords } from './parser/heredoc-words.ts';
+import { processWords } from './shell/index.ts';
 
 export interface HeredocMarker {
   /** The delimiter with quotes removed. */
@@ -20,6 +20,12 @@ export interface HeredocMarker {
 export const heredocInstructions: ReadonlySet<string> = new Set(['add', 'copy', 'run']);
 
 const markerPattern = /^(\d*)<<(-?)[\t\n\f\r ]*([^<]*)$/;
+const noEnv: ReadonlyMap<string, string> = new Map();
+
+/** Words as BuildKit's parser lexes them for heredocs: nothing set, unset references kept as written. */
+function lexWords(source: string, options: { rawQuotes: boolean; rawEscapes: boolean }): string[] {
+  return processWords(source, noEnv, { ...options, skipUnsetEnv: true });
+}
 
 /**
  * Reads one word as a heredoc marker: undefined when it is not one (`<<`, `<EOF`, `<<EOF sh`), an Error when it

@@ -1,7 +1,7 @@
 /**
  * The Dockerfile front end as the builder uses it: text → parsed nodes → typed instructions →
  * stages (meta ARGs applied, target chosen, needed stages found). Expansion of instructions happens
- * later, at dispatch (instructions/expand.ts, stage-vars.ts), or all at once with checkDispatch.
+ * later, at dispatch (instructions/expand.ts, stage-vars.ts).
  */
 import { hostPlatform } from '../image/platform.ts';
 import type { Platform } from '../image/types.ts';
@@ -20,8 +20,6 @@ export type { StageDependency, StageSource } from './stage-graph.ts';
 export { applyEnv, declareArgs, initialStageVars, runArgsPrefix, withDefaultPath, DEFAULT_PATH } from './stage-vars.ts';
 export type { ArgContext, DeclaredArg, StageVars } from './stage-vars.ts';
 export { predefinedArgs, proxyEnvFromBuildArgs } from './platform-args.ts';
-export { checkDispatch } from './dispatch-check.ts';
-export type { DispatchCheckOptions } from './dispatch-check.ts';
 
 export interface LoadOptions {
   /** The Dockerfile's name in messages. Default "Dockerfile". */

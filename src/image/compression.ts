@@ -36,6 +36,18 @@ export function decompressor(compression: Compression): NodeJS.ReadWriteStream {
   return new PassThrough();
 }
 
+/**
+ * `source` decompressed. Unlike a bare `source.pipe(…)`, a failing source (a cut download, a digest
+ * mismatch, an abort) fails the returned stream instead of crashing the process with an unhandled 'error'.
+ */
+export function decompressStream(source: Readable, compression: Compression): Readable {
+  if (compression === 'none') return source;
+  const out = decompressor(compression) as unknown as Readable;
+  source.on('error', (err) => out.destroy(err));
+  out.on('close', () => source.destroy());
+  return source.pipe(out as unknown as NodeJS.WritableStream) as unknown as Readable;
+}
+
 export function compressor(compression: Compression, level?: number): NodeJS.ReadWriteStream {
   const chunkSize = 256 * 1024;
   if (compression === 'gzip') return zlib.createGzip({ chunkSize, level: level ?? 6 });

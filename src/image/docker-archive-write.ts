@@ -58,7 +58,8 @@ function blobPath(digest: string): string {
   return `blobs/sha256/${digestHex(digest)}`;
 }
 
-async function* archiveStream(image: Image, options: DockerArchiveWriteOptions): AsyncGenerator<Buffer> {
+/** The archive's bytes, in order, for writers that choose where they go. */
+export async function* archiveStream(image: Image, options: DockerArchiveWriteOptions = {}): AsyncGenerator<Buffer> {
   const tags = (options.tags ?? []).map(parseTag);
   const mtime = options.mtime ?? 0;
   const { config, layers, manifest } = await imageBlobs(image);

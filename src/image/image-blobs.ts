@@ -8,6 +8,8 @@ export interface ImageBlob {
   digest: Digest;
   size: number;
   open(): Promise<Readable>;
+  /** A local file holding exactly this blob (a layer in a blob store or an OCI layout), when known. */
+  file?: string;
 }
 
 export async function imageBlobs(image: Image): Promise<{ config: ImageBlob; layers: ImageBlob[]; manifest: ImageBlob }> {
@@ -24,7 +26,8 @@ export async function imageBlobs(image: Image): Promise<{ config: ImageBlob; lay
     const d = manifest.layers[i];
     if (seen.has(d.digest)) continue;
     seen.add(d.digest);
-    layerBlobs.push({ digest: d.digest, size: d.size, open: () => layers[i].compressed() });
+    const file = (layers[i] as { file?: unknown }).file;
+    layerBlobs.push({ digest: d.digest, size: d.size, open: () => layers[i].compressed(), ...(typeof file === 'string' ? { file } : {}) });
   }
   return {
     config,

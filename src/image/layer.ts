@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { BlobStore } from './blob-store.ts';
-import { compressionOfMediaType, decompressor, sniffDecompress } from './compression.ts';
+import { compressionOfMediaType, decompressStream, sniffDecompress } from './compression.ts';
 import type { Digest, Layer } from './types.ts';
 
 export interface LayerInfo {
@@ -15,11 +15,14 @@ export interface LayerInfo {
 /** A layer whose facts are known up front and whose blob can be opened any number of times. */
 export class KnownLayer implements Layer {
   readonly info: LayerInfo;
+  /** A local file holding exactly the blob, when there is one: writers may link it instead of copying. */
+  readonly file: string | undefined;
   readonly #open: () => Readable;
 
-  constructor(info: LayerInfo, open: () => Readable) {
+  constructor(info: LayerInfo, open: () => Readable, file?: string) {
     this.info = { ...info };
     this.#open = open;
+    this.file = file;
   }
 
   async digest(): Promise<Digest> {
@@ -41,14 +44,12 @@ export class KnownLayer implements Layer {
     const blob = this.#open();
     const compression = compressionOfMediaType(this.info.mediaType);
     if (compression === undefined) return sniffDecompress(blob);
-    const out = decompressor(compression);
-    blob.on('error', (err) => (out as unknown as Readable).destroy(err));
-    return blob.pipe(out) as unknown as Readable;
+    return decompressStream(blob, compression);
   }
 }
 
 export function blobStoreLayer(store: BlobStore, info: LayerInfo): KnownLayer {
-  return new KnownLayer(info, () => store.open(info.digest));
+  return new KnownLayer(info, () => store.open(info.digest), store.blobPath(info.digest));
 }
 
 /** A layer stored in a file, optionally at a byte range (a blob inside an uncompressed tarball). */

@@ -11,6 +11,8 @@ export interface BlobSource {
   /** A small blob (manifest, config, index), verified against its digest. */
   readJson(digest: Digest): Buffer;
   open(digest: Digest, size: number): Readable;
+  /** The local file holding a blob, when the source is a directory of blob files. */
+  file?(digest: Digest): string;
   /** For error messages. */
   name: string;
 }
@@ -51,7 +53,7 @@ export function imageFromManifest(source: BlobSource, rawManifest: Buffer, media
     const layers = manifest.layers.map(
       (d, i) =>
         new KnownLayer({ digest: d.digest, diffID: diffIDs[i], size: d.size, mediaType: d.mediaType }, () =>
-          source.open(d.digest, d.size),
+          source.open(d.digest, d.size), source.file?.(d.digest),
         ),
     );
     return {

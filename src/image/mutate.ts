@@ -51,10 +51,22 @@ export function appendLayers(base: Image, addenda: Addendum[]): PartsImage {
   });
 }
 
+/** Appends history entries as given, with no layer (metadata steps; steps whose layer comes later). */
+export function appendHistory(base: Image, entries: History[]): PartsImage {
+  return changeConfig(base, (config) => {
+    config.history = [...(config.history ?? []), ...entries.map((h) => ({ ...h }))];
+  });
+}
+
 /** Appends history entries of metadata-only steps (`empty_layer: true`). */
 export function appendEmptyLayerHistory(base: Image, entries: History[]): PartsImage {
+  return appendHistory(base, entries.map((h) => ({ ...h, empty_layer: true })));
+}
+
+/** Sets the image's `author` (MAINTAINER). */
+export function setAuthor(base: Image, author: string): PartsImage {
   return changeConfig(base, (config) => {
-    config.history = [...(config.history ?? []), ...entries.map((h) => ({ ...h, empty_layer: true }))];
+    config.author = author;
   });
 }
 

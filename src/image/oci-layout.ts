@@ -21,6 +21,7 @@ export function ociLayoutSource(dir: string): BlobSource {
       return verifiedBlob(fs.readFileSync(file), digest, `OCI layout ${dir}`);
     },
     open: (digest): Readable => fs.createReadStream(ociBlobPath(dir, digest), { highWaterMark: 1 << 20 }),
+    file: (digest) => ociBlobPath(dir, digest),
   };
 }
 

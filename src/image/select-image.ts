@@ -66,7 +66,9 @@ export async function selectImage(index: ImageIndex, select: ImageSelector = {},
   // Attestation manifests (BuildKit's unknown/unknown entries) are never the image.
   const candidates = (await expand(index, top)).filter((c) => c.desc.platform?.os !== 'unknown');
   if (candidates.length === 0) throw new KilnError('IMAGE_NOT_FOUND', `${where} holds no image`);
-  if (candidates.length === 1 && select.platform === undefined) return candidates[0].index.image(candidates[0].desc.digest);
+  // A single image is used whatever its platform, as a registry's single-platform manifest is (BuildKit
+  // does the same and warns): the builder compares the platforms and says so.
+  if (candidates.length === 1) return candidates[0].index.image(candidates[0].desc.digest);
 
   const want = select.platform ?? hostPlatform();
   const platforms = await Promise.all(candidates.map((c) => platformOf(c.index, c.desc)));

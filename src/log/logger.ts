@@ -18,6 +18,8 @@ export interface LoggerOptions {
   now?: () => Date;
   redactor?: Redactor;
   fields?: LogFields;
+  /** The sink is a terminal: status() may show a transient line (a progress bar) below the log. */
+  statusLine?: boolean;
 }
 
 interface Shared {
@@ -28,6 +30,9 @@ interface Shared {
   now: () => Date;
   start: Date;
   redactor: Redactor;
+  statusLine: boolean;
+  /** The transient line on screen, if any. */
+  status: string;
 }
 
 export class Logger {
@@ -44,6 +49,8 @@ export class Logger {
       now,
       start: now(),
       redactor: options.redactor ?? new Redactor(),
+      statusLine: options.statusLine ?? false,
+      status: '',
     };
     this.#fields = { ...(options.fields ?? {}) };
   }
@@ -77,7 +84,23 @@ export class Logger {
       timestamp: s.timestamp,
       start: s.start,
     });
+    if (s.status) s.write('\r\x1b[K');
     s.write(line + '\n');
+    if (s.status) s.write(s.status);
+  }
+
+  /** Whether status() shows anything (a terminal sink). */
+  get hasStatusLine(): boolean {
+    return this.#shared.statusLine;
+  }
+
+  /** Shows `text` as the transient line below the log ('' removes it); log lines keep it at the bottom. */
+  status(text: string): void {
+    const s = this.#shared;
+    if (!s.statusLine || text === s.status) return;
+    const shown = s.redactor.redact(text);
+    s.write(`\r\x1b[K${shown}`);
+    s.status = shown;
   }
 
   panic(msg: string, fields?: LogFields): void {

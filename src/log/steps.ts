@@ -26,16 +26,25 @@ export function stepLabel(info: Pick<StepInfo, 'stage' | 'stages' | 'step' | 'st
   return `[stage ${info.stage}/${info.stages}] STEP ${info.step}/${info.steps}`;
 }
 
-export function startStep(logger: Logger, info: StepInfo, timings: Timings = new Timings()): StepHandle {
+/** Steps that say nothing while they work (COPY, ADD): a line this often, so a long one is not taken for a hang. */
+const QUIET_STEPS = new Set(['COPY', 'ADD']);
+export const STEP_HEARTBEAT_MS = 10_000;
+
+export function startStep(logger: Logger, info: StepInfo, timings: Timings = new Timings(), heartbeatMs = STEP_HEARTBEAT_MS): StepHandle {
   const label = stepLabel(info);
   logger.info(`${label}: ${info.text}`);
   const keyword = info.text.trimStart().split(/\s/, 1)[0].toUpperCase();
   const stop = timings.start(keyword || 'step');
+  const started = Date.now();
+  const heartbeat = QUIET_STEPS.has(keyword)
+    ? setInterval(() => logger.info(`${label}: ${keyword} still running (${formatDuration(Date.now() - started)})`), heartbeatMs).unref()
+    : undefined;
   let ended = false;
   const end = (level: 'info' | 'error', what: string): number => {
     const ms = stop();
     if (!ended) {
       ended = true;
+      clearInterval(heartbeat);
       logger.log(level, `${label}: ${what} in ${formatDuration(ms)}`);
     }
     return ms;

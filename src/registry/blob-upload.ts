@@ -2,7 +2,7 @@
  * Putting one blob into a repository: HEAD to skip what exists, cross-repository mount, then a
  * monolithic (POST + PUT) or chunked (POST + PATCH… + PUT) upload, per the distribution spec.
  */
-import type { Readable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import { KilnError } from '../errors.ts';
 import type { RegistryClient } from './client.ts';
 import { httpError } from './errors.ts';
@@ -49,9 +49,29 @@ export async function uploadBlob(target: UploadTarget, blob: BlobSource): Promis
     location = await startUpload(target, ctx);
   }
   const chunkSize = target.client.opts.chunkSize;
-  if (chunkSize > 0 && blob.size > chunkSize) await uploadChunked(target, blob, location, chunkSize, ctx);
-  else await uploadMonolithic(target, blob, location, ctx);
+  const tracker = target.client.opts.progress?.start('push', blob.digest, blob.size, `${target.client.registry}/${target.repository}`);
+  const source: BlobSource = tracker ? { ...blob, open: async () => counted(await blob.open(), (n) => tracker.advance(n)) } : blob;
+  try {
+    if (chunkSize > 0 && blob.size > chunkSize) await uploadChunked(target, source, location, chunkSize, ctx);
+    else await uploadMonolithic(target, source, location, ctx);
+  } catch (err) {
+    tracker?.abandon();
+    throw err;
+  }
+  tracker?.done();
   return 'uploaded';
+}
+
+/** The same bytes, reporting each chunk's size as it passes (for progress). */
+function counted(stream: Readable, onBytes: (n: number) => void): Readable {
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      onBytes(chunk.length);
+      callback(null, chunk);
+    },
+  });
+  pipeline(stream, counter, () => {});
+  return counter;
 }
 
 /** POST /blobs/uploads/ → the upload URL. */

@@ -9,10 +9,10 @@ import type { Challenge } from './challenge.ts';
 import type { Credentials } from './docker-config.ts';
 import { httpError, networkError, readErrorBody, unauthorizedError } from './errors.ts';
 import type { ErrorContext } from './errors.ts';
-import { isInsecure } from './options.ts';
+import { isInsecure, retryPolicyOf } from './options.ts';
 import { apiHost } from './reference.ts';
 import type { RegistrySession } from './session.ts';
-import { isRetryableError, isTlsError, send, withRetry } from './transport.ts';
+import { eitherSignal, isRetryableError, isRetryableStatus, isTlsError, send, withRetry } from './transport.ts';
 import type { Direction, RequestBody, Response } from './transport.ts';
 
 interface PingResult {
@@ -77,9 +77,10 @@ export class RegistryClient {
           method: req.method,
           headers: { ...req.headers, ...(authorization && { authorization }) },
           body: req.body,
-          signal: req.signal,
+          signal: eitherSignal(req.signal, this.opts.signal),
         });
       } catch (err) {
+        this.opts.signal?.throwIfAborted();
         throw networkError(ctx, err, isRetryableError(err));
       }
       if (res.statusCode !== 401 || attempt > 0 || !resendable) return res;
@@ -117,8 +118,11 @@ export class RegistryClient {
       const baseUrl = `${scheme}://${host}`;
       let res: Response;
       try {
-        res = await send(this.agent, `${baseUrl}/v2/`, { method: 'GET' });
+        res = await send(this.agent, `${baseUrl}/v2/`, { method: 'GET', signal: this.opts.signal });
       } catch (err) {
+        this.opts.signal?.throwIfAborted();
+        // Plain HTTP reached the server and the connection broke: that, not the HTTPS attempt, is the story.
+        if (scheme === 'http' && firstError !== undefined && isRetryableError(err)) throw networkError(ctx, err, true);
         firstError ??= err;
         continue;
       }
@@ -137,6 +141,8 @@ export class RegistryClient {
         await res.body.dump();
         continue;
       }
+      // A busy or failing registry (429, 5xx) is worth another try, whichever scheme answered.
+      if (isRetryableStatus(res.statusCode)) throw await httpError({ ...ctx, action: 'checking the registry API (/v2/)' }, res);
       // HTTPS failed (say, on a certificate) and HTTP got nonsense: the HTTPS reason is the useful one.
       if (firstError !== undefined) {
         await res.body.dump();
@@ -149,8 +155,7 @@ export class RegistryClient {
   }
 
   #retryPolicy() {
-    const retries = this.direction === 'pull' ? this.opts.imageDownloadRetry : this.opts.pushRetry;
-    return { retries, baseDelayMs: this.opts.retryBaseDelayMs, log: this.opts.log };
+    return retryPolicyOf(this.opts, this.direction);
   }
 
   /** The Authorization header value for these scopes, if the registry wants one. */
@@ -159,6 +164,8 @@ export class RegistryClient {
     const challenge = ping.challenge;
     if (!challenge) return undefined;
     const creds = await this.#session.credentials(this.registry);
+    // The caller builds its error from this same context: a refusal then names where the credentials came from.
+    if (creds.origin) ctx.credentialOrigin = creds.origin;
     if (challenge.scheme === 'basic') {
       if (creds.username === undefined && creds.password === undefined) return undefined;
       return `Basic ${Buffer.from(`${creds.username ?? ''}:${creds.password ?? ''}`).toString('base64')}`;
@@ -189,6 +196,7 @@ export class RegistryClient {
         return r;
       });
     } catch (err) {
+      this.opts.signal?.throwIfAborted();
       throw err instanceof KilnError ? err : networkError(tokenCtx, err, false);
     }
     if (res.statusCode === 401 || res.statusCode === 403) {
@@ -211,7 +219,7 @@ export class RegistryClient {
     if (creds.username !== undefined || creds.password !== undefined) {
       headers.authorization = `Basic ${Buffer.from(`${creds.username ?? ''}:${creds.password ?? ''}`).toString('base64')}`;
     }
-    return send(this.agent, url.toString(), { method: 'GET', headers });
+    return send(this.agent, url.toString(), { method: 'GET', headers, signal: this.opts.signal });
   }
 
   #postRefreshToken(realm: string, service: string | undefined, scopes: string[], refreshToken: string): Promise<Response> {
@@ -222,6 +230,7 @@ export class RegistryClient {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: form.toString(),
+      signal: this.opts.signal,
     });
   }
 }

@@ -3,6 +3,8 @@
  * prints {"ServerURL","Username","Secret"}; a Username of "<token>" means Secret is an identity token.
  */
 import { spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { KilnError } from '../errors.ts';
 import type { Credentials } from './docker-config.ts';
 
@@ -40,6 +42,22 @@ export async function getFromCredentialHelper(helper: string, serverUrl: string,
   if (parsed.Username) credentials.username = parsed.Username;
   if (parsed.Secret) credentials.password = parsed.Secret;
   return credentials;
+}
+
+/** Whether `docker-credential-<helper>` is an executable file in one of PATH's directories. */
+export function isHelperOnPath(helper: string, env: Record<string, string | undefined>): boolean {
+  const program = `docker-credential-${helper}`;
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const file = join(dir, program);
+    try {
+      accessSync(file, constants.X_OK);
+      if (statSync(file).isFile()) return true;
+    } catch {
+      // not here
+    }
+  }
+  return false;
 }
 
 interface RunResult {

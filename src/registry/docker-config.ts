@@ -15,6 +15,10 @@ export interface Credentials {
   identityToken?: string;
   /** A bearer token used as-is (`registrytoken`). */
   registryToken?: string;
+  /** When to ask again (ms since the epoch): built-in helpers' short-lived tokens. */
+  expiresAt?: number;
+  /** Where they came from when not the docker config itself ("built-in credential helper ecr-login"), for hints. */
+  origin?: string;
 }
 
 export interface AuthEntry {
@@ -35,7 +39,7 @@ export interface DockerConfigFile {
 export type CredentialSource =
   | { kind: 'anonymous' }
   | { kind: 'static'; credentials: Credentials }
-  | { kind: 'helper'; helper: string; serverUrl: string };
+  | { kind: 'helper'; helper: string; serverUrl: string; via: 'credHelpers' | 'credsStore' };
 
 export const KANIKO_DOCKER_CONFIG_DIR = '/kaniko/.docker';
 
@@ -91,8 +95,8 @@ function sameRegistry(key: string, registry: string): boolean {
 export function credentialSource(config: DockerConfigFile, registry: string): CredentialSource {
   const serverUrl = authKey(registry);
   const helper = Object.entries(config.credHelpers ?? {}).find(([key]) => key === serverUrl || sameRegistry(key, registry));
-  if (helper) return { kind: 'helper', helper: helper[1], serverUrl };
-  if (config.credsStore) return { kind: 'helper', helper: config.credsStore, serverUrl };
+  if (helper) return { kind: 'helper', helper: helper[1], serverUrl, via: 'credHelpers' };
+  if (config.credsStore) return { kind: 'helper', helper: config.credsStore, serverUrl, via: 'credsStore' };
   const auths = config.auths ?? {};
   const entry = auths[serverUrl] ?? Object.entries(auths).find(([key]) => sameRegistry(key, registry))?.[1];
   if (!entry) return { kind: 'anonymous' };

@@ -4,13 +4,15 @@
  */
 import { KilnError } from '../errors.ts';
 import type { Response } from './transport.ts';
-import { describeNetworkError, isRetryableStatus, isTlsError, markRetryable } from './transport.ts';
+import { describeNetworkError, isRetryableStatus, isTlsError, markRetryable, withRetryAfter } from './transport.ts';
 
 export interface ErrorContext {
   registry: string;
   repository?: string;
   /** What was being done: "pulling manifest latest", "uploading blob sha256:…". */
   action: string;
+  /** Set by the client once it used credentials that did not come from the docker config itself. */
+  credentialOrigin?: string;
 }
 
 interface DistributionError {
@@ -48,8 +50,11 @@ function where(ctx: ErrorContext): string {
 
 export function unauthorizedError(ctx: ErrorContext, status: number, detail: string): KilnError {
   const denied = status === 403 ? 'access denied' : 'authentication required';
+  const may = ctx.action.startsWith('push') || ctx.action.includes('upload') ? 'push to' : 'pull from';
   return new KilnError('REGISTRY_UNAUTHORIZED', `${denied} while ${ctx.action} on ${where(ctx)} (HTTP ${status}${detail ? `: ${detail}` : ''})`, {
-    hint: `check the credentials for ${ctx.registry} in the docker config ($DOCKER_CONFIG/config.json, /kaniko/.docker/config.json or ~/.docker/config.json) and that they may ${ctx.action.startsWith('push') || ctx.action.includes('upload') ? 'push to' : 'pull from'} this repository`,
+    hint: ctx.credentialOrigin
+      ? `the credentials for ${ctx.registry} came from the ${ctx.credentialOrigin}: check that its cloud identity may ${may} this repository`
+      : `check the credentials for ${ctx.registry} in the docker config ($DOCKER_CONFIG/config.json, /kaniko/.docker/config.json or ~/.docker/config.json) and that they may ${may} this repository`,
   });
 }
 
@@ -67,7 +72,7 @@ export async function httpError(ctx: ErrorContext, res: Response, kind: 'manifes
     return new KilnError('BLOB_NOT_FOUND', `blob missing on ${where(ctx)} while ${ctx.action}${detail ? `: ${detail}` : ''}`);
   }
   const err = new KilnError('REGISTRY_ERROR', `registry ${where(ctx)} answered HTTP ${status} while ${ctx.action}${detail ? `: ${detail}` : ''}`);
-  return isRetryableStatus(status) ? markRetryable(err) : err;
+  return isRetryableStatus(status) ? markRetryable(withRetryAfter(err, res.headers['retry-after'])) : err;
 }
 
 /** Turns a connection/TLS failure into a KilnError; retryable ones stay retryable. */

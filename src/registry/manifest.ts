@@ -7,6 +7,7 @@ import { repositoryScope } from './challenge.ts';
 import type { RegistryClient } from './client.ts';
 import { manifestIdentifier } from './reference.ts';
 import type { Reference } from './reference.ts';
+import { retryPolicyOf } from './options.ts';
 import { withRetry } from './transport.ts';
 
 export const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerManifestList, MediaType.dockerManifest].join(', ');
@@ -27,7 +28,7 @@ export function isIndexMediaType(mediaType: string): boolean {
 /** GET (or HEAD) a manifest by the reference's digest or tag. Pulling by digest verifies the bytes. */
 export async function fetchManifest(client: RegistryClient, ref: Reference, identifier = manifestIdentifier(ref)): Promise<FetchedManifest> {
   const ctx = { registry: ref.registry, repository: ref.repository, action: `pulling manifest ${identifier}` };
-  const policy = { retries: client.opts.imageDownloadRetry, baseDelayMs: client.opts.retryBaseDelayMs, log: client.opts.log };
+  const policy = retryPolicyOf(client.opts, 'pull');
   return withRetry(`pulling manifest ${identifier} from ${client.registry}`, policy, async () => {
     const res = await client.expect(
       { method: 'GET', path: `/v2/${ref.repository}/manifests/${identifier}`, scopes: [repositoryScope(ref.repository, 'pull')], headers: { accept: MANIFEST_ACCEPT } },

@@ -4,12 +4,27 @@
  * the parse helpers below.
  */
 import { KilnError } from '../errors.ts';
-import { DOCKER_HUB } from './reference.ts';
+import type { RetryPolicy } from './transport.ts';
+import type { TransferProgress } from '../log/transfer-progress.ts';
+import { DOCKER_HUB, isRegistryHost, normalizeRegistryName } from './reference.ts';
 
 export interface ClientCertificate {
   certFile: string;
   keyFile: string;
 }
+
+/** How long Kiln waits on a registry before it counts a request as failed (then the normal retries apply). */
+export interface RegistryTimeouts {
+  /** TCP + TLS connection set-up. */
+  connectMs: number;
+  /** From a request sent to the response's status line and headers. */
+  responseMs: number;
+  /** Silence in the middle of a response body (a stalled blob download). */
+  idleMs: number;
+}
+
+/** Defaults: long enough for a registry that finalises a large upload, short enough to notice a dead one. */
+export const DEFAULT_REGISTRY_TIMEOUTS: RegistryTimeouts = { connectMs: 30_000, responseMs: 120_000, idleMs: 60_000 };
 
 export interface RegistryOptions {
   /** Registries reached over plain HTTP (`--insecure-registry`), by registry name ("host:port"). */
@@ -38,6 +53,11 @@ export interface RegistryOptions {
   pushRetry: number;
   /** `--push-ignore-immutable-tag-errors`. */
   pushIgnoreImmutableTagErrors: boolean;
+  /**
+   * `--credential-helpers`: the built-in cloud helpers (google, ecr, acr) that may serve registries config.json
+   * says nothing about, by host name. Undefined = all, as kaniko.
+   */
+  credentialHelpers?: string[];
   /** Directory holding config.json; undefined = the standard lookup (see docker-config.ts). */
   dockerConfigDir?: string;
   /** Environment used for the docker config lookup and credential helpers (PATH, HOME). */
@@ -48,6 +68,13 @@ export interface RegistryOptions {
   chunkSize: number;
   /** Warnings (mirror fallbacks, retries). Never receives credentials. */
   log: (message: string) => void;
+  timeouts: RegistryTimeouts;
+  /** Aborts every request, retry wait and upload (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** Progress worth a line at the default level (which mirror served a pull). */
+  info?: (message: string) => void;
+  /** Per-blob transfer progress (pulls and pushes of layers). */
+  progress?: TransferProgress;
 }
 
 export function defaultRegistryOptions(overrides: Partial<RegistryOptions> = {}): RegistryOptions {
@@ -69,19 +96,67 @@ export function defaultRegistryOptions(overrides: Partial<RegistryOptions> = {})
     retryBaseDelayMs: 1000,
     chunkSize: 0,
     log: () => {},
+    timeouts: DEFAULT_REGISTRY_TIMEOUTS,
     ...overrides,
   };
 }
 
 /** Whether requests to `registry` go over plain HTTP for this direction. */
 export function isInsecure(opts: RegistryOptions, registry: string, direction: 'pull' | 'push'): boolean {
-  if (opts.insecureRegistries.includes(registry)) return true;
+  if (registryListed(opts.insecureRegistries, registry)) return true;
   return direction === 'pull' ? opts.insecurePull : opts.insecurePush;
 }
 
 export function skipsTlsVerify(opts: RegistryOptions, registry: string, direction: 'pull' | 'push'): boolean {
-  if (opts.skipTlsVerifyRegistries.includes(registry)) return true;
+  if (registryListed(opts.skipTlsVerifyRegistries, registry)) return true;
   return direction === 'pull' ? opts.skipTlsVerifyPull : opts.skipTlsVerifyPush;
+}
+
+/** The retry policy of one direction: `--image-download-retry` for pulls, `--push-retry` for pushes. */
+export function retryPolicyOf(opts: RegistryOptions, direction: 'pull' | 'push'): RetryPolicy {
+  return {
+    retries: direction === 'pull' ? opts.imageDownloadRetry : opts.pushRetry,
+    baseDelayMs: opts.retryBaseDelayMs,
+    log: opts.log,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  };
+}
+
+/** Whether `registry` is in a per-registry flag's list, whichever of its names the user wrote. */
+export function registryListed(list: readonly string[], registry: string): boolean {
+  const want = normalizeRegistryName(registry);
+  return list.some((r) => normalizeRegistryName(r) === want);
+}
+
+/** The value a per-registry flag (`--registry-certificate`, …) gives `registry`, whichever name it used. */
+export function registryEntry<T>(entries: Record<string, T>, registry: string): T | undefined {
+  const want = normalizeRegistryName(registry);
+  const key = Object.keys(entries).find((r) => normalizeRegistryName(r) === want);
+  return key === undefined ? undefined : entries[key];
+}
+
+/**
+ * Checks one mirror (`--registry-mirror`, the right side of `--registry-map`): "host[:port][/prefix]".
+ * A URL is refused rather than read as host "http": the scheme is chosen by --insecure-registry.
+ */
+export function checkMirror(flag: string, mirror: string): string {
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(mirror);
+  if (scheme) {
+    const host = mirror.slice(scheme[0].length).replace(/\/+$/, '');
+    throw new KilnError('INVALID_FLAG', `${flag}: "${mirror}" is a URL; give the registry as HOST[:PORT][/PREFIX]`, {
+      exitCode: 2,
+      hint: scheme[1].toLowerCase() === 'http' ? `use "${host}" and add --insecure-registry ${host.split('/')[0]} for plain HTTP` : `use "${host}"`,
+    });
+  }
+  const slash = mirror.indexOf('/');
+  const host = slash < 0 ? mirror : mirror.slice(0, slash);
+  if (!isRegistryHost(host)) {
+    throw new KilnError('INVALID_FLAG', `${flag}: "${mirror}" does not start with a registry host`, {
+      exitCode: 2,
+      hint: 'a mirror looks like HOST[:PORT][/PREFIX], e.g. mirror.gcr.io or 127.0.0.1:5000/dockerhub',
+    });
+  }
+  return mirror;
 }
 
 function splitPair(flag: string, value: string): [string, string] {
@@ -108,17 +183,22 @@ export function parseRegistryClientCert(value: string): [string, ClientCertifica
 }
 
 /**
- * Adds one `--registry-map` value (`index.docker.io=mirror.gcr.io;other.io/prefix`) to `maps`.
- * "index.docker.io" and "docker.io" both name Docker Hub.
+ * Adds one `--registry-map` pair (`index.docker.io=mirror.gcr.io`) to `maps`, keyed by the normalised
+ * registry name (Docker Hub's three names are one registry).
  */
-export function addRegistryMap(maps: Record<string, string[]>, value: string): Record<string, string[]> {
-  const [original, targets] = splitPair('--registry-map', value);
-  const key = original === 'index.docker.io' ? DOCKER_HUB : original;
-  const list = targets.split(';').filter((t) => t !== '');
+export function addRegistryMap(maps: Record<string, string[]>, value: string, flag = '--registry-map'): Record<string, string[]> {
+  const [original, targets] = splitPair(flag, value);
+  const key = normalizeRegistryName(original);
+  const list = targets.split(';').filter((t) => t !== '').map((t) => checkMirror(flag, t));
   return { ...maps, [key]: [...(maps[key] ?? []), ...list] };
 }
 
 /** `--registry-mirror m` is a registry map for Docker Hub, as in kaniko. */
 export function addRegistryMirror(maps: Record<string, string[]>, mirror: string): Record<string, string[]> {
-  return addRegistryMap(maps, `${DOCKER_HUB}=${mirror}`);
+  return addRegistryMap(maps, `${DOCKER_HUB}=${mirror}`, '--registry-mirror');
+}
+
+/** The mirrors configured for `registry`, whichever of its names the reference used. */
+export function mirrorsFor(opts: RegistryOptions, registry: string): string[] {
+  return registryEntry(opts.registryMaps, registry) ?? [];
 }

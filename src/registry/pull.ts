@@ -7,7 +7,7 @@ import type { Image, IndexManifest } from '../image/types.ts';
 import type { RegistryClient } from './client.ts';
 import { fetchManifest, isIndexMediaType } from './manifest.ts';
 import type { FetchedManifest } from './manifest.ts';
-import type { RegistryOptions } from './options.ts';
+import { mirrorsFor, type RegistryOptions } from './options.ts';
 import { hostPlatform } from '../image/platform.ts';
 import type { Platform } from '../image/types.ts';
 import { selectManifest } from './platform.ts';
@@ -34,7 +34,7 @@ export interface PullCandidate {
  * then the original registry unless skipDefaultRegistryFallback.
  */
 export function pullCandidates(ref: Reference, opts: RegistryOptions): PullCandidate[] {
-  const maps = opts.registryMaps[ref.registry] ?? [];
+  const maps = mirrorsFor(opts, ref.registry);
   const candidates: PullCandidate[] = maps.map((mapping) => {
     const slash = mapping.indexOf('/');
     const host = slash < 0 ? mapping : mapping.slice(0, slash);
@@ -60,12 +60,15 @@ export async function getManifest(ref: Reference, opts: RegistryOptions, session
   for (const candidate of candidates) {
     const client = session.client(candidate.ref.registry, 'pull');
     try {
-      return { client, ref: candidate.ref, fetched: await fetchManifest(client, candidate.ref) };
+      const fetched = await fetchManifest(client, candidate.ref);
+      if (candidate.mapped) opts.info?.(`pulling ${formatReference(ref)} from mirror ${candidate.ref.registry} (${formatReference(candidate.ref)})`);
+      else if (failures.length > 0) opts.info?.(`pulling ${formatReference(ref)} from ${ref.registry}: no mirror had it`);
+      return { client, ref: candidate.ref, fetched };
     } catch (err) {
       if (!candidate.mapped) throw err;
       const reason = err instanceof KilnError ? err.message : String(err);
       failures.push(`${candidate.ref.registry}: ${reason}`);
-      opts.log(`cannot pull ${formatReference(candidate.ref)} from mapped registry ${candidate.ref.registry} (${reason}); trying the next registry`);
+      opts.log(`skipping mirror ${candidate.ref.registry} for ${formatReference(ref)}: ${reason}; trying the next registry`);
     }
   }
   throw new KilnError('IMAGE_NOT_FOUND', `image ${formatReference(ref)} not found on any mapped registry (${failures.join('; ')})`, {

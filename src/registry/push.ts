@@ -11,7 +11,7 @@ import { uploadBlob } from './blob-upload.ts';
 import type { BlobSource, UploadOutcome, UploadTarget } from './blob-upload.ts';
 import { httpError, readErrorBody } from './errors.ts';
 import { sha256Digest } from '../image/digest.ts';
-import type { RegistryOptions } from './options.ts';
+import { retryPolicyOf, type RegistryOptions } from './options.ts';
 import { formatReference, manifestIdentifier } from './reference.ts';
 import type { Reference } from './reference.ts';
 import type { RegistrySession } from './session.ts';
@@ -67,7 +67,7 @@ export async function pushImage(image: Image, refs: Reference[], opts: RegistryO
           repository: group.repository,
           scopes: pushScopes(group.repository, mountSources.filter((s): s is string => s !== undefined)),
         };
-        const policy = { retries: opts.pushRetry, baseDelayMs: opts.retryBaseDelayMs, log: opts.log };
+        const policy = retryPolicyOf(opts, 'push');
         const blobs = [{ ...configBlob, ...(uploadedTo && { mountFrom: uploadedTo }) }, ...layerBlobs.map((b, i) => ({ ...b, ...(mountSources[i] && { mountFrom: mountSources[i] }) }))];
         await forEachLimited(blobs, push.concurrency ?? 3, (blob) => withRetry(`uploading ${blob.digest} to ${group.registry}/${group.repository}`, policy, async () => {
           stats[await uploadBlob(target, blob)]++;

@@ -20,6 +20,8 @@ export const DOCKER_HUB = 'docker.io';
 export const DOCKER_HUB_API_HOST = 'registry-1.docker.io';
 /** The key Docker writes for Docker Hub in config.json and hands to credential helpers. */
 export const DOCKER_HUB_AUTH_KEY = 'https://index.docker.io/v1/';
+/** Docker Hub's name in kaniko's docs (`--registry-map index.docker.io=…`) and in old docker configs. */
+export const DOCKER_HUB_INDEX = 'index.docker.io';
 export const DEFAULT_TAG = 'latest';
 const NAME_TOTAL_LENGTH_MAX = 255;
 
@@ -82,7 +84,7 @@ function splitDockerDomain(text: string): [string, string] {
     domain = first;
     remainder = text.slice(slash + 1);
   }
-  if (domain === 'index.docker.io') domain = DOCKER_HUB;
+  if (domain === DOCKER_HUB_INDEX) domain = DOCKER_HUB;
   if (domain === DOCKER_HUB && !remainder.includes('/')) remainder = `library/${remainder}`;
   return [domain, remainder];
 }
@@ -130,6 +132,22 @@ export function repositoryName(ref: Reference): string {
 /** What to put after /manifests/: the digest when pinned, else the tag. */
 export function manifestIdentifier(ref: Reference): string {
   return ref.digest ?? ref.tag ?? DEFAULT_TAG;
+}
+
+/**
+ * The one name a registry is known by in flags and lookups: Docker Hub's three names (`docker.io`,
+ * `index.docker.io`, `registry-1.docker.io`) are `docker.io`; host names are case-insensitive.
+ */
+export function normalizeRegistryName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower === DOCKER_HUB_INDEX || lower === DOCKER_HUB_API_HOST ? DOCKER_HUB : lower;
+}
+
+const registryHostRegexp = new RegExp(`^${domainAndPort}$`);
+
+/** Whether `text` is a registry host as references use them ("host[:port]", "[v6]:port"). */
+export function isRegistryHost(text: string): boolean {
+  return registryHostRegexp.test(text);
 }
 
 /** Host (and port) requests go to. */

@@ -1,15 +1,17 @@
 /**
  * HTTP to one registry: an undici Agent with keep-alive and the registry's TLS settings, requests that
  * follow redirects (dropping Authorization on the way, as blob storage redirects need), and retries
- * with exponential backoff on 429, 5xx and broken connections.
+ * with exponential backoff on 429, 5xx and broken connections. Connect, response and idle timeouts turn a
+ * registry that stalls into a retryable failure; the build's abort signal stops any of it at once.
  */
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { getCACertificates } from 'node:tls';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { KilnError } from '../errors.ts';
+import { trustEnvCertificates } from './env-certificates.ts';
 import type { RegistryOptions } from './options.ts';
-import { skipsTlsVerify } from './options.ts';
+import { registryEntry, skipsTlsVerify } from './options.ts';
 
 export type Direction = 'pull' | 'push';
 export type Response = Dispatcher.ResponseData;
@@ -26,19 +28,27 @@ const MAX_REDIRECTS = 5;
 
 /** Builds the Agent for a registry: extra CA (`--registry-certificate`), client cert, skip-verify. */
 export function createAgent(registry: string, opts: RegistryOptions, direction: Direction): Agent {
+  trustEnvCertificates();
   const connect: Record<string, unknown> = {};
   if (skipsTlsVerify(opts, registry, direction)) connect.rejectUnauthorized = false;
-  const caFile = opts.registryCertificates[registry];
+  const caFile = registryEntry(opts.registryCertificates, registry);
   if (caFile) {
     // Adding a CA must not drop the usual ones (tls `ca` replaces the defaults).
-    connect.ca = [...rootCertificates, readConfigFile(caFile, '--registry-certificate', registry)];
+    connect.ca = [...getCACertificates('default'), readConfigFile(caFile, '--registry-certificate', registry)];
   }
-  const client = opts.registryClientCerts[registry];
+  const client = registryEntry(opts.registryClientCerts, registry);
   if (client) {
     connect.cert = readConfigFile(client.certFile, '--registry-client-cert', registry);
     connect.key = readConfigFile(client.keyFile, '--registry-client-cert', registry);
   }
-  return new Agent({ keepAliveTimeout: 30_000, connections: 16, connect });
+  connect.timeout = opts.timeouts.connectMs;
+  return new Agent({
+    keepAliveTimeout: 30_000,
+    connections: 16,
+    connect,
+    headersTimeout: opts.timeouts.responseMs,
+    bodyTimeout: opts.timeouts.idleMs,
+  });
 }
 
 function readConfigFile(path: string, flag: string, registry: string): string {
@@ -96,20 +106,65 @@ export interface RetryPolicy {
   retries: number;
   baseDelayMs: number;
   log: (message: string) => void;
+  /** Stops the retries (and the wait between them) when the build is interrupted. */
+  signal?: AbortSignal;
+}
+
+/** The longest wait a `Retry-After` header may impose before Kiln gives up on it and uses its own backoff. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/** Records a 429/503's `Retry-After` (seconds or an HTTP date) on the error, for withRetry. */
+export function withRetryAfter<E extends Error>(err: E, header: string | string[] | undefined, now = Date.now()): E {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return err;
+  const ms = /^\d+$/.test(value.trim()) ? Number(value.trim()) * 1000 : Date.parse(value) - now;
+  return Number.isFinite(ms) && ms >= 0 ? Object.assign(err, { retryAfterMs: Math.min(ms, MAX_RETRY_AFTER_MS) }) : err;
+}
+
+/** The delay before attempt n+1: exponential backoff, or longer where the registry asked for it. */
+export function retryDelayMs(policy: RetryPolicy, n: number, err: unknown): number {
+  const backoff = policy.baseDelayMs * 2 ** n;
+  const asked = (err as { retryAfterMs?: unknown })?.retryAfterMs;
+  return typeof asked === 'number' ? Math.max(backoff, asked) : backoff;
 }
 
 /** Runs `attempt` up to retries+1 times while it fails with a retryable error, doubling the delay. */
 export async function withRetry<T>(what: string, policy: RetryPolicy, attempt: (n: number) => Promise<T>): Promise<T> {
   for (let n = 0; ; n++) {
+    policy.signal?.throwIfAborted();
     try {
       return await attempt(n);
     } catch (err) {
-      if (n >= policy.retries || !isRetryableError(err)) throw err;
-      const delay = policy.baseDelayMs * 2 ** n;
+      if (policy.signal?.aborted || n >= policy.retries || !isRetryableError(err)) throw err;
+      const delay = retryDelayMs(policy, n, err);
       policy.log(`${what} failed (${describeNetworkError(err)}); retrying in ${delay} ms (${n + 1}/${policy.retries})`);
-      await new Promise((r) => setTimeout(r, delay));
+      await abortableDelay(delay, policy.signal);
     }
   }
+}
+
+/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
+export function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
+  if (!signal) return new Promise((r) => setTimeout(r, ms));
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A signal that aborts when either does (a request's own and the build's). */
+export function eitherSignal(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return AbortSignal.any([a, b]);
 }
 
 /** A short reason for a network error, without URLs that could carry anything secret. */

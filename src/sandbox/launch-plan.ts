@@ -5,7 +5,7 @@
  */
 import { posix } from 'node:path';
 import { KilnError } from '../errors.ts';
-import type { HostsFiles, ResolvedIsolation, RunMountSpec, RunRootfs, RunSpec } from './types.ts';
+import { isNamespaced, type HostsFiles, type ResolvedIsolation, type RunMountSpec, type RunRootfs, type RunSpec } from './types.ts';
 
 export type PlanRecord = readonly [name: string, args: readonly string[]];
 
@@ -77,20 +77,39 @@ function hostsFileRecords(files: HostsFiles | undefined, exists: (path: string) 
   return records;
 }
 
-function mountRecord(mount: RunMountSpec): PlanRecord {
+/** The secret values given in memory, in the order the launcher reads them from its stdin. */
+export function secretInputs(spec: Pick<RunSpec, 'mounts'>): Buffer[] {
+  return spec.mounts.flatMap((m) => (m.content === undefined ? [] : [m.content]));
+}
+
+/** stdin of the launcher: each value as its decimal length, a newline, then its bytes. */
+export function encodeSecretInputs(values: readonly Buffer[]): Buffer {
+  return Buffer.concat(values.flatMap((v) => [Buffer.from(`${v.length}\n`), v]));
+}
+
+/** Index of `mount`'s value among secretInputs(spec), or '' when it has a source file. */
+function inputIndex(spec: Pick<RunSpec, 'mounts'>, mount: RunMountSpec): string {
+  if (mount.content === undefined) return '';
+  return String(spec.mounts.filter((m) => m.content !== undefined).indexOf(mount));
+}
+
+function mountRecord(mount: RunMountSpec, input: string): PlanRecord {
   const optional = (n: number | undefined, radix = 10) => (n === undefined ? '' : n.toString(radix));
   return ['mount', [mount.type, mount.source ?? '', normalizeTarget(mount.target), mount.readOnly ? '1' : '0',
-    optional(mount.size), optional(mount.mode, 8), optional(mount.uid), optional(mount.gid)]];
+    optional(mount.size), optional(mount.mode, 8), optional(mount.uid), optional(mount.gid), input]];
 }
 
 function checkMounts(spec: RunSpec, isolation: ResolvedIsolation): void {
   for (const mount of spec.mounts) {
     const fileMount = mount.type !== 'secret' || mount.target !== '';
-    if (fileMount && isolation !== 'namespace') {
-      fail('RUN_MOUNT_UNSUPPORTED', `RUN --mount=type=${mount.type} needs namespace isolation (this step runs with ${isolation})`,
-        'run Kiln where it may create mount namespaces (CAP_SYS_ADMIN), or drop the mount');
+    if (fileMount && !isNamespaced(isolation)) {
+      fail('RUN_MOUNT_UNSUPPORTED', `RUN --mount=type=${mount.type} needs mount namespaces: CAP_SYS_ADMIN, or user namespaces allowed (this step runs with ${isolation})`,
+        'use --isolation=chroot (mounts are emulated there) or run Kiln where it may create mount namespaces');
     }
-    if (mount.type !== 'tmpfs' && mount.source === undefined) {
+    if (mount.content !== undefined && mount.type !== 'secret') {
+      fail('RUN_MOUNT', `RUN --mount=type=${mount.type} cannot take its content in memory`);
+    }
+    if (mount.type !== 'tmpfs' && mount.source === undefined && mount.content === undefined) {
       fail('RUN_MOUNT', `RUN --mount=type=${mount.type},target=${mount.target} has no source`);
     }
     if (mount.env !== undefined && (mount.type !== 'secret' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(mount.env))) {
@@ -101,7 +120,7 @@ function checkMounts(spec: RunSpec, isolation: ResolvedIsolation): void {
 }
 
 function checkRootfs(spec: RunSpec, isolation: ResolvedIsolation): void {
-  if (spec.rootfs.kind === 'overlay' && isolation !== 'namespace') {
+  if (spec.rootfs.kind === 'overlay' && !isNamespaced(isolation)) {
     fail('RUN_ROOTFS', `an overlay rootfs needs namespace isolation (this step runs with ${isolation})`,
       'give the step a plain directory rootfs when mounts are not allowed');
   }
@@ -114,8 +133,9 @@ function checkRootfs(spec: RunSpec, isolation: ResolvedIsolation): void {
       fail('RUN_ROOTFS', `isolation ${isolation} cannot use / of this machine as the step's rootfs`);
     }
   }
-  if (spec.network === 'none' && isolation !== 'namespace') {
-    fail('RUN_NETWORK', `RUN --network=none needs namespace isolation (this step runs with ${isolation})`);
+  if (spec.network === 'none' && !isNamespaced(isolation)) {
+    fail('RUN_NETWORK', `RUN --network=none needs a network namespace: CAP_SYS_ADMIN, or user namespaces allowed (this step runs with ${isolation})`,
+      'run Kiln with CAP_SYS_ADMIN or where seccomp allows unshare(2) (e.g. --security-opt seccomp=unconfined), or drop --network=none');
   }
 }
 
@@ -140,7 +160,7 @@ export function buildPlan(spec: RunSpec, context: PlanContext, exists: (path: st
     ['argv', spec.argv],
   ];
   for (const mount of spec.mounts) {
-    if (mount.env !== undefined) records.push(['secretenv', [mount.env, mount.source ?? '']]);
+    if (mount.env !== undefined) records.push(['secretenv', [mount.env, mount.source ?? '', inputIndex(spec, mount)]]);
   }
   if (isolation === 'none') return records;
   if (isolation === 'chroot') {
@@ -157,7 +177,7 @@ export function buildPlan(spec: RunSpec, context: PlanContext, exists: (path: st
   records.push(...hostsFileRecords(spec.hostsFiles, exists));
   for (const mount of sortMounts(spec.mounts)) {
     if (mount.type === 'secret' && mount.target === '') continue;
-    records.push(mountRecord(mount));
+    records.push(mountRecord(mount, inputIndex(spec, mount)));
   }
   return records;
 }

@@ -15,30 +15,46 @@ use warnings;
 
 my %SYSCALLS = (
   x64   => { mount => 165, execve => 59, prctl => 157, sethostname => 170, mknodat => 259,
-             setgroups => 116, setresuid => 117, setresgid => 119 },
+             setgroups => 116, setresuid => 117, setresgid => 119, statfs => 137, umount2 => 166,
+             pivot_root => 155, capget => 125, capset => 126 },
   # The asm-generic table (arm64, riscv64, loong64).
   generic => { mount => 40, execve => 221, prctl => 167, sethostname => 161, mknodat => 33,
-               setgroups => 159, setresuid => 147, setresgid => 149 },
+               setgroups => 159, setresuid => 147, setresgid => 149, statfs => 43, umount2 => 39,
+               pivot_root => 41, capget => 90, capset => 91 },
 );
 my ($MS_RDONLY, $MS_NOSUID, $MS_NODEV, $MS_NOEXEC, $MS_REMOUNT, $MS_BIND, $MS_REC) =
   (1, 2, 4, 8, 32, 4096, 16384);
 my ($O_WRONLY, $O_CREAT, $O_EXCL) = (01, 0100, 0200);
 my ($PR_SET_PDEATHSIG, $PR_SET_CHILD_SUBREAPER) = (1, 36);
 my $AT_FDCWD = -100;
+my $MNT_DETACH = 2;
+my %DEVICES = (null => [1, 3], zero => [1, 5], full => [1, 7], random => [1, 8], urandom => [1, 9], tty => [5, 0]);
+# runc's defaults (moby's oci.DefaultSpec): these /proc and /sys paths are hidden or read-only, so a step
+# cannot read kernel memory and keys or change kernel settings through /proc/sys.
+my @MASKED_PATHS = qw(/proc/asound /proc/acpi /proc/kcore /proc/keys /proc/latency_stats /proc/timer_list
+  /proc/timer_stats /proc/sched_debug /proc/scsi /sys/firmware /sys/devices/virtual/powercap);
+my @READONLY_PATHS = qw(/proc/bus /proc/fs /proc/irq /proc/sys /proc/sysrq-trigger);
+# Docker's default capability set (moby's oci/caps/defaults.go). Everything else leaves the bounding set, so
+# not even a setuid binary or file capability brings it back; CAP_SYS_ADMIN is gone, so `mount` fails.
+my @DOCKER_CAPS = (0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31);   # chown dac_override fowner fsetid kill
+  # setgid setuid setpcap net_bind_service net_raw sys_chroot mknod audit_write setfcap
 my $EXIT_LAUNCH_FAILED = 125;
 
 my $status_fh;
+my $sys;
+my @inputs;
 my %plan = read_plan($ARGV[0]);
 open_status_channel();
-my $sys = $SYSCALLS{ first('arch') eq 'x64' ? 'x64' : 'generic' };
+$sys = $SYSCALLS{ first('arch') eq 'x64' ? 'x64' : 'generic' };
 my $mode = first('mode');
 
 main();
 
 sub main {
+  @inputs = read_inputs();
   my $env = [ @{ $plan{env}[0] } ];
-  push @$env, map { "$_->[0]=" . read_file($_->[1], 'secret') } @{ $plan{secretenv} || [] };
-  if ($mode eq 'namespace') {
+  push @$env, map { "$_->[0]=" . secret_value($_->[1], $_->[2]) } @{ $plan{secretenv} || [] };
+  if (namespaced()) {
     prepare_namespace_root();
   } else {
     guard_parent();
@@ -68,6 +84,28 @@ sub read_plan {
 }
 
 sub first { my ($name) = @_; return $plan{$name} ? $plan{$name}[0][0] : undef; }
+
+# Secret values Kiln passes in memory (`--secret env=`): stdin holds each as "LENGTH\n" and its bytes. Read
+# to the end, then stdin becomes /dev/null for the step, as it was before.
+# A secret's value: the in-memory input `index`, or the content of the host file `source`.
+sub secret_value {
+  my ($source, $index) = @_;
+  return defined $index && $index ne '' ? $inputs[$index] : read_file($source, 'secret');
+}
+
+sub read_inputs {
+  binmode STDIN;
+  my $data = do { local $/; <STDIN> };
+  $data = '' unless defined $data;
+  open(STDIN, '<', '/dev/null') or fail('RUN_LAUNCH', "reopen stdin: $!");
+  my @values;
+  while ($data =~ /\G(\d+)\n/gc) {
+    my $start = pos($data);
+    push @values, substr($data, $start, $1);
+    pos($data) = $start + $1;
+  }
+  return @values;
+}
 
 sub open_status_channel {
   open($status_fh, '>&=', 3) or die "kiln launcher: no status fd 3: $!\n";
@@ -116,9 +154,22 @@ sub bind_mount {
   my $rc = call('mount', $source, $target, num(0), num($MS_BIND | $MS_REC), num(0));
   fail('RUN_MOUNT', "bind $source on $target: $!") if $rc != 0;
   return unless $read_only || $extra_flags;
-  my $flags = $MS_REMOUNT | $MS_BIND | $extra_flags | ($read_only ? $MS_RDONLY : 0);
+  my $flags = $MS_REMOUNT | $MS_BIND | $extra_flags | ($read_only ? $MS_RDONLY : 0) | mount_flags($target);
   $rc = call('mount', num(0), $target, num(0), num($flags), num(0));
   fail('RUN_MOUNT', "remount $target read-only: $!") if $rc != 0;
+}
+
+# The flags of the mount at `path` (statfs f_flags as MS_* bits). A remount must repeat them: in a user
+# namespace the flags of a mount inherited from the host (nosuid, nodev, noexec, atime) are locked, and a
+# remount that would clear one fails with EPERM.
+sub mount_flags {
+  my ($path) = @_;
+  my $buf = "\0" x 120;
+  return 0 if syscall($sys->{statfs}, "$path", $buf) != 0;
+  my $st = unpack('x80 Q', $buf);          # f_flags: same offset in x86_64's and the generic 64-bit layout
+  my $flags = $st & ($MS_RDONLY | $MS_NOSUID | $MS_NODEV | $MS_NOEXEC | 1024 | 2048);   # + NOATIME, NODIRATIME
+  $flags |= 1 << 21 if $st & 4096;         # ST_RELATIME → MS_RELATIME
+  return $flags;
 }
 
 # ---------------------------------------------------------------------------------------------------------
@@ -180,7 +231,7 @@ sub prepare_namespace_root {
   mount_root($root, $plan{root}[0]);
   bring_up_loopback() if $plan{netnone};
   set_hostname(first('hostname')) if $plan{hostname};
-  mount_system_dirs($root);
+  mount_system_dirs($root, $scratch);
   mkdir("$scratch/files", 0700);
   my $n = 0;
   for my $file (@{ $plan{file} || [] }) {
@@ -192,34 +243,104 @@ sub prepare_namespace_root {
   for my $mount (@{ $plan{mount} || [] }) {
     apply_run_mount($root, $scratch, $n++, @$mount);
   }
-  $plan{chroot} = [[$root]];
+  protect_kernel_paths($root);
+  pivot_into($root);
+}
+
+
+sub protect_kernel_paths {
+  my ($root) = @_;
+  for my $path (@MASKED_PATHS) {
+    my $host = "$root$path";
+    next if -l $host || !-e _;
+    if (-d _) {
+      mount_fs('tmpfs', $host, 'tmpfs', $MS_RDONLY | $MS_NOSUID | $MS_NODEV | $MS_NOEXEC, 'size=0');
+    } else {
+      bind_mount("$root/dev/null", $host, 0);
+    }
+  }
+  for my $path (@READONLY_PATHS) {
+    my $host = "$root$path";
+    next if -l $host || !-e _;
+    bind_mount($host, $host, 1, $MS_NOSUID | $MS_NODEV | $MS_NOEXEC);
+  }
+}
+
+# pivot_root, as runc does, rather than chroot: the host's root is unmounted from this namespace, so no
+# path (not /proc/1/root, not a second chroot) leads back to it. The old root is stacked on the new one by
+# pivot_root(".", ".") and detached at once.
+sub pivot_into {
+  my ($root) = @_;
+  chdir($root) or fail('RUN_LAUNCH', "chdir $root: $!");
+  call('pivot_root', '.', '.') == 0 or fail('RUN_LAUNCH', "pivot_root into $root: $!");
+  call('umount2', '.', num($MNT_DETACH)) == 0 or fail('RUN_LAUNCH', "detach the old root: $!");
+  chdir('/') or fail('RUN_LAUNCH', "chdir /: $!");
 }
 
 sub mount_root {
   my ($root, $spec) = @_;
   my ($kind, @rest) = @$spec;
+  # nodev everywhere the step can write: with CAP_MKNOD (Docker's set) it may create device nodes, which land
+  # in the layer as in docker build, but opening one fails (docker's device cgroup does the same).
   if ($kind eq 'dir') {
-    bind_mount($rest[0], $root, 0);
+    bind_mount($rest[0], $root, 0, $MS_NODEV);
     return;
   }
   my ($base, $upper, $work, @lower) = @rest;
   # Relative layer paths keep long lower lists under the one-page limit of mount options.
   chdir($base) or fail('RUN_MOUNT', "chdir $base: $!") if $base ne '';
-  mount_fs('overlay', $root, 'overlay', 0,
-    'lowerdir=' . join(':', @lower) . ",upperdir=$upper,workdir=$work");
+  # In a user namespace overlayfs keeps its whiteout/opaque marks in user.overlay.* xattrs (kernel ≥ 5.11).
+  mount_fs('overlay', $root, 'overlay', $MS_NODEV,
+    'lowerdir=' . join(':', @lower) . ",upperdir=$upper,workdir=$work" . ($mode eq 'userns' ? ',userxattr' : ''));
   chdir('/');
 }
 
 sub mount_system_dirs {
-  my ($root) = @_;
-  mount_fs('proc', ensure_mount_point($root, '/proc', 'dir'), 'proc', $MS_NOSUID | $MS_NODEV | $MS_NOEXEC);
-  mount_fs('sysfs', ensure_mount_point($root, '/sys', 'dir'), 'sysfs',
-    $MS_RDONLY | $MS_NOSUID | $MS_NODEV | $MS_NOEXEC);
+  my ($root, $scratch) = @_;
+  my $proc = ensure_mount_point($root, '/proc', 'dir');
+  my $sys_dir = ensure_mount_point($root, '/sys', 'dir');
+  my $flags = $MS_NOSUID | $MS_NODEV | $MS_NOEXEC;
+  if (!try_mount('proc', $proc, 'proc', $flags)) {
+    # A user namespace may mount proc only where the container's own /proc is fully visible; runtimes mask
+    # parts of it (docker's /proc/kcore …), so, as crun does, the container's /proc is bound instead. It shows
+    # the container's processes; those outside this namespace stay out of reach (no CAP_SYS_PTRACE there).
+    fail('RUN_MOUNT', "mount proc on $proc: $!") unless $mode eq 'userns';
+    bind_mount('/proc', $proc, 0);
+  }
+  if (!try_mount('sysfs', $sys_dir, 'sysfs', $MS_RDONLY | $flags)) {
+    # sysfs needs a network namespace owned by the user namespace; the container's /sys, read-only, instead.
+    fail('RUN_MOUNT', "mount sysfs on $sys_dir: $!") unless $mode eq 'userns';
+    bind_mount('/sys', $sys_dir, 1);
+  }
+  mount_dev($root, $scratch);
+}
+
+sub try_mount {
+  my ($source, $target, $type, $flags, $data) = @_;
+  return call('mount', $source, $target, $type, num($flags), defined $data ? $data : num(0)) == 0;
+}
+
+# The step's own /dev, as runc makes it: fresh device nodes, so `chmod 0600 /dev/null` changes this
+# namespace's node only. The nodes are made on a tmpfs of their own (only reachable before pivot_root) and
+# bound one by one into /dev, itself a nodev tmpfs: a node the step makes there cannot be opened. Where mknod
+# is refused (a user namespace: its tmpfs would not honour device nodes anyway) the host's node is bound
+# read-only: reads and writes reach the device, but chmod, chown and utimes fail with EROFS instead of
+# changing the host's node.
+sub mount_dev {
+  my ($root, $scratch) = @_;
   my $dev = ensure_mount_point($root, '/dev', 'dir');
-  mount_fs('tmpfs', $dev, 'tmpfs', $MS_NOSUID, 'mode=0755,size=65536k');
-  for my $node (qw(null zero full random urandom tty)) {
+  mount_fs('tmpfs', $dev, 'tmpfs', $MS_NOSUID | $MS_NODEV, 'mode=0755,size=65536k');
+  my $nodes = "$scratch/devices";
+  mkdir($nodes, 0755) or fail('RUN_MOUNT', "mkdir $nodes: $!");
+  mount_fs('kiln-devices', $nodes, 'tmpfs', $MS_NOSUID | $MS_NOEXEC, 'mode=0755,size=64k') if $mode eq 'namespace';
+  for my $node (sort keys %DEVICES) {
+    my ($major, $minor) = @{ $DEVICES{$node} };
     write_file("$dev/$node", '', 0666, 0, 0);
-    bind_mount("/dev/$node", "$dev/$node", 0);
+    if ($mode eq 'namespace' && make_device("$nodes/$node", $major, $minor)) {
+      bind_mount("$nodes/$node", "$dev/$node", 0);
+    } else {
+      bind_mount("/dev/$node", "$dev/$node", 1);
+    }
   }
   mkdir("$dev/pts", 0755);
   mount_fs('devpts', "$dev/pts", 'devpts', $MS_NOSUID | $MS_NOEXEC, 'newinstance,ptmxmode=0666,mode=0620,gid=5');
@@ -231,7 +352,7 @@ sub mount_system_dirs {
 }
 
 sub apply_run_mount {
-  my ($root, $scratch, $n, $type, $source, $target, $read_only, $size, $mode, $uid, $gid) = @_;
+  my ($root, $scratch, $n, $type, $source, $target, $read_only, $size, $mode, $uid, $gid, $input) = @_;
   if ($type eq 'tmpfs') {
     my $data = 'mode=1777' . ($size ne '' ? ",size=$size" : '');
     mount_fs('tmpfs', ensure_mount_point($root, $target, 'dir'), 'tmpfs', $MS_NOSUID | $MS_NODEV, $data);
@@ -240,7 +361,7 @@ sub apply_run_mount {
   if ($type eq 'secret') {
     # A copy on this namespace's tmpfs carries the requested owner and mode; the host file stays as it is.
     my $copy = "$scratch/files/$n";
-    write_file($copy, read_file($source, 'secret'), $mode ne '' ? oct($mode) : 0400,
+    write_file($copy, secret_value($source, $input), $mode ne '' ? oct($mode) : 0400,
       $uid ne '' ? $uid : 0, $gid ne '' ? $gid : 0);
     bind_mount($copy, ensure_mount_point($root, $target, 'file'), 1, $MS_NOSUID | $MS_NODEV | $MS_NOEXEC);
     return;
@@ -248,7 +369,41 @@ sub apply_run_mount {
   # bind, cache, ssh: the host path itself.
   fail('RUN_MOUNT', "mount source $source does not exist") unless -e $source;
   my $kind = -d $source ? 'dir' : 'file';
-  bind_mount($source, ensure_mount_point($root, $target, $kind), $read_only eq '1');
+  my $point = ensure_mount_point($root, $target, $kind);
+  if ($type eq 'bind' && $read_only ne '1') {
+    writable_copy_mount($source, $point, $kind, "$scratch/bind-$n");
+    return;
+  }
+  bind_mount($source, $point, $read_only eq '1', $MS_NODEV);
+}
+
+# A read-write bind as BuildKit has it: the step may write, the writes are discarded with the step and never
+# reach the source (the context, another stage's rootfs). A dir gets an overlay whose upper dir is on this
+# namespace's tmpfs (the source bound first, so its path needs no escaping in the options); a file, a copy.
+sub writable_copy_mount {
+  my ($source, $point, $kind, $dir) = @_;
+  mkdir($dir, 0700) or fail('RUN_MOUNT', "mkdir $dir: $!");
+  if ($kind eq 'file') {
+    my @st = stat $source;
+    write_file("$dir/file", read_file($source, 'bind source'), $st[2] & 07777, $st[4], $st[5]);
+    bind_mount("$dir/file", $point, 0);
+    return;
+  }
+  mkdir("$dir/$_", 0700) or fail('RUN_MOUNT', "mkdir $dir/$_: $!") for qw(lower upper work);
+  bind_mount($source, "$dir/lower", 1);
+  chdir($dir) or fail('RUN_MOUNT', "chdir $dir: $!");
+  mount_fs('overlay', $point, 'overlay', $MS_NODEV,
+    'lowerdir=lower,upperdir=upper,workdir=work' . ($mode eq 'userns' ? ',userxattr' : ''));
+  chdir('/');
+}
+
+# A fresh character device node, mode 0666; false (with $!) when mknod is not allowed.
+sub make_device {
+  my ($path, $major, $minor) = @_;
+  my $rc = call('mknodat', num($AT_FDCWD), $path, num(0020000 | 0666), num(($major << 8) | $minor));
+  return 0 if $rc != 0;
+  chmod(0666, $path);
+  return 1;
 }
 
 sub write_file {
@@ -321,13 +476,9 @@ sub read_host_files {
 sub populate_chroot {
   my ($host_files) = @_;
   ensure_mount_point('', '/dev', 'dir');
-  my %devices = (null => [1, 3], zero => [1, 5], full => [1, 7], random => [1, 8], urandom => [1, 9], tty => [5, 0]);
-  for my $name (sort keys %devices) {
+  for my $name (sort keys %DEVICES) {
     next if -e "/dev/$name" || -l "/dev/$name";
-    my ($major, $minor) = @{ $devices{$name} };
-    my $rc = call('mknodat', num($AT_FDCWD), "/dev/$name", num(0020000 | 0666), num(($major << 8) | $minor));
-    fail('RUN_LAUNCH', "mknod /dev/$name: $!") if $rc != 0;
-    chmod(0666, "/dev/$name");
+    make_device("/dev/$name", @{ $DEVICES{$name} }) or fail('RUN_LAUNCH', "mknod /dev/$name: $!");
     report('stub', 2, 'device', "/dev/$name");
   }
   for my $file (@$host_files) {
@@ -352,6 +503,7 @@ sub enter_step {
   }
   populate_chroot($host_files) if $mode eq 'chroot';
   my ($uid, $gid, $groups, $home) = resolve_user(first('user'));
+  drop_capabilities() if namespaced();
   push @$env, "HOME=$home" unless grep { /^HOME=/ } @$env;
   my $cwd = first('cwd');
   make_path($cwd);
@@ -367,6 +519,30 @@ sub enter_step {
   call('execve', $program, $argvp, $envp);
   fail('RUN_EXEC', "exec $argv[0]: $!");
 }
+
+sub drop_capabilities {
+  my %keep = map { $_ => 1 } @DOCKER_CAPS;
+  for my $cap (0 .. 63) {
+    next if $keep{$cap};
+    # PR_CAPBSET_DROP; EINVAL past the kernel's last capability.
+    if (call('prctl', num(24), num($cap), num(0), num(0), num(0)) != 0 && $!{EPERM}) {
+      fail('RUN_LAUNCH', "drop capability $cap from the bounding set: $!");
+    }
+  }
+  # Inheritable caps would survive root's execve whatever the bounding set says: clear them, and keep only
+  # Docker's set in the permitted and effective sets (capget/capset, _LINUX_CAPABILITY_VERSION_3).
+  my $header = pack('LL', 0x20080522, 0);
+  my $data = "\0" x 24;
+  syscall($sys->{capget}, $header, $data) == 0 or fail('RUN_LAUNCH', "capget: $!");
+  my ($eff0, $prm0, undef, $eff1, $prm1) = unpack('L6', $data);
+  my $low = 0;
+  $low |= 1 << $_ for grep { $_ < 32 } @DOCKER_CAPS;
+  $header = pack('LL', 0x20080522, 0);
+  my $set = pack('L6', $eff0 & $low, $prm0 & $low, 0, 0, 0, 0);
+  syscall($sys->{capset}, $header, $set) == 0 or fail('RUN_LAUNCH', "capset: $!");
+}
+
+sub namespaced { return $mode eq 'namespace' || $mode eq 'userns'; }
 
 sub make_path {
   my ($path) = @_;
@@ -391,10 +567,12 @@ sub find_program {
   fail('RUN_EXEC', "exec: \"$name\": executable file not found in \$PATH");
 }
 
-# BuildKit's rules: "" is root and "uid:gid" is taken as is (no lookup); anything else goes through runc's
+# BuildKit's rules: "" is "0" and "uid:gid" is taken as is (no lookup); anything else goes through runc's
 # GetExecUser: user by name or uid, group by name or gid, supplementary groups only when no group is given.
 sub resolve_user {
   my ($spec) = @_;
+  # No USER is uid 0 looked up like any user (BuildKit's GetUser): root gets its groups from /etc/group.
+  $spec = '0' if $spec eq '';
   my @passwd = read_db('/etc/passwd');
   my ($uid, $gid, $groups) = (0, 0, []);
   my ($user_arg, $group_arg) = split /:/, $spec, 2;

@@ -9,9 +9,12 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
-import type { ResolvedIsolation, RunSpec } from './types.ts';
+import { perlCommand } from '../bundled-tools.ts';
+import { isNamespaced, type ResolvedIsolation, type RunSpec } from './types.ts';
 
 export const launcherPath = fileURLToPath(new URL('./launcher.pl', import.meta.url));
+/** The first stage of a userns step: makes the user namespace, then execs the rest of the command in it. */
+export const usernsEntryPath = fileURLToPath(new URL('./userns-entry.pl', import.meta.url));
 
 /** Tools come from the host's standard places, whatever PATH Kiln was started with. */
 const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -26,6 +29,8 @@ export interface LaunchOptions {
   stdout: RunSpec['stdout'];
   stderr: RunSpec['stderr'];
   signal: AbortSignal | undefined;
+  /** Written to the launcher's stdin (secret values), then closed. */
+  input: Buffer;
 }
 
 export interface StepExit {
@@ -39,12 +44,21 @@ export interface StepExit {
 /** argv that starts the launcher for `isolation`. */
 export function launchCommand(isolation: ResolvedIsolation, network: RunSpec['network'], planPath: string): string[] {
   // In place (kaniko's model) the base image replaces /usr: perl then lives in a kept directory.
-  const launcher = [process.env.KILN_PERL || 'perl', launcherPath, planPath];
-  if (isolation !== 'namespace') return launcher;
+  const perl = perlCommand();
+  const launcher = [...perl, launcherPath, planPath];
+  if (!isNamespaced(isolation)) return launcher;
   // setpriv's death signal reaches unshare (exec keeps it); unshare's --kill-child then reaches pid 1, whose
   // death ends the namespace: a SIGKILLed Kiln leaves no step behind.
-  return ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--pid', '--ipc', '--uts', '--fork',
-    '--kill-child', ...(network === 'none' ? ['--net'] : []), '--', ...launcher];
+  const unshare = ['unshare', '--mount', '--pid', '--ipc', '--uts', '--fork', '--kill-child',
+    ...(network === 'none' ? ['--net'] : []), '--', ...launcher];
+  // userns: userns-entry.pl makes the user namespace, then execs the same unshare inside it.
+  const userns = isolation === 'userns' ? userNamespaceEntry(perl) : [];
+  return ['setpriv', '--pdeathsig', 'KILL', '--', ...userns, ...unshare];
+}
+
+/** argv prefix that runs what follows it in a new user namespace mapping this process's ids 1:1. */
+export function userNamespaceEntry(perl: string[] = perlCommand()): string[] {
+  return [...perl, usernsEntryPath, process.arch, '--'];
 }
 
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
@@ -78,8 +92,11 @@ export function runLauncher(options: LaunchOptions): Promise<StepExit> {
     const child = spawn(command, args, {
       detached: true,
       env: { PATH: toolPath },
-      stdio: ['ignore', options.stdout === undefined ? 'ignore' : 'pipe', options.stderr === undefined ? 'ignore' : 'pipe', 'pipe'],
+      stdio: ['pipe', options.stdout === undefined ? 'ignore' : 'pipe', options.stderr === undefined ? 'ignore' : 'pipe', 'pipe'],
     });
+    // The launcher reads its stdin to the end before anything else; a launcher that died early closes it.
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(options.input);
     const status: Buffer[] = [];
     (child.stdio[3] as Readable).on('data', (chunk: Buffer) => status.push(chunk));
     pipeOut(child.stdout, options.stdout);
@@ -90,7 +107,7 @@ export function runLauncher(options: LaunchOptions): Promise<StepExit> {
     const abort = () => {
       if (aborted || child.pid === undefined) return;
       aborted = true;
-      if (options.isolation === 'namespace') {
+      if (isNamespaced(options.isolation)) {
         // Killing pid 1 directly means unshare exits only once the namespace is empty.
         const inits = childPids(child.pid);
         for (const pid of inits.length > 0 ? inits : [child.pid]) killQuietly(pid, 'SIGKILL');

@@ -2,8 +2,13 @@
 import type { Writable } from 'node:stream';
 
 /** How a step is isolated; `auto` picks the strongest the machine allows (see detectIsolation). */
-export type Isolation = 'auto' | 'namespace' | 'chroot' | 'none';
+export type Isolation = 'auto' | 'namespace' | 'userns' | 'chroot' | 'none';
 export type ResolvedIsolation = Exclude<Isolation, 'auto'>;
+
+/** The modes whose steps run in namespaces of their own (mount, pid, ipc, uts; userns also a user namespace). */
+export function isNamespaced(isolation: ResolvedIsolation): boolean {
+  return isolation === 'namespace' || isolation === 'userns';
+}
 
 export type RunRootfs =
   /** Run directly in this dir (chroot mode, namespace mode without overlay, or `/` in none mode). */
@@ -19,6 +24,11 @@ export interface RunMountSpec {
   target: string;
   /** Host path: bind/cache dir or file, secret file, ssh agent socket. */
   source?: string;
+  /**
+   * secret: the value itself instead of a `source` file (`--secret env=`). It reaches the launcher through a
+   * pipe and lives only in the step's tmpfs (or its environment): Kiln never writes it to disk.
+   */
+  content?: Buffer;
   readOnly: boolean;
   /** tmpfs size in bytes. */
   size?: number;

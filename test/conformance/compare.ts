@@ -24,7 +24,7 @@ export interface Verdict {
 const NOT_COMPARED_EXACT = new Set(['/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/etc/mtab', '/.dockerenv', '/run/.containerenv', '/run/secrets']);
 const NOT_COMPARED_PREFIXES = ['/proc/', '/sys/', '/dev/', '/run/secrets/'];
 const PRESENCE_ONLY_PATTERNS = [
-  '/etc/ld.so.cache', '/var/cache/man/**', '/var/cache/ldconfig/aux-cache', '/var/log/**', '/var/cache/debconf/*',
+  '/etc/shadow', '/etc/shadow-', '/etc/ld.so.cache', '/var/cache/man/**', '/var/cache/ldconfig/aux-cache', '/var/log/**', '/var/cache/debconf/*',
   '/var/lib/dpkg/*-old', '/var/cache/apt/*.bin', '/var/lib/apt/lists/**', '**/__pycache__/**', '**/*.pyc',
   '/root/.wget-hsts', '/root/.bash_history', '/root/.cache/**', '/tmp/**', '/var/tmp/**',
 ].map(globToRegExp);

@@ -84,8 +84,10 @@ async function main(): Promise<number> {
   });
   const dir = conformanceDir();
   if (!dir) {
-    console.log('conformance: ../shared/conformance not found (set KILN_CONFORMANCE_DIR); nothing to run');
-    return 0;
+    // In CI the ratchet must run: a missing corpus is a failure, not a quiet success.
+    const ci = process.env.CI === 'true';
+    console.log(`conformance: ${ci ? 'FAILED' : 'SKIPPED'}: ../shared/conformance not found (set KILN_CONFORMANCE_DIR); no case was built or compared`);
+    return ci ? 1 : 0;
   }
   const required = values.require ? fs.readFileSync(values.require, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')) : [];
   const names = values.case?.length ? values.case : listCases(dir);

@@ -32,7 +32,7 @@ import { createSpecialFile } from '../../fs/extract/special-files.ts';
 import type { ChmodSpec, ModeSet } from './chmod.ts';
 import { modeWithChmod } from './chmod.ts';
 import type { Owner } from './chown.ts';
-import type { ParentMatches, PatternMatcher } from './pattern-matcher.ts';
+import type { ParentMatches, PatternMatcher } from '../../fs/patterns/pattern-matcher.ts';
 import type { XattrCopy } from './xattrs.ts';
 
 export interface CopierOptions {

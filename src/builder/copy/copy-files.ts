@@ -17,8 +17,7 @@ import type { Owner } from './chown.ts';
 import { TreeCopier } from './copier.ts';
 import { cleanDestPath, cleanSourcePath, destinationFor, parentsSource, splitDest } from './dest-path.ts';
 import { mkdirAll, type CreatedDirMetadata } from './mkdir-all.ts';
-import { BadPatternError } from './go-path-match.ts';
-import { PatternMatcher } from './pattern-matcher.ts';
+import { InvalidPatternError, PatternMatcher } from '../../fs/patterns/pattern-matcher.ts';
 import { inRootPath, relativeToRoot, rootPath } from './root-path.ts';
 import { resolveWildcards } from './wildcards.ts';
 import { copyXattrs } from './xattrs.ts';
@@ -72,7 +71,8 @@ function compilePatterns(patterns: readonly string[], flag: string): PatternMatc
   try {
     return new PatternMatcher(patterns);
   } catch (err) {
-    const why = err instanceof BadPatternError ? 'syntax error in pattern' : (err as Error).message;
+    if (!(err instanceof InvalidPatternError)) throw err;
+    const why = err.reason;
     throw new KilnError('COPY_INVALID_PATTERN', `invalid ${flag} pattern ${JSON.stringify(patterns)}: ${why}`);
   }
 }

@@ -4,7 +4,7 @@
  */
 import { statSync } from 'node:fs';
 import { posix } from 'node:path';
-import { containsWildcards } from './go-path-match.ts';
+import { containsWildcards } from '../../fs/patterns/go-path-match.ts';
 
 /** BuildKit's cleanPath: '/'-rooted and cleaned, keeping a trailing '/' or '/.'. */
 export function cleanPath(path: string): string {

@@ -8,7 +8,7 @@
 import { readdirSync } from 'node:fs';
 import { KilnError } from '../../errors.ts';
 import { lstatIfExists } from '../../fs/extract/safe-path.ts';
-import { containsWildcards, goPathMatch, BadPatternError } from './go-path-match.ts';
+import { containsWildcards, goPathMatch, BadPatternError } from '../../fs/patterns/go-path-match.ts';
 import { rootPath, relativeToRoot } from './root-path.ts';
 
 export interface SplitPattern {

@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { findExecutable, findXattrTools, writeXattrs, type XattrWrite } from '../../fs/extract/xattr-writer.ts';
+import { parseGetfattr } from '../../fs/layer/xattrs.ts';
 
 export interface XattrCopy {
   src: string;
@@ -15,37 +16,8 @@ export interface XattrCopy {
 }
 
 const BATCH = 200;
-const SKIPPED = new Set(['security.selinux']);
-
-/** getfattr escapes unusual bytes in names as backslash + three octal digits. */
-function unescapeDumpPath(text: string): string {
-  const bytes: number[] = [];
-  const raw = Buffer.from(text, 'utf8');
-  for (let i = 0; i < raw.length; i++) {
-    if (raw[i] === 0x5c && i + 3 < raw.length + 0 && /^[0-7]{3}$/.test(raw.subarray(i + 1, i + 4).toString('latin1'))) {
-      bytes.push(Number.parseInt(raw.subarray(i + 1, i + 4).toString('latin1'), 8));
-      i += 3;
-    } else bytes.push(raw[i]);
-  }
-  return Buffer.from(bytes).toString('utf8');
-}
-
-/** Parses `getfattr -d -e hex` output into path → [name, value] pairs. */
-export function parseXattrDump(dump: string): Map<string, Array<[string, Buffer]>> {
-  const out = new Map<string, Array<[string, Buffer]>>();
-  let current: Array<[string, Buffer]> | undefined;
-  for (const line of dump.split('\n')) {
-    if (line.startsWith('# file: ')) {
-      current = [];
-      out.set(unescapeDumpPath(line.slice('# file: '.length)), current);
-    } else if (current !== undefined && line.includes('=')) {
-      const at = line.indexOf('=');
-      const value = line.slice(at + 1);
-      current.push([line.slice(0, at), value.startsWith('0x') ? Buffer.from(value.slice(2), 'hex') : Buffer.from(value.replace(/^"|"$/g, ''))]);
-    }
-  }
-  return out;
-}
+/** Every xattr but the host's SELinux label. */
+const copied = (name: string): boolean => name !== 'security.selinux';
 
 /** Copies the xattrs of each `src` onto its `dst`; returns how many were written. Failures are only warned about. */
 export function copyXattrs(entries: readonly XattrCopy[], warn: (message: string) => void): number {
@@ -55,15 +27,15 @@ export function copyXattrs(entries: readonly XattrCopy[], warn: (message: string
   const writes: XattrWrite[] = [];
   for (let start = 0; start < entries.length; start += BATCH) {
     const batch = entries.slice(start, start + BATCH);
-    const result = spawnSync(getfattr, ['--absolute-names', '-h', '-d', '-m', '-', '-e', 'hex', '--', ...batch.map((e) => e.src)], {
+    const result = spawnSync(getfattr, ['--absolute-names', '-h', '-d', '-m', '-', '-e', 'base64', '--', ...batch.map((e) => e.src)], {
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
     });
     if (result.error !== undefined || typeof result.stdout !== 'string') continue;
-    const found = parseXattrDump(result.stdout);
+    const found = parseGetfattr(result.stdout, copied);
     for (const entry of batch) {
-      for (const [name, value] of found.get(entry.src) ?? []) {
-        if (!SKIPPED.has(name)) writes.push({ path: entry.dst, isSymlink: entry.isSymlink, name, value });
+      for (const [name, value] of Object.entries(found.get(entry.src) ?? {})) {
+        writes.push({ path: entry.dst, isSymlink: entry.isSymlink, name, value });
       }
     }
   }

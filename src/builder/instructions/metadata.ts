@@ -9,67 +9,64 @@ import type {
   StopsignalInstruction, UserInstruction, VolumeInstruction,
 } from '../../dockerfile/instructions/index.ts';
 import { KilnError } from '../../errors.ts';
-import { commitHistory, goList } from '../history.ts';
+import type { ContainerConfig } from '../../image/types.ts';
+import { goList, historyEntry } from '../history.ts';
 import { setEnvEntry, type StageState } from '../state.ts';
+import type { StepResult } from '../step-result.ts';
 
-export function dispatchEnv(state: StageState, inst: EnvInstruction): void {
+/** A config-only step: the container config with `change` applied, and its history line. */
+function configStep(state: StageState, change: Partial<ContainerConfig>, createdBy: string): StepResult {
+  return { config: { ...state.config.config, ...change }, history: historyEntry(createdBy, { layer: false }) };
+}
+
+export function dispatchEnv(state: StageState, inst: EnvInstruction): StepResult {
   let env = state.config.config.Env ?? [];
   for (const { key, value } of inst.pairs) env = setEnvEntry(env, key, value);
-  state.vars = applyEnv(state.vars, inst);
-  state.config = { ...state.config, config: { ...state.config.config, Env: env } };
-  commitHistory(state, `ENV ${inst.pairs.map((p) => `${p.key}=${p.value}`).join(' ')}`, { layer: false });
+  return { ...configStep(state, { Env: env }, `ENV ${inst.pairs.map((p) => `${p.key}=${p.value}`).join(' ')}`), vars: applyEnv(state.vars, inst) };
 }
 
-export function dispatchLabel(state: StageState, inst: LabelInstruction): void {
+export function dispatchLabel(state: StageState, inst: LabelInstruction): StepResult {
   const labels = { ...(state.config.config.Labels ?? {}) };
   for (const { key, value } of inst.pairs) labels[key] = value;
-  state.config = { ...state.config, config: { ...state.config.config, Labels: labels } };
-  commitHistory(state, `LABEL ${inst.pairs.map((p) => `${p.key}=${p.value}`).join(' ')}`, { layer: false });
+  return configStep(state, { Labels: labels }, `LABEL ${inst.pairs.map((p) => `${p.key}=${p.value}`).join(' ')}`);
 }
 
-export function dispatchUser(state: StageState, inst: UserInstruction): void {
-  state.config = { ...state.config, config: { ...state.config.config, User: inst.user } };
-  commitHistory(state, `USER ${inst.user}`, { layer: false });
+export function dispatchUser(state: StageState, inst: UserInstruction): StepResult {
+  return configStep(state, { User: inst.user }, `USER ${inst.user}`);
 }
 
-export function dispatchVolume(state: StageState, inst: VolumeInstruction): void {
+export function dispatchVolume(state: StageState, inst: VolumeInstruction): StepResult {
   const volumes = { ...(state.config.config.Volumes ?? {}) };
   for (const v of inst.volumes) {
     if (v === '') throw new KilnError('DOCKERFILE_INSTRUCTION', 'VOLUME specified can not be an empty string', { location: inst.location });
     volumes[v] = {};
   }
-  state.config = { ...state.config, config: { ...state.config.config, Volumes: volumes } };
-  commitHistory(state, `VOLUME ${goList(inst.volumes)}`, { layer: false });
+  return configStep(state, { Volumes: volumes }, `VOLUME ${goList(inst.volumes)}`);
 }
 
-export function dispatchStopsignal(state: StageState, inst: StopsignalInstruction): void {
+export function dispatchStopsignal(state: StageState, inst: StopsignalInstruction): StepResult {
   located(inst.location, () => checkStopSignal(inst.signal));
-  state.config = { ...state.config, config: { ...state.config.config, StopSignal: inst.signal } };
-  commitHistory(state, `STOPSIGNAL ${inst.signal}`, { layer: false });
+  return configStep(state, { StopSignal: inst.signal }, `STOPSIGNAL ${inst.signal}`);
 }
 
-export function dispatchShell(state: StageState, inst: ShellInstruction): void {
-  state.config = { ...state.config, config: { ...state.config.config, Shell: [...inst.shell] } };
-  commitHistory(state, `SHELL ${goList(inst.shell)}`, { layer: false });
+export function dispatchShell(state: StageState, inst: ShellInstruction): StepResult {
+  return configStep(state, { Shell: [...inst.shell] }, `SHELL ${goList(inst.shell)}`);
 }
 
-export function dispatchMaintainer(state: StageState, inst: MaintainerInstruction): void {
-  state.config = { ...state.config, author: inst.maintainer };
-  commitHistory(state, `MAINTAINER ${inst.maintainer}`, { layer: false });
+export function dispatchMaintainer(_state: StageState, inst: MaintainerInstruction): StepResult {
+  return { author: inst.maintainer, history: historyEntry(`MAINTAINER ${inst.maintainer}`, { layer: false }) };
 }
 
 /** ONBUILD only records the trigger; BuildKit writes no history entry for it. */
-export function dispatchOnbuild(state: StageState, inst: OnbuildInstruction): void {
-  const onBuild = [...(state.config.config.OnBuild ?? []), inst.expression];
-  state.config = { ...state.config, config: { ...state.config.config, OnBuild: onBuild } };
+export function dispatchOnbuild(state: StageState, inst: OnbuildInstruction): StepResult {
+  return { config: { ...state.config.config, OnBuild: [...(state.config.config.OnBuild ?? []), inst.expression] } };
 }
 
-export function dispatchExpose(state: StageState, inst: ExposeInstruction): void {
+export function dispatchExpose(state: StageState, inst: ExposeInstruction): StepResult {
   const keys = located(inst.location, () => exposedPortKeys(inst.ports));
   const ports = { ...(state.config.config.ExposedPorts ?? {}) };
   for (const key of keys) ports[key] = {};
-  state.config = { ...state.config, config: { ...state.config.config, ExposedPorts: ports } };
   // BuildKit prints a Go struct pointer here ("EXPOSE &{[...] 0xc...}"), which no one can reproduce;
   // the port list is what a reader of the history wants.
-  commitHistory(state, `EXPOSE ${keys.join(' ')}`, { layer: false });
+  return configStep(state, { ExposedPorts: ports }, `EXPOSE ${keys.join(' ')}`);
 }

@@ -9,10 +9,11 @@ import type { RunInstruction } from '../../dockerfile/instructions/index.ts';
 import { KilnError } from '../../errors.ts';
 import type { RunMountSpec, RunSpec } from '../../sandbox/types.ts';
 import type { DispatchContext } from '../dispatch-context.ts';
-import { commitHistory } from '../history.ts';
+import { historyEntry } from '../history.ts';
 import { HEREDOC_SCRIPT_DIR, prepareRun, runCreatedBy, runEnvironment } from '../run-command.ts';
 import { runMountSpecs } from '../run-mounts.ts';
 import type { StageState } from '../state.ts';
+import type { StepResult } from '../step-result.ts';
 
 /** Paths a step's diff never contains: kernel filesystems and the sandbox's own mount points. */
 const ALWAYS_IGNORED = ['/proc', '/sys', '/dev'];
@@ -32,7 +33,12 @@ function scriptMount(stepDir: string, script: { name: string; data: string }): R
   return { type: 'bind', target: HEREDOC_SCRIPT_DIR, source: dir, readOnly: true };
 }
 
-export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: DispatchContext): Promise<void> {
+/** The history entry of a RUN, whether it ran or its layer came from the cache. */
+export function runHistory(state: StageState, inst: RunInstruction): StepResult['history'] {
+  return historyEntry(runCreatedBy(prepareRun(inst, state.config).argv, state.vars), { layer: true, fromFilesystemChange: true });
+}
+
+export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: DispatchContext): Promise<StepResult> {
   await ctx.rootfs(state);
   const prepared = prepareRun(inst, state.config);
   const isolation = await ctx.run.isolation();
@@ -43,7 +49,6 @@ export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: 
       cacheRoot: ctx.run.cacheRoot,
       secrets: ctx.run.secrets,
       ssh: ctx.run.ssh,
-      stepDir,
       env: process.env,
     });
     if (prepared.script) mounts.push(scriptMount(stepDir, prepared.script));
@@ -63,10 +68,10 @@ export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: 
     const ignore = [...ALWAYS_IGNORED, ...mounts.map((m) => m.target).filter((t) => t !== '')];
     const outcome = await ctx.runStep(state, spec, stepDir, ignore);
     if (outcome.exitCode !== 0) throw runFailed(inst, prepared.argv, outcome.exitCode);
-    await ctx.commitEntries(state, outcome.snapshot().entries);
+    const layer = await ctx.commitEntries(state, outcome.snapshot().entries);
     outcome.settle();
+    return { ...(layer ? { layer } : {}), history: runHistory(state, inst) };
   } finally {
     fs.rmSync(stepDir, { recursive: true, force: true });
   }
-  commitHistory(state, runCreatedBy(prepared.argv, state.vars), { layer: true, fromFilesystemChange: true });
 }

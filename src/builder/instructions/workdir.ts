@@ -1,21 +1,26 @@
 /** WORKDIR (BuildKit's dispatchWorkdir): sets the config and creates the directory, owned by USER, as a layer. */
 import type { WorkdirInstruction } from '../../dockerfile/instructions/index.ts';
+import type { Layer } from '../../image/types.ts';
 import { located } from '../../dockerfile/instructions/index.ts';
 import { resolveInRoot } from '../../fs/extract/safe-path.ts';
 import { resolveChown } from '../copy/chown.ts';
 import { mkdirAll } from '../copy/mkdir-all.ts';
 import type { DispatchContext } from '../dispatch-context.ts';
-import { commitHistory } from '../history.ts';
+import { historyEntry } from '../history.ts';
 import { normalizeWorkdir } from '../paths.ts';
 import type { StageState } from '../state.ts';
+import type { StepResult } from '../step-result.ts';
 
-export async function dispatchWorkdir(state: StageState, inst: WorkdirInstruction, ctx: DispatchContext): Promise<void> {
+/** The result of a WORKDIR that made `layer` (run, or from the cache). */
+export function workdirResult(state: StageState, inst: WorkdirInstruction, layer: Layer | undefined): StepResult {
   const wd = normalizeWorkdir(state.config.config.WorkingDir, inst.path);
-  state.config = { ...state.config, config: { ...state.config.config, WorkingDir: wd } };
-  if (wd === '/') {
-    commitHistory(state, `WORKDIR ${wd}`, { layer: false });
-    return;
-  }
+  const config = { ...state.config.config, WorkingDir: wd };
+  return { config, ...(layer ? { layer } : {}), history: historyEntry(`WORKDIR ${wd}`, { layer: wd !== '/' }) };
+}
+
+export async function dispatchWorkdir(state: StageState, inst: WorkdirInstruction, ctx: DispatchContext): Promise<StepResult> {
+  const wd = normalizeWorkdir(state.config.config.WorkingDir, inst.path);
+  if (wd === '/') return workdirResult(state, inst, undefined);
   const rootfs = await ctx.rootfs(state);
   const user = state.config.config.User;
   const owner = user ? located(inst.location, () => resolveChown(user, rootfs)) : undefined;
@@ -23,6 +28,5 @@ export async function dispatchWorkdir(state: StageState, inst: WorkdirInstructio
     ...(owner ? { chown: owner } : {}),
     ...(ctx.sourceDateEpoch === undefined ? {} : { time: ctx.sourceDateEpoch }),
   });
-  await ctx.commitLayer(state, created.map((host) => host.slice(rootfs.length) || '/'));
-  commitHistory(state, `WORKDIR ${wd}`, { layer: true });
+  return workdirResult(state, inst, await ctx.commitLayer(state, created.map((host) => host.slice(rootfs.length) || '/')));
 }

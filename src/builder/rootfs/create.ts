@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { KilnError } from '../../errors.ts';
 import { findExecutable } from '../../fs/extract/xattr-writer.ts';
 import type { Logger } from '../../log/logger.ts';
+import { perlCommand } from '../../bundled-tools.ts';
 import type { BuildOptions } from '../options.ts';
 import type { WorkDir } from '../work-dir.ts';
 import { InPlaceFilesystem } from './in-place.ts';
@@ -47,6 +48,7 @@ export function kilnOwnPaths(inputs: FilesystemInputs): string[] {
     ...[o.tarPath, o.ociLayoutPath, o.digestFile, o.imageNameWithDigestFile, o.imageNameTagWithDigestFile].filter((p): p is string => p !== undefined),
     ...options.baseImageSources.map((s) => s.path),
     ...(options.cache.enabled ? [options.cache.dir] : []),
+    ...(options.cache.enabled && options.cache.repo?.startsWith('oci:') ? [options.cache.repo.slice('oci:'.length)] : []),
     ...options.secrets.flatMap((s) => (s.source.kind === 'file' ? [s.source.path] : [])),
     ...options.ssh.flatMap((s) => s.paths),
     ...(options.registry.dockerConfigDir ? [options.registry.dockerConfigDir] : []),
@@ -57,7 +59,8 @@ export function kilnOwnPaths(inputs: FilesystemInputs): string[] {
 
 /** Why RUN cannot work once the base image replaced `/`, checked while `/` is still intact. */
 function launcherProblem(ignore: IgnoreList, env: NodeJS.ProcessEnv): KilnError | undefined {
-  const perl = env.KILN_PERL || findExecutable('perl', TOOL_PATH);
+  const [command] = perlCommand(env) as [string, ...string[]];
+  const perl = command.includes('/') ? command : findExecutable(command, TOOL_PATH);
   const hint = 'in place, RUN needs perl (the step launcher) in a kept directory: put it under the kaniko dir and set KILN_PERL to it';
   if (perl === undefined) return new KilnError('RUN_ISOLATION', 'perl (the RUN step launcher) is not installed', { hint });
   if (!ignore.isProtected(realpathOr(perl)) && !ignore.isProtected(perl)) {
@@ -70,8 +73,9 @@ export function createStageFilesystem(inputs: FilesystemInputs): StageFilesystem
   const { options, work, logger, env = process.env } = inputs;
   const layerOptions = layerWriteOptions(options, work);
   const snapshotMode = options.snapshotMode ?? 'redo';
+  const extractRetry = { retries: options.imageFsExtractRetry, log: (m: string) => logger.warn(m) };
   const privateDirs = new PrivateDirFilesystem({
-    work, layerOptions, snapshotMode, singleSnapshot: options.singleSnapshot,
+    work, layerOptions, snapshotMode, singleSnapshot: options.singleSnapshot, extractRetry,
     ignorePaths: ['/proc', '/sys', '/dev', ...options.ignorePaths],
   });
   if (options.isolation !== 'none') return privateDirs;
@@ -93,7 +97,7 @@ export function createStageFilesystem(inputs: FilesystemInputs): StageFilesystem
   logger.debug(`in place: ignore list ${ignore.paths.join(' ')}`);
   const problem = launcherProblem(ignore, env);
   return new InPlaceFilesystem({
-    root: '/', ignore, layerOptions, snapshotMode, singleSnapshot: options.singleSnapshot, cleanup: options.cleanup,
+    root: '/', ignore, layerOptions, snapshotMode, singleSnapshot: options.singleSnapshot, cleanup: options.cleanup, extractRetry,
     privateDirs, runProblem: () => problem, logger,
   });
 }

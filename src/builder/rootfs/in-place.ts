@@ -9,11 +9,12 @@
 import type { LayerWriteOptions } from '../../fs/layer-writer.ts';
 import type { SnapshotMode } from '../../fs/snapshot/walk.ts';
 import type { TarEntry } from '../../fs/tar-entry.ts';
+import type { Layer } from '../../image/types.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { StageState } from '../state.ts';
 import { deleteFilesystem } from './delete-filesystem.ts';
 import type { IgnoreList } from './ignore-list.ts';
-import { appendEntriesLayer, appendLayer, applyLayerBlob, pathEntries, treeLayer } from './layers.ts';
+import { appendEntriesLayer, appendLayer, applyImageLayers, applyLayerBlob, pathEntries, treeLayer, type ExtractRetry } from './layers.ts';
 import type { PrivateDirFilesystem } from './private-dir.ts';
 import { finishSingleSnapshot, startSingleSnapshot, type SingleSnapshotStart } from './single-snapshot.ts';
 import { loadStepRunner } from '../lazy-modules.ts';
@@ -27,6 +28,8 @@ export interface InPlaceConfig {
   layerOptions: LayerWriteOptions;
   snapshotMode: SnapshotMode;
   singleSnapshot: boolean;
+  /** --image-fs-extract-retry. */
+  extractRetry?: ExtractRetry;
   /** --cleanup: empty the root when the build ends. */
   cleanup: boolean;
   /** Stages and images that are not on the root. */
@@ -70,7 +73,7 @@ export class InPlaceFilesystem implements StageFilesystem {
     this.#onRoot = undefined;
     const deleted = deleteFilesystem(root, ignore);
     logger.debug(`in place: deleted ${deleted.removed} paths of ${root}, kept ${deleted.kept} (ignore list: ${ignore.paths.join(' ')})`);
-    for (const layer of state.layers) await applyLayerBlob(root, layer, { protect: ignore });
+    await applyImageLayers(root, state.layers, this.#config.extractRetry, { protect: ignore });
     this.#onRoot = state;
     if (this.#config.singleSnapshot) {
       this.#single = startSingleSnapshot(state, root, this.#walkIgnore, this.#config.snapshotMode);
@@ -89,6 +92,12 @@ export class InPlaceFilesystem implements StageFilesystem {
     const layer = await treeLayer(tree, this.#config.layerOptions);
     await applyLayerBlob(root, layer, { protect: this.#config.ignore });
     if (!this.#config.singleSnapshot) await appendLayer(state, layer);
+  }
+
+  async applyLayer(state: StageState, layer: Layer): Promise<void> {
+    if (state !== this.#building) return this.#config.privateDirs.applyLayer(state, layer);
+    if (this.#onRoot === state) await applyLayerBlob(this.#config.root, layer, { protect: this.#config.ignore });
+    await appendLayer(state, layer);
   }
 
   async commitEntries(state: StageState, entries: readonly TarEntry[]): Promise<void> {

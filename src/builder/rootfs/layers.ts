@@ -6,8 +6,10 @@ import type { ApplyLayerOptions } from '../../fs/extract/apply-layer.ts';
 import { directoryEntries } from '../../fs/layer/directory-entries.ts';
 import { writeLayer, type LayerWriteOptions } from '../../fs/layer-writer.ts';
 import type { TarEntry } from '../../fs/tar-entry.ts';
-import { compressionOfMediaType, decompressor } from '../../image/compression.ts';
+import { compressionOfMediaType, decompressStream } from '../../image/compression.ts';
+import { DigestTap } from '../../image/digest.ts';
 import type { Layer } from '../../image/types.ts';
+import { KilnError } from '../../errors.ts';
 import { loadLayerExtractor } from '../lazy-modules.ts';
 import type { BuildOptions } from '../options.ts';
 import type { StageState } from '../state.ts';
@@ -27,8 +29,42 @@ export async function applyLayerBlob(rootfs: string, layer: Layer, options: Appl
   // Loaded before the blob stream opens, so nothing can emit 'error' before applyLayer listens.
   const { applyLayer } = await loadLayerExtractor();
   const compression = compressionOfMediaType(await layer.mediaType()) ?? 'none';
-  const blob = await layer.compressed();
-  await applyLayer(rootfs, compression === 'none' ? blob : blob.pipe(decompressor(compression)) as unknown as Readable, options);
+  const tar = decompressStream(await layer.compressed(), compression);
+  const tap = new DigestTap();
+  tar.on('error', (err) => tap.destroy(err));
+  await applyLayer(rootfs, tar.pipe(tap), options);
+  // containerd's check: the bytes unpacked are the ones the image config names (its diff_ids).
+  const diffID = await layer.diffID();
+  if (tap.digest !== diffID) {
+    throw new KilnError('LAYER_DIFFID_MISMATCH', `layer ${await layer.digest()} unpacks to ${tap.digest}, but the image config names ${diffID}`, {
+      hint: 'the image is corrupt or was tampered with: rebuild or re-push it',
+    });
+  }
+}
+
+/** `--image-fs-extract-retry`: how often a failed layer extraction is tried again, and where that is said. */
+export interface ExtractRetry {
+  retries: number;
+  log(message: string): void;
+}
+
+/**
+ * Applies an image's layers in order. A layer whose extraction fails (a blob stream cut, corrupt bytes) is
+ * applied again over what it left, up to `retry.retries` times, as kaniko retries extracting the image.
+ */
+export async function applyImageLayers(rootfs: string, layers: readonly Layer[], retry: ExtractRetry | undefined, options: ApplyLayerOptions = {}): Promise<void> {
+  for (const layer of layers) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await applyLayerBlob(rootfs, layer, options);
+        break;
+      } catch (err) {
+        if (attempt >= (retry?.retries ?? 0)) throw err;
+        retry?.log(`extracting layer ${await layer.digest()} failed (${err instanceof Error ? err.message : String(err)}); retrying (${attempt + 1}/${retry.retries})`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  }
 }
 
 export async function appendLayer(state: StageState, layer: Layer): Promise<void> {
@@ -42,7 +78,7 @@ export async function appendEntriesLayer(state: StageState, entries: readonly Ta
 
 /** Layer entries of the given rootfs paths (absolute inside the rootfs) with their parent directories. */
 export function pathEntries(rootfs: string, changedPaths: readonly string[], keep: (rel: string) => boolean = () => true): TarEntry[] {
-  const rel = changedPaths.map((p) => p.replace(/^\/+/, '')).filter((p) => p !== '' && keep(p) && fs.existsSync(path.join(rootfs, p)));
+  const rel = changedPaths.map((p) => p.replace(/^\/+/, '')).filter((p) => p !== '' && keep(p) && fs.lstatSync(path.join(rootfs, p), { throwIfNoEntry: false }) !== undefined); // lstat: a dangling symlink is a change too
   return rel.length > 0 ? directoryEntries(rootfs, { paths: rel, xattrs: false }) : [];
 }
 

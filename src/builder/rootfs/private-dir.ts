@@ -7,11 +7,12 @@ import fs from 'node:fs';
 import type { LayerWriteOptions } from '../../fs/layer-writer.ts';
 import type { SnapshotMode } from '../../fs/snapshot/walk.ts';
 import type { TarEntry } from '../../fs/tar-entry.ts';
+import type { Layer } from '../../image/types.ts';
 import type { StageState } from '../state.ts';
 import type { WorkDir } from '../work-dir.ts';
-import { appendEntriesLayer, appendLayer, applyLayerBlob, pathEntries, treeLayer } from './layers.ts';
+import { appendEntriesLayer, appendLayer, applyImageLayers, applyLayerBlob, pathEntries, treeLayer, type ExtractRetry } from './layers.ts';
 import { finishSingleSnapshot, startSingleSnapshot, type SingleSnapshotStart } from './single-snapshot.ts';
-import { loadStepRunner } from '../lazy-modules.ts';
+import { loadSandbox, loadStepRunner } from '../lazy-modules.ts';
 import type { StageFilesystem } from './stage-filesystem.ts';
 import type { StepOutcome, StepSpec } from './step-snapshots.ts';
 
@@ -23,6 +24,8 @@ export interface PrivateDirConfig {
   singleSnapshot: boolean;
   /** Paths (inside the rootfs) no snapshot holds: kernel filesystems, --ignore-path. */
   ignorePaths: readonly string[];
+  /** --image-fs-extract-retry. */
+  extractRetry?: ExtractRetry;
 }
 
 export class PrivateDirFilesystem implements StageFilesystem {
@@ -41,7 +44,7 @@ export class PrivateDirFilesystem implements StageFilesystem {
   async rootfs(state: StageState): Promise<string> {
     if (state.rootfs) return state.rootfs;
     const dir = this.#config.work.newRootfs(state.stage.index);
-    for (const layer of state.layers) await applyLayerBlob(dir, layer);
+    await applyImageLayers(dir, state.layers, this.#config.extractRetry);
     state.rootfs = dir;
     if (this.#config.singleSnapshot && this.#building.has(state)) {
       this.#single.set(state, startSingleSnapshot(state, dir, this.#config.ignorePaths, this.#config.snapshotMode));
@@ -66,6 +69,11 @@ export class PrivateDirFilesystem implements StageFilesystem {
     await appendLayer(state, layer);
   }
 
+  async applyLayer(state: StageState, layer: Layer): Promise<void> {
+    if (state.rootfs) await applyLayerBlob(state.rootfs, layer);
+    await appendLayer(state, layer);
+  }
+
   async commitEntries(state: StageState, entries: readonly TarEntry[]): Promise<void> {
     if (this.#config.singleSnapshot) return;
     await appendEntriesLayer(state, entries, this.#config.layerOptions);
@@ -76,7 +84,11 @@ export class PrivateDirFilesystem implements StageFilesystem {
     const all = [...ignore, ...this.#config.ignorePaths];
     const diff = !this.#config.singleSnapshot;
     const { runInOverlay, runWithWalk } = await loadStepRunner();
-    if (spec.isolation === 'namespace') return runInOverlay(spec, rootfs, stepDir, all, diff);
+    const namespaced = spec.isolation === 'namespace' || spec.isolation === 'userns';
+    // An overlay needs its upper dir on a filesystem that takes one (not a container's overlay root).
+    if (namespaced && await (await loadSandbox()).overlayWorks(spec.isolation as 'namespace' | 'userns', stepDir)) {
+      return runInOverlay(spec, rootfs, stepDir, all, diff);
+    }
     return runWithWalk(spec, rootfs, all, this.#config.snapshotMode, diff);
   }
 

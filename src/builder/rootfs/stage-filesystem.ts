@@ -6,6 +6,7 @@
  * beginStage/finishStage; the executor closes it when the build ends.
  */
 import type { TarEntry } from '../../fs/tar-entry.ts';
+import type { Layer } from '../../image/types.ts';
 import type { StageState } from '../state.ts';
 import type { StepOutcome, StepSpec } from './step-snapshots.ts';
 
@@ -21,6 +22,11 @@ export interface StageFilesystem {
   commitLayer(state: StageState, changedPaths: readonly string[]): Promise<void>;
   /** A whole tree (COPY --link) as a layer, appended and applied to the stage's files if laid out. */
   commitTreeLayer(state: StageState, tree: string): Promise<void>;
+  /**
+   * A ready layer (from the layer cache), appended, and its files laid into the stage's rootfs if that is
+   * laid out already — exactly what running the step would have left there.
+   */
+  applyLayer(state: StageState, layer: Layer): Promise<void>;
   /** A layer of prepared entries (a RUN's snapshot), appended. */
   commitEntries(state: StageState, entries: readonly TarEntry[]): Promise<void>;
   /** Runs a RUN step on the stage's files; `ignore` holds paths (inside the root) its diff leaves out. */

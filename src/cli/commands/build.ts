@@ -12,6 +12,8 @@ import type { Logger } from '../../log/logger.ts';
 import { resolveBuildOptions } from '../build-options.ts';
 import { parseFlags } from '../flag-parser.ts';
 import { renderHelp } from '../flag-help.ts';
+import { VERSION } from '../version.ts';
+import { jsonLogsRequested, reportErrorAsJson } from '../json-errors.ts';
 
 const EXECUTOR_MODULE = '../../builder/executor.ts';
 
@@ -62,9 +64,24 @@ async function loadRunBuild(): Promise<RunBuild> {
 
 /** Runs `kiln build` / `kiln executor` with its raw arguments. */
 export async function runBuildCommand(commandName: string, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let logger: Logger | undefined;
+  try {
+    await buildCommand(commandName, argv, env, (l) => { logger = l; });
+  } catch (err) {
+    if (jsonLogsRequested(argv)) reportErrorAsJson(err, logger);
+    throw err;
+  }
+}
+
+async function buildCommand(commandName: string, argv: readonly string[], env: NodeJS.ProcessEnv, onLogger: (logger: Logger) => void): Promise<void> {
   const parsed = parseFlags(argv, env);
   if (parsed.help) {
     process.stdout.write(renderHelp(commandName));
+    return;
+  }
+  if (parsed.operands.length === 1 && parsed.operands[0] === 'version') {
+    // kaniko's `executor version` subcommand, in its format.
+    process.stdout.write(`Kiln version :  ${VERSION}\n`);
     return;
   }
   const options = resolveBuildOptions(parsed, env, process.cwd());
@@ -72,7 +89,10 @@ export async function runBuildCommand(commandName: string, argv: readonly string
     level: options.log.level,
     format: env.NO_COLOR && options.log.format === 'color' ? 'text' : options.log.format,
     timestamp: options.log.timestamp,
+    // Progress bars only where a person watches; CI logs and JSON get plain lines.
+    statusLine: process.stderr.isTTY === true && options.log.format !== 'json',
   });
+  onLogger(logger);
   for (const notice of options.notices) logger.warn(notice);
   const runBuild = await loadRunBuild();
   const interrupt = interruptOnSignals(logger);

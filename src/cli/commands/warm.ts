@@ -10,7 +10,9 @@ import { dockerfileImages, warmImages, type WarmTarget } from '../../cache/warme
 import { KilnError } from '../../errors.ts';
 import { parsePlatform, hostPlatform } from '../../image/platform.ts';
 import { parseLogFormat, parseLogLevel } from '../../log/levels.ts';
-import { createLogger } from '../../log/logger.ts';
+import { createLogger, type Logger } from '../../log/logger.ts';
+import { jsonLogsRequested, reportErrorAsJson } from '../json-errors.ts';
+import { createTransferProgress } from '../../log/transfer-progress.ts';
 import {
   addRegistryMap, addRegistryMirror, defaultRegistryOptions, parseRegistryCertificate, parseRegistryClientCert,
   type RegistryOptions,
@@ -73,7 +75,7 @@ function str(parsed: ParsedArgv, name: string): string {
   return String(parsed.flags.get(name)?.value ?? '');
 }
 
-function registryOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, log: (m: string) => void): RegistryOptions {
+function registryOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, logger: Logger): RegistryOptions {
   let registryMaps: Record<string, string[]> = {};
   for (const value of list(parsed, 'registry-map')) {
     for (const kv of value.split(';').filter((s) => s !== '')) registryMaps = addRegistryMap(registryMaps, kv);
@@ -95,7 +97,9 @@ function registryOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, log: (m: st
     imageDownloadRetry: retry,
     ...(env.DOCKER_CONFIG ? { dockerConfigDir: env.DOCKER_CONFIG } : {}),
     env,
-    log,
+    log: (m) => logger.warn(m),
+    info: (m) => logger.info(m),
+    progress: createTransferProgress(logger),
   });
 }
 
@@ -125,6 +129,7 @@ export async function runWarmCommand(argv: readonly string[], env: NodeJS.Proces
       return env.NO_COLOR && f === 'color' ? 'text' : f;
     })(),
     timestamp: parsed.flags.get('log-timestamp')?.value === true,
+    statusLine: process.stderr.isTTY === true && str(parsed, 'log-format') !== 'json',
   });
   for (const d of parsed.deprecations) logger.warn(d);
   const ttlMs = parseGoDuration(str(parsed, 'cache-ttl')) ?? 0;
@@ -146,7 +151,7 @@ export async function runWarmCommand(argv: readonly string[], env: NodeJS.Proces
     cacheDir: path.resolve(cwd, str(parsed, 'cache-dir')),
     ttlMs,
     force: parsed.flags.get('force')?.value === true,
-    registry: registryOptions(parsed, env, (m) => logger.debug(m)),
+    registry: registryOptions(parsed, env, logger),
     logger,
   });
 }
@@ -162,6 +167,11 @@ export function register(program: Command): void {
     .passThroughOptions()
     .argument('[flags...]', "kaniko warmer flags; see 'kiln warm --help'")
     .action(async (args: string[]) => {
-      await runWarmCommand(args ?? []);
+      try {
+        await runWarmCommand(args ?? []);
+      } catch (err) {
+        if (jsonLogsRequested(args ?? [])) reportErrorAsJson(err);
+        throw err;
+      }
     });
 }

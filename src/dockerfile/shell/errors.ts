@@ -17,11 +17,20 @@ export class ShellExpansionError extends Error {
   readonly reason: string;
 
   constructor(word: string, reason: string) {
-    super(`failed to process ${goQuote(word)}: ${reason}`);
+    super(`failed to process ${quoteWord(word)}: ${reason}`);
     this.name = 'ShellExpansionError';
     this.word = word;
     this.reason = reason;
   }
+}
+
+/** A word of hostile length is cut in the message (which stays one readable line); the location has the rest. */
+const MAX_QUOTED_WORD = 200;
+
+function quoteWord(word: string): string {
+  const runes = Array.from(word);
+  if (runes.length <= MAX_QUOTED_WORD) return goQuote(word);
+  return `${goQuote(runes.slice(0, MAX_QUOTED_WORD).join(''))}… (${runes.length} characters)`;
 }
 
 const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;

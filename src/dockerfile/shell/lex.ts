@@ -44,6 +44,13 @@ export function lexWord(word: string, env: ShellEnv, settings: LexSettings): Lex
 
 const SPECIAL_PARAMS = new Set(['@', '*', '#', '?', '-', '$', '!', '0']);
 
+/**
+ * The lexer recurses once per `${…}` nesting level. Go's growable stacks let BuildKit go deeper; here a
+ * hostile `${a:-${a:-…}}` would overflow the stack, so past this depth expansion stops with a clear error.
+ * Real Dockerfiles nest a handful of levels.
+ */
+export const MAX_SUBSTITUTION_DEPTH = 200;
+
 interface Segment {
   text: string;
   words: string[];
@@ -57,6 +64,8 @@ class WordLexer {
   private readonly settings: LexSettings;
   /** Changes while reading the parts of a `${}`: pattern parts keep escapes for the glob. */
   private rawEscapes: boolean;
+  /** How many `${` are open. */
+  private depth = 0;
 
   constructor(word: string, env: ShellEnv, settings: LexSettings) {
     this.scanner = new RuneScanner(word);
@@ -91,6 +100,10 @@ class WordLexer {
         const value = this.processDollar();
         text += value;
         words.addString(value);
+      } else if (ch === '<') {
+        const value = this.processPossibleHeredoc();
+        text += value;
+        words.addRawString(value);
       } else if (quotes && (ch === "'" || ch === '"')) {
         const value = ch === "'" ? this.processSingleQuote() : this.processDoubleQuote();
         text += value;
@@ -117,6 +130,20 @@ class WordLexer {
       throw new LexFailure(`unexpected end of statement while looking for matching ${stopChar}`);
     }
     return { text, words: words.finish() };
+  }
+
+  /**
+   * `<<` keeps the blanks after it in its word, so `<< EOF` is one word: BuildKit's parser finds heredoc
+   * markers with this lexer. The text is unchanged.
+   */
+  private processPossibleHeredoc(): string {
+    const sc = this.scanner;
+    sc.next();
+    if (sc.peek() !== '<') return '<';
+    sc.next();
+    let out = '<<';
+    for (let ch = sc.peek(); ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n'; ch = sc.peek()) out += sc.next();
+    return out;
   }
 
   /** Everything up to the next `'` is literal; there is no way to escape a single quote. */
@@ -171,6 +198,20 @@ class WordLexer {
       return value;
     }
     sc.next();
+    if (this.depth >= MAX_SUBSTITUTION_DEPTH) {
+      throw new LexFailure(`\${} nested more than ${MAX_SUBSTITUTION_DEPTH} levels deep`);
+    }
+    this.depth++;
+    try {
+      return this.processBraced();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** After `${`. */
+  private processBraced(): string {
+    const sc = this.scanner;
     const first = sc.peek();
     if (first === undefined) throw new LexFailure("syntax error: missing '}'");
     if (first === '{' || first === '}' || first === ':') throw new LexFailure('syntax error: bad substitution');

@@ -12,6 +12,7 @@ import { baseImageLayout } from '../../env/base-images.ts';
 import { summarizeLayout } from '../../conformance/summarize.ts';
 import { KILN, context, kiln, tempDir } from './kiln-process.ts';
 import { createJail, jailSkip, mountsBelow, type Jail, type JailBind } from './jail.ts';
+import { unlessRoot } from '../../env/requirements.ts';
 
 const dockerfile = [
   'FROM busybox AS build',
@@ -92,14 +93,20 @@ test('ignored paths (a bind mount, --ignore-path) are neither in the image nor d
   assert.equal(fs.readFileSync(path.join(jail.root, 'keep/kept'), 'utf8'), 'plain dir\n');
 });
 
-test("--cleanup leaves the jail's / as it was", { skip: jailSkip }, async (t) => {
+/** A jail with its skeleton laid out, the test's files bound in: "before" a build is the jail itself. */
+async function laidOutJail(t: { after(fn: () => void): void }): Promise<{ jail: Jail; binds: JailBind[]; out: string }> {
   const ctx = context(t, files);
   const out = tempDir(t, 'kiln-inplace-out-');
   const jail = jailFor(t);
   const binds = [{ source: ctx, target: '/ctx', readOnly: true }, { source: out, target: '/out' }, await busyboxBind()];
-  // A first run lays out the jail's skeleton (it is refused: no confirmation), so "before" is the jail itself.
+  // A first run lays out the jail's skeleton (it is refused: no confirmation).
   const refused = await jail.kiln(['build', '-c', '/ctx', ...base, '--oci-layout-path', '/out/oci', '--isolation=none'], { binds });
   assert.equal(refused.status, 2, refused.stderr);
+  return { jail, binds, out };
+}
+
+test("--cleanup leaves the jail's / as it was", { skip: jailSkip }, async (t) => {
+  const { jail, binds, out } = await laidOutJail(t);
   const before = jail.listing();
   const r = await jail.kiln(['build', '-c', '/ctx', ...base, '--oci-layout-path', '/out/oci', '--isolation=none', '--cleanup'], { binds, env: confirmed });
   assert.equal(r.status, 0, r.stderr);
@@ -127,7 +134,7 @@ test('--single-snapshot gives one layer for the stage, with the same files', { s
   assert.match(layerEntries[0].created_by, /^RUN .*rm \/bin\/ls/, 'the last filesystem instruction carries the layer');
 });
 
-test('outside a jail the guard refuses before touching anything (every mount read-only as a second fence)', { skip: process.getuid?.() === 0 ? false : 'needs root (mount namespace)' }, (t) => {
+test('outside a jail the guard refuses before touching anything (every mount read-only as a second fence)', { skip: unlessRoot('mount namespace') }, (t) => {
   const ctx = context(t, { Dockerfile: 'FROM busybox\nRUN true\n' });
   const scratch = tempDir(t, 'kiln-guard-');
   const sentinel = path.join(scratch, 'sentinel');
@@ -149,4 +156,52 @@ test('outside a jail the guard refuses before touching anything (every mount rea
   assert.match(r.stderr, /--isolation=none builds on \/ and deletes its files; refusing/);
   assert.equal(fs.readFileSync(sentinel, 'utf8'), 'still here');
   assert.deepEqual(mountsBelow(scratch), []);
+});
+
+test('in place, RUN --mount (secret, cache, bind, tmpfs) and a #! heredoc are emulated: same image as outside', { skip: jailSkip }, async (t) => {
+  const mounts = [
+    'FROM busybox AS files',
+    'RUN mkdir /data && echo from-stage > /data/x',
+    'FROM busybox',
+    'RUN --mount=type=secret,id=tok wc -c < /run/secrets/tok > /secret-size',
+    'RUN --mount=type=cache,target=/var/cache/app sh -c "echo x >> /var/cache/app/log; wc -l < /var/cache/app/log > /count"',
+    'RUN --mount=type=bind,from=files,source=/data,target=/mnt cp /mnt/x /x',
+    'RUN --mount=type=tmpfs,target=/scratch sh -c "echo a > /scratch/a && ls /scratch > /listing"',
+    'RUN <<EOF',
+    '#!/bin/sh',
+    'echo "script $0" > /script-out',
+    'EOF',
+    '',
+  ].join('\n');
+  const ctx = context(t, { Dockerfile: mounts });
+  const out = tempDir(t, 'kiln-inplace-out-');
+  fs.writeFileSync(path.join(out, 'token'), 's3cr3t');
+  const ref = await kiln(['build', '-c', ctx, '--no-push', '--oci-layout-path', path.join(out, 'reference'), '--secret', `id=tok,src=${path.join(out, 'token')}`,
+    '--base-image-source', `busybox=oci:${await baseImageLayout('busybox')}`], { KILN_CACHE_HOME: path.join(out, 'ref-cache') });
+  assert.equal(ref.status, 0, ref.stderr);
+
+  const jail = jailFor(t);
+  const r = await jail.kiln(['build', '-c', '/ctx', ...base, '--oci-layout-path', '/out/in-place', '--isolation=none', '--secret', 'id=tok,src=/out/token'], {
+    binds: [{ source: ctx, target: '/ctx', readOnly: true }, { source: out, target: '/out' }, await busyboxBind()],
+    env: { ...confirmed, KILN_CACHE_HOME: '/out/jail-cache' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const inPlace = await summarizeLayout(path.join(out, 'in-place'));
+  assert.equal(inPlace.files?.['/script-out']?.type, 'file');
+  assert.equal(inPlace.files?.['/run/secrets/tok'], undefined);
+  assert.deepEqual(inPlace, await summarizeLayout(path.join(out, 'reference')));
+  assert.equal(fs.readFileSync(path.join(jail.root, 'count'), 'utf8').trim(), '1');
+  assert.equal(fs.readFileSync(path.join(jail.root, 'listing'), 'utf8'), 'a\n');
+  assert.equal(fs.existsSync(path.join(jail.root, 'dev/pipes')), false);
+});
+
+test('in place without getfattr/setfattr: fails naming them before / is emptied', { skip: jailSkip }, async (t) => {
+  const { jail, binds, out } = await laidOutJail(t);
+  for (const tool of ['getfattr', 'setfattr']) fs.rmSync(path.join(jail.root, 'kiln-support/bin', tool));
+  const before = jail.listing();
+  const r = await jail.kiln(['build', '-c', '/ctx', ...base, '--oci-layout-path', '/out/oci', '--isolation=none'], { binds, env: confirmed });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /error: getfattr, setfattr not found on PATH/);
+  assert.deepEqual(jail.listing(), before, 'nothing of / was touched');
+  assert.equal(fs.existsSync(path.join(out, 'oci')), false);
 });

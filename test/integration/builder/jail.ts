@@ -15,17 +15,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { unmet } from '../../env/requirements.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
 const nodeBinary = fs.realpathSync(process.execPath);
 const libDir = '/usr/lib/x86_64-linux-gnu';
 const support = '/kiln-support';
 const loader = `${support}${libDir}/ld-linux-x86-64.so.2`;
+// The checkout is mounted at a fixed place the jail owns, not at its host path: a checkout under /tmp would
+// otherwise put the mount below the jail's /tmp, which the base image's /tmp (mode 1777) then lands on.
+const repoInJail = `${support}/repo`;
 
-export const jailSkip: string | false = process.getuid?.() !== 0 ? 'in-place jail tests need root (mounts, chroot)'
+export const jailSkip: string | false = unmet(process.getuid?.() !== 0 ? 'in-place jail tests need root (mounts, chroot)'
   : process.arch !== 'x64' || !fs.existsSync(`${libDir}/ld-linux-x86-64.so.2`) ? 'the jail runs node through the x86_64 loader'
     : !fs.existsSync('/bin/busybox') ? 'the jail needs busybox-static'
-      : nodeBinary.startsWith(repoRoot + '/') ? false : 'node must live inside the checkout (node_modules)';
+      : nodeBinary.startsWith(repoRoot + '/') ? false : 'node must live inside the checkout (node_modules)');
 
 export interface JailBind {
   /** Host path (dir or file). */
@@ -63,14 +67,20 @@ const perlWrapper = `#!${support}/bin/busybox sh
 exec ${loader} --library-path ${support}${libDir} ${support}/usr/bin/perl -I${support}${libDir}/perl-base "$@"
 `;
 
+/** The host's getfattr/setfattr through the loader: an in-place build checks for them before emptying `/`. */
+const xattrWrapper = (tool: string): string => `#!${support}/bin/busybox sh
+exec ${loader} --library-path ${support}${libDir} ${support}/usr/bin/${tool} "$@"
+`;
+
 /** Directories (and files) the namespace mounts onto; everything else in the jail is created here. */
 function skeleton(root: string, binds: readonly JailBind[]): void {
-  for (const dir of ['proc', 'dev', 'kiln-work', `kiln-support/usr`, 'kiln-support/bin', repoRoot.slice(1)]) {
+  for (const dir of ['proc', 'dev', 'kiln-work', `kiln-support/usr`, 'kiln-support/bin', repoInJail.slice(1)]) {
     fs.mkdirSync(path.join(root, dir), { recursive: true });
   }
   fs.copyFileSync('/bin/busybox', path.join(root, 'kiln-support/bin/busybox'));
   fs.chmodSync(path.join(root, 'kiln-support/bin/busybox'), 0o755);
   fs.writeFileSync(path.join(root, 'kiln-support/bin/perl'), perlWrapper, { mode: 0o755 });
+  for (const tool of ['getfattr', 'setfattr']) fs.writeFileSync(path.join(root, `kiln-support/bin/${tool}`), xattrWrapper(tool), { mode: 0o755 });
   for (const b of binds) {
     const target = path.join(root, b.target);
     if (fs.statSync(b.source).isDirectory()) fs.mkdirSync(target, { recursive: true });
@@ -91,7 +101,7 @@ function mountScript(root: string, binds: readonly JailBind[]): string {
     'set -eu',
     'mount --make-rprivate /',
     `mount --rbind /usr ${J}${support}/usr`, `mount -o remount,bind,ro ${J}${support}/usr`,
-    `mount --bind ${q(repoRoot)} ${J}${q(repoRoot)}`, `mount -o remount,bind,ro ${J}${q(repoRoot)}`,
+    `mount --bind ${q(repoRoot)} ${J}${repoInJail}`, `mount -o remount,bind,ro ${J}${repoInJail}`,
     `mount -t proc proc ${J}/proc`,
     `mount -t tmpfs -o mode=755 tmpfs ${J}/dev`,
   ];
@@ -120,7 +130,8 @@ export function createJail(): Jail {
         skeleton(root, binds);
         prepared.add(key);
       }
-      const argv = [nodeBinary, '--no-warnings=ExperimentalWarning', path.join(repoRoot, 'src/cli/main.ts'), ...args];
+      const node = repoInJail + nodeBinary.slice(repoRoot.length);
+      const argv = [node, '--no-warnings=ExperimentalWarning', path.join(repoInJail, 'src/cli/main.ts'), ...args];
       const env = {
         PATH: `${support}/bin`, HOME: '/kiln-work', TMPDIR: '/kiln-work', KILN_WORK_DIR: '/kiln-work', NO_COLOR: '1',
         KILN_PERL: `${support}/bin/perl`, KANIKO_DIR: `${support}/bin`, ...options.env,

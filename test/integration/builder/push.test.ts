@@ -11,7 +11,7 @@ import { inspectImage, skopeoRegistryFlags } from '../../env/base-images.ts';
 import { dockerConfigJson } from '../../env/registry-config.ts';
 import { startRegistry, type TestRegistry } from '../../env/registry.ts';
 import { run } from '../../env/run.ts';
-import { startFaultProxy } from '../registry/fault-proxy.ts';
+import { firstN, startFaultProxy } from '../../env/fault-proxy.ts';
 import { seedBusybox } from '../registry/helpers.ts';
 import { context, kiln, tempDir } from './kiln-process.ts';
 
@@ -150,16 +150,16 @@ test('--no-push with --destination names the image in the tarball and digest fil
 
 test('a blob upload that fails stops the push before any manifest; --push-retry rides over it', async (t) => {
   const ctx = context(t, { Dockerfile: `FROM ${plain.host}/library/busybox:latest\nCOPY a.txt /a.txt\n`, 'a.txt': 'retry\n' });
-  const upstreamPort = Number(plain.host.split(':')[1]);
-  const failing = await startFaultProxy({ upstreamPort, fail503: '/blobs/uploads/' });
+  const failOneUpload = () => firstN(1, (q) => q.path.includes('/blobs/uploads/'), { kind: 'status', status: 503 });
+  const failing = await startFaultProxy(plain.host, failOneUpload());
   t.after(() => failing.stop());
   const r = await kiln(['build', '--context', ctx, '--destination', `${failing.host}/flaky/app:1`, '--skip-push-permission-check']);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, new RegExp(`error: pushing to ${failing.host.replaceAll('.', '\\.')}/flaky/app:1 failed: .*503`));
-  assert.equal(failing.requests.filter((q) => q.startsWith('PUT') && q.includes('/manifests/')).length, 0, failing.requests.join('\n'));
+  assert.equal(failing.requests.filter((q) => q.method === 'PUT' && q.path.includes('/manifests/')).length, 0, JSON.stringify(failing.requests));
   assert.equal(fs.existsSync(manifestsDir(plain, 'flaky/app')), false);
 
-  const flaky = await startFaultProxy({ upstreamPort, fail503: '/blobs/uploads/' });
+  const flaky = await startFaultProxy(plain.host, failOneUpload());
   t.after(() => flaky.stop());
   const out = tempDir(t, 'kiln-out-');
   const ok = await kiln(['build', '--context', ctx, '--destination', `${flaky.host}/flaky/app:1`, '--skip-push-permission-check', '--push-retry=2',

@@ -5,8 +5,9 @@ import path from 'node:path';
 import { baseImageLayout } from '../../env/base-images.ts';
 import { summarizeLayout } from '../../conformance/summarize.ts';
 import { context, kiln, tempDir } from './kiln-process.ts';
+import { unlessRoot } from '../../env/requirements.ts';
 
-const skip = process.getuid?.() === 0 ? false : 'RUN needs root here';
+const skip = unlessRoot('RUN in namespace and chroot modes');
 const dockerfile = 'FROM busybox\nCOPY a /a\nRUN echo r > /r && rm /bin/ls\nCOPY --link a /linked\nRUN chmod 600 /a\n';
 
 async function build(t: { after(fn: () => void): void }, ctx: string, extra: string[]): Promise<Awaited<ReturnType<typeof summarizeLayout>>> {

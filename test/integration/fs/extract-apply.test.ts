@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { applyLayer } from '../../../src/fs/extract/apply-layer.ts';
 import { findExecutable } from '../../../src/fs/extract/xattr-writer.ts';
 import { listTree, makeTar, makeTempRoot, tarStream, type TarEntry } from './extract-tar-helpers.ts';
+import { unmet } from '../../env/requirements.ts';
 
 const isRoot = process.geteuid?.() === 0;
 const T1 = new Date(1_500_000_000_000);
@@ -16,7 +17,7 @@ async function apply(rootfs: string, entries: TarEntry[]) {
   return applyLayer(rootfs, tarStream(await makeTar(entries)));
 }
 
-test('every entry type with its metadata', { skip: !isRoot && 'needs root for chown and mknod' }, async (t) => {
+test('every entry type with its metadata', { skip: unmet(!isRoot && 'needs root for chown and mknod') }, async (t) => {
   const { rootfs } = makeTempRoot(t);
   const seen: string[] = [];
   const stats = await applyLayer(rootfs, tarStream(await makeTar([

@@ -15,10 +15,11 @@ import { writeLayer } from '../../../src/fs/layer-writer.ts';
 import type { TarEntry } from '../../../src/fs/tar-entry.ts';
 import { readTreeXattrs } from '../../../src/fs/layer/xattrs.ts';
 import { applyUpperToLower, diffSnapshots, overlayUpperEntries, takeSnapshot, type SnapshotResult } from '../../../src/fs/snapshot/index.ts';
+import { unmet } from '../../env/requirements.ts';
 
 const isRoot = process.geteuid?.() === 0;
 const hasTools = ['setcap', 'getfattr', 'setfattr'].every((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0);
-const skip = !isRoot ? 'needs root to mount overlayfs' : !hasTools ? 'needs setcap, getfattr and setfattr' : false;
+const skip = unmet(!isRoot ? 'needs root to mount overlayfs' : !hasTools ? 'needs setcap, getfattr and setfattr' : false);
 
 const BASE_TIME = 1500000000;
 

@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { isKilnError } from '../../../src/errors.ts';
 import type { TarEntry } from '../../../src/fs/tar-entry.ts';
 import { applyUpperToLower, overlayUpperEntries } from '../../../src/fs/snapshot/index.ts';
+import { unmet } from '../../env/requirements.ts';
 
 const isRoot = process.geteuid?.() === 0;
 const hasTools = ['setcap', 'getfattr', 'setfattr', 'unshare'].every((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0);
-const skip = !isRoot ? 'needs root to mount overlayfs' : !hasTools ? 'needs setcap, getfattr, setfattr and unshare' : false;
+const skip = unmet(!isRoot ? 'needs root to mount overlayfs' : !hasTools ? 'needs setcap, getfattr, setfattr and unshare' : false);
 const TAG = 'kiln-snap-ov-';
 
 function mountsOf(dir: string): string[] {

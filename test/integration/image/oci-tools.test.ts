@@ -22,6 +22,7 @@ import { ociLayoutImage, readOciLayout } from '../../../src/image/oci-layout.ts'
 import { writeOciLayout } from '../../../src/image/oci-layout-write.ts';
 import { scratchImage } from '../../../src/image/scratch.ts';
 import type { Image } from '../../../src/image/types.ts';
+import { unmet } from '../../env/requirements.ts';
 
 function sh(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
@@ -32,6 +33,7 @@ function sh(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
 
 const hasTools = ['skopeo', 'umoci', 'getfattr', 'setfattr', 'setcap'].every((t) => spawnSync('which', [t]).status === 0);
 const isRoot = process.getuid?.() === 0;
+const toolsMissing = unmet(!hasTools && 'skopeo, umoci, getfattr, setfattr and setcap are needed');
 
 let work: string;
 let tree: string;
@@ -86,7 +88,7 @@ after(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-test('OCI layout: skopeo inspects it, umoci unpacks the same tree', { skip: !hasTools && 'skopeo/umoci/attr missing' }, async () => {
+test('OCI layout: skopeo inspects it, umoci unpacks the same tree', { skip: toolsMissing }, async () => {
   const layout = path.join(work, 'layout');
   await writeOciLayout(layout, image, { refName: 'v1' });
   const info = JSON.parse(sh('skopeo', ['inspect', `oci:${layout}:v1`]));
@@ -120,7 +122,7 @@ test('OCI layout: skopeo inspects it, umoci unpacks the same tree', { skip: !has
   }
 });
 
-test('OCI layout: adding images keeps the others; read back by name, digest and platform', { skip: !hasTools && 'skopeo missing' }, async () => {
+test('OCI layout: adding images keeps the others; read back by name, digest and platform', { skip: toolsMissing }, async () => {
   const layout = path.join(work, 'multi');
   await writeOciLayout(layout, image, { refName: 'app' });
   const docker = setMediaTypes(image, 'docker');
@@ -142,7 +144,7 @@ test('OCI layout: adding images keeps the others; read back by name, digest and 
   sh('umoci', ['stat', '--image', `${layout}:app`]);
 });
 
-test('layer blobs are plain tarballs: tar -xf after gunzip / zstd -d gives the tree', { skip: !hasTools && 'tools missing' }, async () => {
+test('layer blobs are plain tarballs: tar -xf after gunzip / zstd -d gives the tree', { skip: toolsMissing }, async () => {
   for (const compression of ['gzip', 'zstd'] as const) {
     const layer = await layerFromDirectory(tree, { store, compression });
     const out = path.join(work, `x-${compression}`);
@@ -160,7 +162,7 @@ test('layer blobs are plain tarballs: tar -xf after gunzip / zstd -d gives the t
   }
 });
 
-test('docker archive: skopeo reads it, tar lists it, it reads back with the same digest', { skip: !hasTools && 'skopeo missing' }, async () => {
+test('docker archive: skopeo reads it, tar lists it, it reads back with the same digest', { skip: toolsMissing }, async () => {
   const file = path.join(work, 'image.tar');
   await writeDockerArchive(file, image, { tags: ['kiln/test:1.0', 'localhost:5000/app'] });
   const listing = sh('tar', ['-tvf', file]);
@@ -184,7 +186,7 @@ test('docker archive: skopeo reads it, tar lists it, it reads back with the same
   assert.ok(fs.readFileSync(file).equals(fs.readFileSync(file2)));
 });
 
-test('a legacy docker save tarball (id/layer.tar) reads as an image', { skip: !hasTools && 'skopeo missing' }, async () => {
+test('a legacy docker save tarball (id/layer.tar) reads as an image', { skip: toolsMissing }, async () => {
   const file = path.join(work, 'legacy.tar');
   // skopeo writes the pre-25 docker save layout
   sh('skopeo', ['copy', '-q', `oci:${path.join(work, 'layout')}:v1`, `docker-archive:${file}:legacy:1`]);
@@ -199,7 +201,7 @@ test('a legacy docker save tarball (id/layer.tar) reads as an image', { skip: !h
   }
 });
 
-test('umoci-made layouts read into views', { skip: !hasTools && 'umoci missing' }, async () => {
+test('umoci-made layouts read into views', { skip: toolsMissing }, async () => {
   const layout = path.join(work, 'umoci');
   sh('umoci', ['init', '--layout', layout]);
   sh('umoci', ['new', '--image', `${layout}:base`]);

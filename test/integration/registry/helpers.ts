@@ -8,7 +8,9 @@ import { defaultRegistryOptions } from '../../../src/registry/options.ts';
 import type { RegistryOptions } from '../../../src/registry/options.ts';
 import { baseImageLayout, baseImageRefNames, pushImage as skopeoPush } from '../../env/base-images.ts';
 import type { PushedImage } from '../../env/base-images.ts';
-import type { TestRegistry } from '../../env/registry.ts';
+import { startRegistry, type TestRegistry } from '../../env/registry.ts';
+import { remoteImage } from '../../../src/registry/pull.ts';
+import { parseReference } from '../../../src/registry/reference.ts';
 
 export function optionsFor(reg: TestRegistry, overrides: Partial<RegistryOptions> = {}): RegistryOptions & { messages: string[] } {
   const messages: string[] = [];
@@ -61,4 +63,12 @@ export async function putManifest(reg: TestRegistry, repository: string, tag: st
   } finally {
     await dispatcher.close();
   }
+}
+
+/** A plain registry holding busybox as library/busybox:latest, and the digest of its (one) layer. */
+export async function busyboxRegistry(): Promise<{ registry: TestRegistry; layerDigest: string }> {
+  const registry = await startRegistry({ mode: 'plain' });
+  await seedBusybox(registry);
+  const image = await remoteImage(parseReference(`${registry.host}/library/busybox:latest`), optionsFor(registry));
+  return { registry, layerDigest: (await image.manifest()).layers[0].digest };
 }

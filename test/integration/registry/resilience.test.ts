@@ -11,7 +11,8 @@ import type { RemoteImage } from '../../../src/registry/remote-image.ts';
 import { RegistrySession } from '../../../src/registry/session.ts';
 import { startRegistry } from '../../env/registry.ts';
 import type { TestRegistry } from '../../env/registry.ts';
-import { startFaultProxy } from './fault-proxy.ts';
+import { firstN, startFaultProxy } from '../../env/fault-proxy.ts';
+import type { FaultRule } from '../../env/fault-proxy.ts';
 import { optionsFor, seedBusybox } from './helpers.ts';
 
 let mirror: TestRegistry;
@@ -71,11 +72,10 @@ test('--registry-mirror applies to docker.io (with a path prefix) and normalises
 test('a blob download cut mid-way resumes with Range and still verifies; a 503 is retried', async (t) => {
   const probe = await remoteImage(parseReference(`${mirror.host}/library/busybox:latest`), optionsFor(mirror));
   const layerDigest = (await probe.manifest()).layers[0].digest;
-  const proxy = await startFaultProxy({
-    upstreamPort: Number(mirror.host.split(':')[1]),
-    cut: { path: `/blobs/${layerDigest}`, afterBytes: 150_000 },
-    fail503: '/manifests/latest',
-  });
+  const cut = firstN(1, (r) => r.method === 'GET' && r.path.includes(`/blobs/${layerDigest}`), { kind: 'cut', afterBytes: 150_000 });
+  const fail = firstN(1, (r) => r.path.includes('/manifests/latest'), { kind: 'status', status: 503 });
+  const rule: FaultRule = (r, i) => fail(r, i) ?? cut(r, i);
+  const proxy = await startFaultProxy(mirror.host, rule);
   t.after(() => proxy.stop());
   const opts = optionsFor(mirror, { imageDownloadRetry: 2 });
   const session = new RegistrySession(opts);
@@ -90,17 +90,17 @@ test('a blob download cut mid-way resumes with Range and still verifies; a 503 i
   }
   assert.equal(`sha256:${hash.digest('hex')}`, layerDigest);
   assert.equal(bytes, await layer.size());
-  assert.ok(proxy.cutDone);
-  const blobGets = proxy.requests.filter((r) => r.startsWith(`GET /v2/library/busybox/blobs/${layerDigest}`));
-  assert.equal(blobGets.length, 2, proxy.requests.join('\n'));
-  assert.match(blobGets[1], /bytes=\d+-$/);
-  assert.equal(proxy.requests.filter((r) => r.includes('/manifests/latest')).length, 2);
+  const blobGets = proxy.requests.filter((r) => r.method === 'GET' && r.path === `/v2/library/busybox/blobs/${layerDigest}`);
+  assert.equal(blobGets.length, 2, JSON.stringify(proxy.requests));
+  assert.equal(blobGets[0].fault, 'cut');
+  assert.match(blobGets[1].range ?? '', /^bytes=\d+-$/);
+  assert.equal(proxy.requests.filter((r) => r.path.includes('/manifests/latest')).length, 2);
   assert.ok(opts.messages.some((m) => m.includes('resuming')), opts.messages.join('\n'));
   assert.ok(opts.messages.some((m) => m.includes('503')), opts.messages.join('\n'));
 });
 
 test('without retries a 503 on the manifest fails with the registry named', async (t) => {
-  const proxy = await startFaultProxy({ upstreamPort: Number(mirror.host.split(':')[1]), fail503: '/manifests/latest' });
+  const proxy = await startFaultProxy(mirror.host, firstN(1, (r) => r.path.includes('/manifests/latest'), { kind: 'status', status: 503 }));
   t.after(() => proxy.stop());
   await assert.rejects(remoteImage(parseReference(`${proxy.host}/library/busybox:latest`), optionsFor(mirror)), (err: unknown) => {
     assert.ok(err instanceof KilnError);

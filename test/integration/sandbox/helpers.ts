@@ -6,9 +6,10 @@ import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { runStep } from '../../../src/sandbox/index.ts';
 import type { RunResult, RunSpec } from '../../../src/sandbox/index.ts';
+import { unlessRoot } from '../../env/requirements.ts';
 
 export const isRoot = process.getuid?.() === 0;
-export const skipUnlessRoot = isRoot ? false : 'sandbox tests need root (mounts, chroot, setuid)';
+export const skipUnlessRoot = unlessRoot('sandbox tests: mounts, chroot, setuid');
 
 export const passwd = [
   'root:x:0:0:root:/root:/bin/sh',

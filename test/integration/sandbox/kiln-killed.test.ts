@@ -1,4 +1,4 @@
-/** A SIGKILLed Kiln leaves no step processes behind, in namespace and chroot mode. */
+/** A SIGKILLed Kiln leaves no step processes behind, in namespace, userns and chroot mode. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,7 +24,7 @@ describe('Kiln killed mid-step', { skip: skipUnlessRoot }, () => {
   });
   after(() => removeDir(work));
 
-  for (const [isolation, needle] of [['namespace', 'sleep 7171'], ['chroot', 'sleep 7272']] as const) {
+  for (const [isolation, needle] of [['namespace', 'sleep 7171'], ['userns', 'sleep 7373'], ['chroot', 'sleep 7272']] as const) {
     it(`${isolation}: the step's processes die with Kiln`, async () => {
       const kiln = spawn(process.execPath, [runner], { stdio: ['pipe', 'ignore', 'ignore'] });
       kiln.stdin.end(JSON.stringify([{ rootfs: { kind: 'dir', path: root }, argv: ['/bin/sh', '-c', `${needle} & ${needle}`],

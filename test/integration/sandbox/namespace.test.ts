@@ -49,7 +49,7 @@ describe('runStep namespace mode', { skip: skipUnlessRoot }, () => {
   it('resolves USER by name, uid and uid:gid with supplementary groups and HOME', async () => {
     const probe = 'echo "$(id -u):$(id -g):$(id -G):$HOME"; grep -E "^(Uid|Gid|CapPrm)" /proc/self/status';
     const cases: Array<[string, string]> = [
-      ['', '0:0:0:/root'],
+      ['', '0:0:0 10:/root'], // no USER: root looked up like a named user (BuildKit), groups included
       ['app', '1000:1000:1000 2000 2001:/home/app'],
       ['1000', '1000:1000:1000 2000 2001:/home/app'],
       ['app:extra', '1000:2000:2000:/home/app'],

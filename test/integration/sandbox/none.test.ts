@@ -27,6 +27,9 @@ function makeJail(jail: string): void {
   writeFileSync(join(jail, 'etc/passwd'), passwd);
   writeFileSync(join(jail, 'etc/group'), group);
   writeFileSync(join(jail, 'kiln-jail-sentinel'), '');
+  mkdirSync(join(jail, 'bind-src'));
+  writeFileSync(join(jail, 'bind-src/f'), 'bind-file');
+  mkdirSync(join(jail, 'cache-src'));
 }
 
 function runInJail(jail: string, specs: Array<Partial<RunSpec>>): { detected: string; results: FixtureResult[] } {
@@ -63,7 +66,11 @@ describe('runStep none mode (inside a jail)', { skip: skipUnlessRoot }, () => {
       { ...base, user: 'app', argv: ['/bin/sh', '-c', `${inJail} echo "$(id -u):$(id -g):$(id -G):$HOME"`] },
       { ...base, argv: ['/bin/sh', '-c', `${inJail} sleep 6161 & setsid sleep 6161 & echo bg`] },
       { ...base, rootfs: { kind: 'dir', path: '/tmp' }, argv: ['true'] },
-      { ...base, mounts: [{ type: 'bind', source: '/usr', target: '/x', readOnly: true }], argv: ['true'] },
+      { ...base, mounts: [
+        { type: 'bind', source: '/bind-src', target: '/x', readOnly: true },
+        { type: 'cache', source: '/cache-src', target: '/var/cache/c', readOnly: false },
+        { type: 'secret', content: { type: 'Buffer', data: [...Buffer.from('in-memory')] } as unknown as Buffer, target: '/run/secrets/s', readOnly: true },
+      ], argv: ['/bin/sh', '-c', `${inJail} cat /x/f /run/secrets/s; echo new >> /var/cache/c/log`] },
     ]);
     const [first, user, background, notRoot, mount] = results as [FixtureResult, ...FixtureResult[]];
     assert.equal(first.isolation, 'none');
@@ -76,7 +83,11 @@ describe('runStep none mode (inside a jail)', { skip: skipUnlessRoot }, () => {
     assert.equal(user?.stdout, '1000:1000:1000 2000 2001:/home/app\n', user?.stderr);
     assert.equal(background?.stdout, 'bg\n');
     assert.equal(notRoot?.error?.code, 'RUN_ROOTFS');
-    assert.equal(mount?.error?.code, 'RUN_MOUNT_UNSUPPORTED');
+    assert.equal(mount?.exitCode, 0, mount?.stderr);
+    assert.equal(mount?.stdout, 'bind-filein-memory', 'mounts are emulated in place too');
+    assert.equal(readFileSync(join(jail, 'cache-src/log'), 'utf8'), 'new\n', 'the cache kept the step\'s write');
+    for (const gone of ['x', 'var', 'run']) assert.equal(existsSync(join(jail, gone)), false, `${gone} taken out again`);
+    assert.deepEqual(mount?.mountStubs, ['/x', '/var', '/var/cache', '/var/cache/c', '/run', '/run/secrets', '/run/secrets/s']);
     assert.deepEqual(pidsWithCmdline('sleep 6161'), []);
     assert.deepEqual(mountsUnder(jail), [], 'the jail\'s mounts died with its namespace');
   });

@@ -142,12 +142,14 @@ describe('tar header detection', () => {
 });
 
 describe('getfattr dumps', () => {
-  it('reads hex values and unescapes octal-escaped path bytes', async () => {
-    const { parseXattrDump } = await import('../../../src/builder/copy/xattrs.ts');
-    const dump = '# file: /a/new\\012line\nsecurity.capability=0x0100\nuser.x=0x6869\n\n# file: /b\nuser.y=0x\n';
-    const parsed = parseXattrDump(dump);
-    assert.deepEqual([...parsed.keys()], ['/a/new\nline', '/b']);
-    assert.deepEqual(parsed.get('/a/new\nline'), [['security.capability', Buffer.from([1, 0])], ['user.x', Buffer.from('hi')]]);
-    assert.deepEqual(parsed.get('/b'), [['user.y', Buffer.alloc(0)]]);
+  it('reads base64, hex and quoted values and unescapes octal- and backslash-escaped path bytes', async () => {
+    const { parseGetfattr } = await import('../../../src/fs/layer/xattrs.ts');
+    const dump =
+      '# file: /a/new\\012line\nsecurity.capability=0sAQA=\nuser.x=0x6869\n\n' +
+      '# file: /b\\\\c\nuser.y=0x\nuser.q="hi"\n\n# file: /none\n\n';
+    const parsed = parseGetfattr(dump, () => true);
+    assert.deepEqual([...parsed.keys()], ['/a/new\nline', '/b\\c']);
+    assert.deepEqual(parsed.get('/a/new\nline'), { 'security.capability': Buffer.from([1, 0]), 'user.x': Buffer.from('hi') });
+    assert.deepEqual(parsed.get('/b\\c'), { 'user.y': Buffer.alloc(0), 'user.q': Buffer.from('hi') });
   });
 });

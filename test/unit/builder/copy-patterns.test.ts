@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BadPatternError, containsWildcards, goPathMatch } from '../../../src/builder/copy/go-path-match.ts';
-import { PatternMatcher } from '../../../src/builder/copy/pattern-matcher.ts';
+import { BadPatternError, containsWildcards, goPathMatch } from '../../../src/fs/patterns/go-path-match.ts';
+import { InvalidPatternError, PatternMatcher } from '../../../src/fs/patterns/pattern-matcher.ts';
 import { splitWildcards } from '../../../src/builder/copy/wildcards.ts';
 
 describe("Go's filepath.Match", () => {
@@ -112,6 +112,40 @@ describe('patternmatcher (--exclude / --parents)', () => {
 
   it('rejects malformed patterns', () => {
     assert.throws(() => new PatternMatcher(['!']));
-    assert.throws(() => new PatternMatcher(['[']), BadPatternError);
+    assert.throws(() => new PatternMatcher(['[']), InvalidPatternError);
+  });
+});
+
+describe('linear-time regexp (the Go RE2 subset patternmatcher generates)', async () => {
+  const { compileLinearRegexp, RegexpSyntaxError } = await import('../../../src/fs/patterns/linear-regexp.ts');
+
+  it('agrees with a backtracking engine on generated expressions', () => {
+    const atoms = ['a', 'b', '/', '[^/]*', '[^/]', '(.*/)?', '.*', '[ab]', '[a-c]', '\\.', '.', 'a+', '[[:digit:]]', '\\d'];
+    const texts = ['', 'a', 'b', 'ab', 'a/b', 'aab/', 'a.b', 'c1', '/a/b/', 'ba\nb', 'abc/abc', '9'];
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let i = 0; i < 400; i++) {
+      const source = Array.from({ length: 1 + next(4) }, () => atoms[next(atoms.length)]).join('');
+      const linear = compileLinearRegexp(source);
+      const reference = new RegExp(`^(?:${source.replaceAll('\\d', '[0-9]').replaceAll('[[:digit:]]', '[0-9]')})$`, 'u');
+      for (const text of texts) assert.equal(linear(text), reference.test(text), `${source} vs ${JSON.stringify(text)}`);
+    }
+  });
+
+  it('rejects what Go rejects or the subset does not cover', () => {
+    for (const bad of ['[a', 'a**', '*a', '[z-a]', '\\q', '(a', 'a)', 'a|b', '\\']) {
+      assert.throws(() => compileLinearRegexp(bad), RegexpSyntaxError, bad);
+    }
+  });
+
+  it('handles the expressions a pattern with odd classes produces', () => {
+    // `[*]` becomes `[[^/]*]`: the class {[, ^, /} repeated, then a literal ].
+    assert.equal(new PatternMatcher(['[*]']).match('[^/]', []).matched, true);
+    assert.equal(new PatternMatcher(['[*]']).match('a', []).matched, false);
+    assert.equal(new PatternMatcher(['a\\.b']).match('a.b', []).matched, true);
+    assert.equal(new PatternMatcher(['a\\.b']).match('axb', []).matched, false);
   });
 });

@@ -105,7 +105,7 @@ test('deprecated camelCase spellings are aliases of the new names', () => {
 test('the only flags beyond kaniko are the Kiln additions, marked as such', () => {
   const kaniko = new Set(KANIKO_ROOT_GO.map(([n]) => n));
   const extra = FLAGS.filter((f) => !kaniko.has(f.name)).map((f) => f.name).sort();
-  assert.deepEqual(extra, ['base-image-source', 'isolation', 'secret', 'ssh']);
+  assert.deepEqual(extra, ['base-image-source', 'isolation', 'registry-connect-timeout', 'registry-idle-timeout', 'registry-response-timeout', 'secret', 'ssh']);
   for (const name of extra) assert.ok(FLAGS.find((f) => f.name === name)?.kilnOnly, `--${name} kilnOnly`);
 });
 
@@ -121,7 +121,8 @@ test('names, aliases and shorthands are unique', () => {
 
 test('no-effect flags say why, env vars are the ones kaniko reads', () => {
   for (const f of FLAGS) if (f.status === 'no-effect') assert.ok(f.note, `--${f.name} needs a note`);
-  const envs = Object.fromEntries(FLAGS.filter((f) => f.env).map((f) => [f.name, f.env]));
+  const envs = Object.fromEntries(FLAGS.filter((f) => f.env && !f.kilnOnly).map((f) => [f.name, f.env]));
+  for (const f of FLAGS) if (f.env && f.kilnOnly) assert.match(f.env, /^KILN_/, `--${f.name}: Kiln's own variables start with KILN_`);
   assert.deepEqual(envs, {
     'no-push': 'KANIKO_NO_PUSH',
     'kaniko-dir': 'KANIKO_DIR',

@@ -48,7 +48,8 @@ test('--cache with --cache-dir works with --no-push (base-image cache); without 
   assert.equal(o.cache.dir, path.join(cwd, 'cache'));
   assert.equal(o.cache.ttlMs, 6 * 3_600_000);
   usage(() => parseBuildArgv(['-c', ctx, '--no-push', '--cache=true'], {}, cwd), /specify cache repo with --cache-repo/);
-  assert.throws(() => parseBuildArgv(['-c', ctx, '--no-push', '--cache=true', '--cache-dir=c', '--cache-repo=r/c'], {}, cwd), /--cache-repo is not supported yet/);
+  const layers = parseBuildArgv(['-c', ctx, '--no-push', '--cache=true', '--cache-repo=oci:c', '--no-push-cache', '--cache-copy-layers'], {}, cwd);
+  assert.deepEqual([layers.cache.repo, layers.cache.pushLayers, layers.cache.copyLayers, layers.cache.runLayers], ['oci:c', false, true, true]);
 });
 
 test('destinations are parsed as references; a bad one names --destination', () => {

@@ -97,6 +97,16 @@ test('comparison fails on a file difference, ignores runtime paths and treats hi
   assert.equal(compareWithReference(s, { build: 'fails' }, '/x').pass, false);
 });
 
+test('/etc/shadow and /etc/shadow- count by presence and type only (the day of the last password change)', () => {
+  const entry = (sha256: string) => ({ type: 'file' as const, mode: '0640', uid: 0, gid: 42, size: 10, sha256 });
+  const summary = (files: Record<string, ReturnType<typeof entry>>) => ({ schema: 'kiln-conformance/v1', build: 'ok' as const, files });
+  const ref = summary({ '/etc/shadow': entry('a'), '/etc/shadow-': entry('b'), '/etc/passwd': entry('c') });
+  const verdict = compareWithReference(summary({ '/etc/shadow': entry('x'), '/etc/shadow-': entry('y'), '/etc/passwd': entry('c') }), ref, '/x');
+  assert.equal(verdict.pass, true, verdict.difference);
+  assert.match(compareWithReference(summary({ '/etc/shadow-': entry('y'), '/etc/passwd': entry('c') }), ref, '/x').difference!, /missing \/etc\/shadow /);
+  assert.match(compareWithReference(summary({ '/etc/shadow': entry('a'), '/etc/shadow-': entry('b'), '/etc/passwd': entry('z') }), ref, '/x').difference!, /\/etc\/passwd: sha256/);
+});
+
 test('presence-only glob patterns', () => {
   assert.ok(globToRegExp('/var/log/**').test('/var/log/apt/history.log'));
   assert.ok(globToRegExp('**/*.pyc').test('/usr/lib/x/y.pyc'));

@@ -138,7 +138,36 @@ test('errors: missing Dockerfile, missing directory, remote contexts, both from 
     assert.rejects(p, (err: unknown) => isKilnError(err) && re.test(err.message));
   await fail(openBuildContext({ kind: 'dir', path: root }, DEFAULT_DOCKERFILE), /--dockerfile Dockerfile: no Dockerfile/);
   await fail(openBuildContext({ kind: 'dir', path: path.join(root, 'nope') }, DEFAULT_DOCKERFILE), /not a directory/);
-  await fail(openBuildContext({ kind: 'git', url: 'git://h/r.git', subPath: '' }, DEFAULT_DOCKERFILE), /not supported yet/);
+  await fail(openBuildContext({ kind: 'git', url: 'git://h/r.git#a#b#c', subPath: '' }, DEFAULT_DOCKERFILE, { tempDir: root }), /invalid git location.*at most two "#"/);
+  assert.deepEqual(fs.readdirSync(root), [], 'a failed remote context leaves nothing behind');
   await fail(openBuildContext({ kind: 'stdin', subPath: '' }, { kind: 'stdin' }), /standard input/);
   await fail(openBuildContext({ kind: 'tar', path: path.join(root, 'missing.tar'), subPath: '' }, DEFAULT_DOCKERFILE, { tempDir: root }), /no such file/);
+});
+
+test('a Dockerfile or .dockerignore that is a symlink is resolved inside the context, like a COPY source', async (t) => {
+  const outside = tempDir(t, 'kiln-outside-');
+  write(outside, { secret: 'FROM top-secret-first-line\n', ignore: 'a.txt\n' });
+  const root = tempDir(t);
+  write(root, { 'a.txt': 'a', 'docker/real.Dockerfile': 'FROM scratch\n' });
+  for (const target of [path.join(outside, 'secret'), path.relative(root, path.join(outside, 'secret'))]) {
+    fs.rmSync(path.join(root, 'Dockerfile'), { force: true });
+    fs.symlinkSync(target, path.join(root, 'Dockerfile'));
+    await assert.rejects(openBuildContext({ kind: 'dir', path: root }, DEFAULT_DOCKERFILE), (err: unknown) => {
+      assert.ok(isKilnError(err) && err.code === 'DOCKERFILE_NOT_FOUND', String(err));
+      assert.doesNotMatch(`${err.message} ${err.hint ?? ''}`, /top-secret/);
+      return true;
+    }, target);
+  }
+  // An absolute target names a path in the context, as it would inside the image.
+  fs.rmSync(path.join(root, 'Dockerfile'));
+  fs.symlinkSync('/docker/real.Dockerfile', path.join(root, 'Dockerfile'));
+  fs.symlinkSync(path.join(outside, 'ignore'), path.join(root, '.dockerignore'));
+  const ctx = await openBuildContext({ kind: 'dir', path: root }, DEFAULT_DOCKERFILE);
+  t.after(() => ctx.cleanup());
+  assert.equal(ctx.readDockerfile().text, 'FROM scratch\n');
+  assert.deepEqual(ctx.ignore.patterns, [], 'the .dockerignore outside the context is not read');
+  assert.equal(ctx.isIncluded('a.txt'), true);
+  // A Dockerfile named by a flag outside the context is the user's choice and is read.
+  const explicit = await openBuildContext({ kind: 'dir', path: root }, { kind: 'file', path: path.join(outside, 'secret'), relativeToContext: false, given: 'x' });
+  assert.match(explicit.readDockerfile().text, /top-secret/);
 });

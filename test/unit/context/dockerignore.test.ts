@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { KilnError } from '../../../src/errors.ts';
 import { IgnoreMatcher, normalizeRelPath, parseIgnoreFile, readIgnoreRules } from '../../../src/context/dockerignore.ts';
 
 test('ignore files: comments, blank lines and surrounding spaces dropped', () => {
@@ -42,9 +44,59 @@ test('<Dockerfile>.dockerignore wins over the context .dockerignore', (t) => {
   fs.writeFileSync(dockerfile, 'FROM scratch\n');
   assert.deepEqual(readIgnoreRules(root, dockerfile), { patterns: [] });
   fs.writeFileSync(path.join(root, '.dockerignore'), 'from-context\n');
-  assert.deepEqual(readIgnoreRules(root, dockerfile), { file: path.join(root, '.dockerignore'), patterns: ['from-context'] });
-  fs.writeFileSync(`${dockerfile}.dockerignore`, 'from-dockerfile\n');
-  assert.deepEqual(readIgnoreRules(root, dockerfile), { file: `${dockerfile}.dockerignore`, patterns: ['from-dockerfile'] });
+  assert.deepEqual(readIgnoreRules(root, dockerfile), { file: path.join(root, '.dockerignore'), patterns: ['from-context'], lines: [1] });
+  fs.writeFileSync(`${dockerfile}.dockerignore`, '# comment\n\nfrom-dockerfile\n');
+  assert.deepEqual(readIgnoreRules(root, dockerfile), { file: `${dockerfile}.dockerignore`, patterns: ['from-dockerfile'], lines: [3] });
   // A Dockerfile from stdin has no per-Dockerfile file.
   assert.deepEqual(readIgnoreRules(root, undefined).patterns, ['from-context']);
+});
+
+test("ReadAll cleans each pattern: '!' with blanks, leading '/', '..' and trailing '/'", () => {
+  assert.deepEqual(parseIgnoreFile('/build/\n! /keep/../kept\n./a//b/\n/\n'), ['build', '!kept', 'a/b', '/']);
+});
+
+test('matching is case-sensitive, as Docker on Linux', () => {
+  const m = new IgnoreMatcher(['*.LOG', 'Secret']);
+  assert.equal(m.isIncluded('a.log'), true);
+  assert.equal(m.isIncluded('a.LOG'), false);
+  assert.equal(m.isIncluded('secret'), true);
+  assert.equal(m.isIncluded('Secret/x'), false);
+});
+
+test('bracket classes work as in Docker (Go regexp), and malformed patterns are errors naming the file and line', () => {
+  const m = new IgnoreMatcher(['file[0-9].txt', 'x[^a]y']);
+  assert.equal(m.isIncluded('file1.txt'), false);
+  assert.equal(m.isIncluded('filea.txt'), true);
+  // moby escapes '^' before handing the class to Go's regexp: [^a] is the set {^, a}, not a negation.
+  assert.equal(m.isIncluded('x^y'), false);
+  assert.equal(m.isIncluded('xby'), true);
+  for (const bad of ['[', 'a[b', '[]a]', '!']) {
+    assert.throws(
+      () => new IgnoreMatcher(['ok', bad], { file: '/ctx/.dockerignore', lines: [1, 4] }),
+      (err: unknown) => {
+        assert.ok(err instanceof KilnError, String(err));
+        assert.equal(err.code, 'DOCKERIGNORE_INVALID_PATTERN');
+        assert.match(err.message, /\.dockerignore/);
+        assert.deepEqual(err.location, { file: '.dockerignore', line: 4 });
+        return true;
+      },
+      bad,
+    );
+  }
+});
+
+test('matching takes linear time: a backtracking pattern against a long name finishes', () => {
+  // In a child process, so that a matcher that blocks the event loop fails the test instead of hanging it.
+  const script = `
+    import { IgnoreMatcher } from ${JSON.stringify(new URL('../../../src/context/dockerignore.ts', import.meta.url).href)};
+    const m = new IgnoreMatcher(['*a*a*a*a*a*a*a*a*a*a*a*ab', '**/*a*a*a*a*a*a*a*a*a*a*a*ab']);
+    // Found by npm run fuzz: hundreds of **/ in a row (each one more set of matcher threads).
+    const deep = new IgnoreMatcher(['.do' + '**/'.repeat(500) + '*../*' + '**/'.repeat(200) + 'x']);
+    const results = [m.isIncluded('a'.repeat(200)), m.isIncluded('d/' + 'a'.repeat(4000)), m.isIncluded('a'.repeat(300) + 'b'),
+      deep.isIncluded('d/' + 'a'.repeat(2000) + 'b'), deep.isIncluded('.doa/b../c/x')];
+    console.log(JSON.stringify(results));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.signal, null, 'the matcher did not finish within a minute');
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), [true, true, false, true, false]);
 });

@@ -4,16 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { envFromList, processWord, processWords } from '../../../src/dockerfile/shell/index.ts';
+import { conformanceCorpus } from '../../env/requirements.ts';
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const conformanceDir = process.env.KILN_CONFORMANCE_DIR ?? join(repoRoot, '..', 'shared', 'conformance');
-const lexerDir = join(conformanceDir, 'lexer-cases');
-const available = existsSync(join(lexerDir, 'envVarTest')) && existsSync(join(lexerDir, 'wordsTest'));
-if (!available) console.log(`lexer-cases: ${lexerDir} not found, skipping BuildKit's lexer tables`);
+const corpus = conformanceCorpus('lexer-cases/wordsTest');
+const lexerDir = join(corpus.dir ?? '', 'lexer-cases');
 
 function outcome(fn: () => string | string[]): string | string[] {
   try {
@@ -23,7 +20,7 @@ function outcome(fn: () => string | string[]): string | string[] {
   }
 }
 
-test('envVarTest: every A and U line expands as BuildKit', { skip: !available }, () => {
+test('envVarTest: every A and U line expands as BuildKit', { skip: corpus.skip }, () => {
   const env = envFromList(['PWD=/home', 'SHELL=bash', 'KOREAN=한국어', 'NULL=']);
   const lines = readFileSync(join(lexerDir, 'envVarTest'), 'utf8').split('\n');
   const failures: string[] = [];
@@ -50,7 +47,7 @@ test('envVarTest: every A and U line expands as BuildKit', { skip: !available },
   assert.deepEqual(failures, []);
 });
 
-test('wordsTest: every line splits into BuildKit\'s words', { skip: !available }, () => {
+test('wordsTest: every line splits into BuildKit\'s words', { skip: corpus.skip }, () => {
   const lines = readFileSync(join(lexerDir, 'wordsTest'), 'utf8').split('\n');
   if (lines.at(-1) === '') lines.pop();
   const envList: string[] = [];

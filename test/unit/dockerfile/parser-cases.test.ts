@@ -4,22 +4,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseDockerfile } from '../../../src/dockerfile/parser.ts';
 import { dumpDockerfile } from '../../../src/dockerfile/dump.ts';
 import { isKilnError } from '../../../src/errors.ts';
+import { conformanceCorpus } from '../../env/requirements.ts';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const conformance = process.env.KILN_CONFORMANCE_DIR ?? join(repoRoot, '..', 'shared', 'conformance');
-const casesDir = join(conformance, 'parser-cases');
+const corpus = conformanceCorpus('parser-cases');
 
-if (!existsSync(casesDir)) {
-  test('parser cases', () => {
-    console.log(`parser cases skipped: ${casesDir} is absent (set KILN_CONFORMANCE_DIR)`);
-  });
+if (corpus.dir === undefined) {
+  test("BuildKit's parser cases", { skip: corpus.skip }, () => {});
 } else {
+  const casesDir = join(corpus.dir, 'parser-cases');
   const names = readdirSync(casesDir).sort();
   test('the parser case set is complete', () => {
     assert.ok(names.length >= 37, `expected at least 37 cases, found ${names.length}`);

@@ -178,6 +178,8 @@ describe('heredoc markers', () => {
     for (const word of ['<<EOF', "<<'EOF'", '<<"EOF"', '<<-EOF', "<<-'EOF'", '<<-"EOF"', '<<EO"F"', '<< EOF', '<<- EOF']) {
       assert.equal(parseHeredocMarker(word)?.name, 'EOF', word);
     }
+    // The delimiter is lexed alone, and Go's text/scanner drops a byte order mark at the start of its input.
+    assert.equal(parseHeredocMarker('<<\uFEFFEOF')?.name, 'EOF');
   });
 
   test('malformed markers are errors', () => {
@@ -205,5 +207,8 @@ describe('heredoc markers', () => {
     assert.deepEqual(names("RUN '<<EOF'"), []);
     assert.deepEqual(names('RUN "<<EOF"'), []);
     assert.deepEqual(names('RUN echo "unterminated <<EOF'), []);
+    // The shell lexer keeps `<<` and the blanks after it in one word, as BuildKit's does.
+    assert.deepEqual(names('RUN cat << EOF > /x'), ['EOF']);
+    assert.deepEqual(names('RUN cat <<\tEOF'), ['EOF']);
   });
 });

@@ -132,3 +132,14 @@ test('envFromList: later entries win, bare names are set and empty', () => {
   assert.deepEqual([...e.entries()], [['A', '2'], ['B', ''], ['C', 'x=y']]);
   assert.equal(processWord('${B?}|${B:-d}', e), '|d');
 });
+
+test('deeply nested ${} is a clear expansion error, not a stack overflow', () => {
+  const nested = (n: number): string => '${a:-'.repeat(n) + 'x' + '}'.repeat(n);
+  assert.equal(processWord(nested(200), new Map()), 'x');
+  assert.throws(() => processWord(nested(2000), new Map()), (err: unknown) => {
+    assert.ok(err instanceof ShellExpansionError, String(err));
+    assert.match(err.reason, /nested more than 200 levels/);
+    assert.ok(err.message.length < 400, 'the message quotes only the start of a huge word');
+    return true;
+  });
+});

@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import { KilnError } from '../../../src/errors.ts';
 import {
   applyEnv,
-  checkDispatch,
   declareArgs,
   expandInstruction,
   initialStageVars,
@@ -14,6 +13,7 @@ import {
   withDefaultPath,
 } from '../../../src/dockerfile/index.ts';
 import type { LoadedDockerfile, LoadOptions } from '../../../src/dockerfile/index.ts';
+import { checkDispatch } from './dispatch-check.ts';
 
 const amd64 = { os: 'linux', architecture: 'amd64' };
 const arm64 = { os: 'linux', architecture: 'arm64' };

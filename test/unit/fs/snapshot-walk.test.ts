@@ -9,6 +9,7 @@ import { BlobStore } from '../../../src/image/blob-store.ts';
 import { writeLayer } from '../../../src/fs/layer-writer.ts';
 import type { TarEntry } from '../../../src/fs/tar-entry.ts';
 import { diffSnapshots, takeSnapshot, type SnapshotMode } from '../../../src/fs/snapshot/index.ts';
+import { unmet } from '../../env/requirements.ts';
 
 const isRoot = process.geteuid?.() === 0;
 const hasSetcap = spawnSync('sh', ['-c', 'command -v setcap && command -v getfattr']).status === 0;
@@ -55,7 +56,7 @@ test('time mode sees mtimes only; redo sees mode and size; full sees content beh
   assert.deepEqual(layersByMode(t, BASE, 'chmod 700 d'), { time: [], redo: ['d:dir'], full: ['d:dir'] });
 });
 
-test('file capabilities: found in mode full (ctime + xattrs), missed by redo like kaniko', { skip: (!isRoot || !hasSetcap) && 'needs root and setcap' }, (t) => {
+test('file capabilities: found in mode full (ctime + xattrs), missed by redo like kaniko', { skip: unmet((!isRoot || !hasSetcap) && 'needs root and setcap') }, (t) => {
   assert.deepEqual(layersByMode(t, BASE, 'setcap cap_net_raw+ep f'), { time: [], redo: [], full: ['f:file+xattrs'] });
 });
 

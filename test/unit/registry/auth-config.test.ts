@@ -61,9 +61,9 @@ test('credHelpers win over credsStore, which wins over auths', () => {
     credHelpers: { 'r.io': 'ecr-login', 'https://index.docker.io/v1/': 'hub' },
     credsStore: 'desktop',
   };
-  assert.deepEqual(credentialSource(config, 'r.io'), { kind: 'helper', helper: 'ecr-login', serverUrl: 'r.io' });
-  assert.deepEqual(credentialSource(config, 'docker.io'), { kind: 'helper', helper: 'hub', serverUrl: 'https://index.docker.io/v1/' });
-  assert.deepEqual(credentialSource(config, 'other.io'), { kind: 'helper', helper: 'desktop', serverUrl: 'other.io' });
+  assert.deepEqual(credentialSource(config, 'r.io'), { kind: 'helper', helper: 'ecr-login', serverUrl: 'r.io', via: 'credHelpers' });
+  assert.deepEqual(credentialSource(config, 'docker.io'), { kind: 'helper', helper: 'hub', serverUrl: 'https://index.docker.io/v1/', via: 'credHelpers' });
+  assert.deepEqual(credentialSource(config, 'other.io'), { kind: 'helper', helper: 'desktop', serverUrl: 'other.io', via: 'credsStore' });
   assert.deepEqual(credentialSource({ auths: config.auths }, 'other.io').kind, 'static');
 });
 

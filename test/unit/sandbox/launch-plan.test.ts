@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isKilnError } from '../../../src/errors.ts';
-import { buildPlan, encodePlan, normalizeTarget, overlayRecord, sortMounts } from '../../../src/sandbox/launch-plan.ts';
+import { buildPlan, encodePlan, encodeSecretInputs, normalizeTarget, overlayRecord, secretInputs, sortMounts } from '../../../src/sandbox/launch-plan.ts';
 import type { PlanContext, PlanRecord } from '../../../src/sandbox/launch-plan.ts';
 import { launchCommand } from '../../../src/sandbox/step-process.ts';
 import type { RunSpec } from '../../../src/sandbox/types.ts';
@@ -43,10 +43,23 @@ describe('buildPlan', () => {
       { type: 'secret', source: '/s/env', target: '', readOnly: true, env: 'TOKEN' },
     ] }, context, allExist);
     assert.deepEqual(record(records, 'mount'), [
-      ['tmpfs', '', '/run', '0', '1024', '', '', ''],
-      ['secret', '/s/tok', '/run/secrets/tok', '1', '', '440', '1', '2'],
+      ['tmpfs', '', '/run', '0', '1024', '', '', '', ''],
+      ['secret', '/s/tok', '/run/secrets/tok', '1', '', '440', '1', '2', ''],
     ]);
-    assert.deepEqual(record(records, 'secretenv'), [['TOKEN', '/s/env']]);
+    assert.deepEqual(record(records, 'secretenv'), [['TOKEN', '/s/env', '']]);
+  });
+
+  it('secret values given in memory go to stdin, referenced by index, never into the plan', () => {
+    const spec: RunSpec = { ...base, mounts: [
+      { type: 'secret', content: Buffer.from('first\nvalue'), target: '/run/secrets/a', readOnly: true },
+      { type: 'secret', source: '/s/file', target: '/run/secrets/b', readOnly: true },
+      { type: 'secret', content: Buffer.from('second'), target: '', readOnly: true, env: 'B' },
+    ] };
+    const records = buildPlan(spec, context, allExist);
+    assert.deepEqual(record(records, 'mount').map((r) => [r[1], r[8]]), [['', '0'], ['/s/file', '']]);
+    assert.deepEqual(record(records, 'secretenv'), [['B', '', '1']]);
+    assert.doesNotMatch(encodePlan(records).toString(), /value|second/);
+    assert.equal(encodeSecretInputs(secretInputs(spec)).toString(), '11\nfirst\nvalue6\nsecond');
   });
 
   it('chroot: a chroot record and host files, no scratch', () => {
@@ -71,7 +84,7 @@ describe('buildPlan', () => {
 
   it('an env-only secret works without namespaces', () => {
     const spec: RunSpec = { ...base, mounts: [{ type: 'secret', source: '/s', target: '', readOnly: true, env: 'T' }] };
-    assert.deepEqual(record(buildPlan(spec, { ...context, isolation: 'chroot' }, allExist), 'secretenv'), [['T', '/s']]);
+    assert.deepEqual(record(buildPlan(spec, { ...context, isolation: 'chroot' }, allExist), 'secretenv'), [['T', '/s', '']]);
   });
 });
 
@@ -120,5 +133,13 @@ describe('plan helpers', () => {
     assert.equal(launchCommand('namespace', 'host', '/p').includes('--net'), false);
     assert.deepEqual(launchCommand('chroot', 'default', '/p').slice(-1), ['/p']);
     assert.equal(launchCommand('chroot', 'default', '/p')[0], 'perl');
+  });
+
+  it('launchCommand: userns enters a user namespace first, then the same unshare', () => {
+    const userns = launchCommand('userns', 'default', '/p');
+    const [first, second] = [userns.findIndex((a) => a.endsWith('/userns-entry.pl')), userns.indexOf('unshare')];
+    assert.ok(first > 0 && second > first, userns.join(' '));
+    assert.deepEqual(userns.slice(first + 1, first + 3), [process.arch, '--']);
+    assert.deepEqual(userns.slice(-1), ['/p']);
   });
 });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { deleteFilesystem } from '../../../../src/builder/rootfs/delete-filesystem.ts';
 import { IgnoreList } from '../../../../src/builder/rootfs/ignore-list.ts';
+import { unlessRoot } from '../../../env/requirements.ts';
 
 function tree(t: { after(fn: () => void): void }): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-delete-fs-'));
@@ -51,7 +52,7 @@ test('an empty ignore list empties the root but keeps the root itself', (t) => {
   assert.ok(fs.statSync(root).isDirectory());
 });
 
-test('a directory on another device (a mount the list misses) is neither entered nor removed', { skip: process.getuid?.() === 0 ? false : 'needs root to mount' }, (t) => {
+test('a directory on another device (a mount the list misses) is neither entered nor removed', { skip: unlessRoot('mount') }, (t) => {
   const root = tree(t);
   const mnt = path.join(root, 'usr/bin');
   assert.equal(spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', mnt], { stdio: 'ignore' }).status, 0);

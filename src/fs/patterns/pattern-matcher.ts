@@ -1,12 +1,13 @@
 /**
- * moby/patternmatcher as fsutil's copier uses it for COPY --exclude and the include pattern of
- * COPY --parents: patterns are cleaned, `!` negates, `*`/`?` stay in one segment, `**` crosses segments,
+ * moby/patternmatcher, which BuildKit uses for `.dockerignore` and, through fsutil's copier, for
+ * COPY --exclude and the include pattern of COPY --parents: patterns are cleaned, `!` negates, `*`/`?` stay in one segment, `**` crosses segments,
  * later patterns win, and a path matches a pattern when the path or any of its parent directories does.
  * Matching walks a tree top-down, passing each directory's per-pattern results to its children
  * (MatchesUsingParentResults).
  */
 import { posix } from 'node:path';
 import { assertValidPattern, BadPatternError } from './go-path-match.ts';
+import { compileLinearRegexp, RegexpSyntaxError } from './linear-regexp.ts';
 
 interface CompiledPattern {
   cleaned: string;
@@ -22,28 +23,48 @@ export interface MatchOutcome {
   parents: ParentMatches;
 }
 
+/** A pattern the matcher cannot use: which one (its index in the list) and why. */
+export class InvalidPatternError extends Error {
+  readonly index: number;
+  readonly pattern: string;
+  readonly reason: string;
+
+  constructor(index: number, pattern: string, reason: string) {
+    super(`${reason}: ${JSON.stringify(pattern)}`);
+    this.name = 'InvalidPatternError';
+    this.index = index;
+    this.pattern = pattern;
+    this.reason = reason;
+  }
+}
+
 export class PatternMatcher {
   readonly #patterns: CompiledPattern[];
   readonly hasExclusions: boolean;
 
-  /** Throws BadPatternError for a malformed pattern and Error for a lone "!". */
+  /** Throws InvalidPatternError for a malformed pattern or a lone "!". */
   constructor(patterns: readonly string[]) {
     this.#patterns = [];
     let exclusions = false;
-    for (const raw of patterns) {
+    for (const [index, raw] of patterns.entries()) {
       let text = raw.trim();
       if (text === '') continue;
       text = posix.normalize(text);
       if (text.length > 1 && text.endsWith('/')) text = text.slice(0, -1);
       let exclusion = false;
       if (text[0] === '!') {
-        if (text.length === 1) throw new Error('illegal exclusion pattern: "!"');
+        if (text.length === 1) throw new InvalidPatternError(index, raw, 'illegal exclusion pattern');
         exclusion = true;
         exclusions = true;
         text = text.slice(1);
       }
-      assertValidPattern(text);
-      this.#patterns.push({ cleaned: text, exclusion, test: compilePattern(text) });
+      try {
+        assertValidPattern(text);
+        this.#patterns.push({ cleaned: text, exclusion, test: compilePattern(text) });
+      } catch (err) {
+        if (err instanceof BadPatternError) throw new InvalidPatternError(index, raw, 'syntax error in pattern');
+        throw err;
+      }
     }
     this.hasExclusions = exclusions;
   }
@@ -86,14 +107,13 @@ function parentDirsMatch(pattern: CompiledPattern, path: string): boolean {
 
 const REGEX_ESCAPED = new Set(['.', '+', '(', ')', '|', '{', '}', '$', '^']);
 
-function escapeLiteral(ch: string): string {
-  return /[\\^$.*+?()[\]{}|/-]/.test(ch) ? `\\${ch}` : ch;
-}
-
-/** Compiles a cleaned pattern as patternmatcher does: exact, prefix (`x/**`), suffix (`**\/x`) or regexp. */
+/**
+ * Compiles a cleaned pattern as patternmatcher does: exact, prefix (`x/**`), suffix (`**\/x`) or a Go
+ * regexp (the same text moby generates), matched in linear time.
+ */
 function compilePattern(pattern: string): (path: string) => boolean {
   const runes = Array.from(pattern);
-  let regex = '^';
+  let regex = '';
   let kind: 'exact' | 'prefix' | 'suffix' | 'regexp' = 'exact';
   for (let i = 0; i < runes.length; i++) {
     const ch = runes[i];
@@ -125,7 +145,7 @@ function compilePattern(pattern: string): (path: string) => boolean {
     } else if (ch === '\\') {
       if (i + 1 < runes.length) {
         i++;
-        regex += escapeLiteral(runes[i]);
+        regex += `\\${runes[i]}`;
         kind = 'regexp';
       } else {
         regex += '\\\\';
@@ -134,7 +154,7 @@ function compilePattern(pattern: string): (path: string) => boolean {
       regex += ch;
       kind = 'regexp';
     } else {
-      regex += ch === '/' ? '/' : escapeLiteral(ch);
+      regex += ch;
     }
   }
   if (kind === 'exact') return (path) => path === pattern;
@@ -146,11 +166,12 @@ function compilePattern(pattern: string): (path: string) => boolean {
     const suffix = pattern.slice(2);
     return (path) => path.endsWith(suffix) || (suffix[0] === '/' && path === suffix.slice(1));
   }
-  let compiled: RegExp;
   try {
-    compiled = new RegExp(`${regex}$`, 'u');
-  } catch {
-    throw new BadPatternError(pattern);
+    // `**/**/` generates `(.*/)?(.*/)?`, which matches what one `(.*/)?` does; hundreds of them would only
+    // multiply the matcher's states. (A `(` of the pattern is always escaped, so this is always a group.)
+    return compileLinearRegexp(regex.replace(/(?:\(\.\*\/\)\?){2,}/g, '(.*/)?'));
+  } catch (err) {
+    if (err instanceof RegexpSyntaxError) throw new BadPatternError(pattern);
+    throw err;
   }
-  return (path) => compiled.test(path);
 }

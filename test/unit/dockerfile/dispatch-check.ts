@@ -1,15 +1,15 @@
 /**
- * Runs the dispatch-time checks of the needed stages without executing anything: every expansion
- * (ARG defaults, ENV, COPY paths, RUN mounts, EXPOSE ports, ...) in order, with the ARG/ENV scoping of
- * stage-vars.ts. BuildKit does all of this before its first RUN, so a build that would fail here
- * should fail before doing any work.
+ * A test helper: runs the dispatch-time checks of the needed stages without executing anything — every
+ * expansion (ARG defaults, ENV, COPY paths, RUN mounts, EXPOSE ports, ...) in order, with the ARG/ENV scoping
+ * of stage-vars.ts — so the front end can be checked against BuildKit's verdicts without building. The
+ * builder does the same checks one instruction at a time, with the base image's real environment.
  */
-import { checkStopSignal, exposedPortKeys, located } from './instructions/index.ts';
-import type { StageInstruction } from './instructions/index.ts';
-import { applyEnv, declareArgs, initialStageVars, withDefaultPath } from './stage-vars.ts';
-import type { StageVars } from './stage-vars.ts';
-import { expandInstruction } from './instructions/index.ts';
-import type { Stage, StageGraph } from './stages.ts';
+import { checkStopSignal, exposedPortKeys, located } from '../../../src/dockerfile/instructions/index.ts';
+import type { StageInstruction } from '../../../src/dockerfile/instructions/index.ts';
+import { applyEnv, declareArgs, initialStageVars, withDefaultPath } from '../../../src/dockerfile/stage-vars.ts';
+import type { StageVars } from '../../../src/dockerfile/stage-vars.ts';
+import { expandInstruction } from '../../../src/dockerfile/instructions/index.ts';
+import type { Stage, StageGraph } from '../../../src/dockerfile/stages.ts';
 
 export interface DispatchCheckOptions {
   buildArgs: ReadonlyMap<string, string>;

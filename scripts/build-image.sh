@@ -1,0 +1,15 @@
+#!/bin/sh
+# Usage: scripts/build-image.sh TARGET [kiln build flags...]
+# Builds one of Kiln's images (TARGET: executor, debug or warmer) from the repository's Dockerfile with Kiln
+# itself, labelled with Kiln's version, source and commit. Run `npm ci` first (the image takes Node 24 and the
+# production dependencies from node_modules). Extra flags go to `kiln build`: --destination, --tar-path, …
+set -eu
+[ $# -ge 1 ] || { echo "usage: $0 executor|debug|warmer [kiln build flags...]" >&2; exit 2; }
+target=$1
+shift
+root=$(dirname "$(dirname "$(readlink -f "$0")")")
+version=$(sed -n "s/^export const VERSION = '\(.*\)';$/\1/p" "$root/src/cli/version.ts")
+revision=$(git -C "$root" rev-parse HEAD 2>/dev/null || true)
+source=${KILN_SOURCE:-$(git -C "$root" remote get-url origin 2>/dev/null || true)}
+exec "$root/bin/kiln" build --context "$root" --dockerfile "$root/Dockerfile" --target "$target" \
+  --build-arg "KILN_VERSION=$version" --build-arg "KILN_SOURCE=$source" --build-arg "KILN_REVISION=$revision" "$@"
