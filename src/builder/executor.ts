@@ -123,6 +123,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     const created = createdTime(options);
     const timings = new Timings();
     const stopTotal = timings.start('Total Build Time');
+    const run = runSettings(options, logger, control.signal);
     const buildFor = async ({ graph, stages, targetPlatform }: (typeof plans)[number]): Promise<Image> => {
       const env: StageBuildEnv = {
         options, logger, work, filesystem: filesystem!, created, targetPlatform,
@@ -131,7 +132,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
         contextRoot: context.root,
         isContextPathIncluded: (rel) => context.isIncluded(rel),
         images,
-        run: runSettings(options, logger, control.signal),
+        run,
         copySourceImages: new Map(),
         stages: graph.stages,
         states: new Map(),
