@@ -10,12 +10,13 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { skopeoRegistryFlags } from '../../env/base-images.ts';
-import { pushMultiArchBusybox } from '../../env/multiarch-busybox.ts';
+import { multiArchBusyboxLayout, MULTIARCH_REF, pushMultiArchBusybox } from '../../env/multiarch-busybox.ts';
 import { privateBinfmtProblem, runWithPrivateBinfmt } from '../../env/private-binfmt.ts';
 import { startRegistry, type TestRegistry } from '../../env/registry.ts';
 import { unmet } from '../../env/requirements.ts';
 import { run } from '../../env/run.ts';
 import { KILN, context, kiln, tempDir } from './kiln-process.ts';
+import { createJail, jailSkip, mountsBelow } from './jail.ts';
 
 const skip = unmet(privateBinfmtProblem());
 let reg: TestRegistry;
@@ -160,4 +161,35 @@ test('the layer cache serves each platform its own layers: a rebuild hits once p
   assert.equal(fs.readFileSync(path.join(out, 'digest2'), 'utf8'), fs.readFileSync(path.join(out, 'digest1'), 'utf8'));
   const files = (await imagesOf(path.join(out, 'oci2'), fs.readFileSync(path.join(out, 'digest2'), 'utf8'), [])).map((i) => i.config);
   assert.deepEqual(files, ['linux/amd64', 'linux/arm64']);
+});
+
+test('in place (--isolation=none, in the jail): each platform replaces / in turn and the index matches a private-dir build', { skip: skip || jailSkip }, async (t) => {
+  const files = {
+    Dockerfile: 'FROM --platform=$BUILDPLATFORM busybox-multi AS build\nARG TARGETARCH\nRUN uname -m > /build-arch && echo $TARGETARCH > /for\n' +
+      'FROM busybox-multi\nCOPY --from=build /build-arch /for /\n',
+  };
+  const ctx = context(t, files);
+  const out = tempDir(t, 'kiln-out-');
+  const layout = await multiArchBusyboxLayout();
+  const common = ['--no-push', '--reproducible', '--custom-platform', BOTH];
+  const ref = await kiln(['build', '-c', ctx, ...common, '--oci-layout-path', path.join(out, 'ref'), '--digest-file', path.join(out, 'ref-digest'),
+    '--base-image-source', `busybox-multi=oci:${layout}:${MULTIARCH_REF}`]);
+  assert.equal(ref.status, 0, ref.stderr);
+  const jail = createJail();
+  t.after(() => {
+    jail.destroy();
+    assert.deepEqual(mountsBelow(jail.root), []);
+  });
+  const r = await jail.kiln(['build', '-c', '/ctx', ...common, '--isolation=none', '--oci-layout-path', '/out/in-place', '--digest-file', '/out/digest',
+    '--base-image-source', `busybox-multi=oci:/images/multi:${MULTIARCH_REF}`], {
+    binds: [{ source: ctx, target: '/ctx', readOnly: true }, { source: out, target: '/out' }, { source: layout, target: '/images/multi', readOnly: true }],
+    env: { KILN_IN_PLACE_CONFIRMED: '1' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const digest = fs.readFileSync(path.join(out, 'digest'), 'utf8');
+  assert.deepEqual(await imagesOf(path.join(out, 'in-place'), digest, ['build-arch', 'for']), [
+    { platform: 'linux/amd64', config: 'linux/amd64', files: { 'build-arch': 'x86_64', for: 'amd64' } },
+    { platform: 'linux/arm64', config: 'linux/arm64', files: { 'build-arch': 'x86_64', for: 'arm64' } },
+  ]);
+  assert.equal(digest, fs.readFileSync(path.join(out, 'ref-digest'), 'utf8'), 'the same index as a private-dir build');
 });
