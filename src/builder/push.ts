@@ -102,7 +102,7 @@ export async function preparePush(options: BuildOptions, logger: Logger, signal?
       try {
         for (const { image } of index.images) {
           const digest = await image.digest();
-          await pushImage(image, refs.map((r) => ({ registry: r.registry, repository: r.repository, digest })), opts, { session });
+          await pushImage(image, oneRefPerRepository(refs).map((r) => ({ registry: r.registry, repository: r.repository, digest })), opts, { session });
         }
         result = await pushIndexManifest(index.raw, index.mediaType, refs, opts, { session });
       } catch (err) {

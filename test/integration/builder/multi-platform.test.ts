@@ -62,7 +62,7 @@ test('RUN for linux/amd64 and linux/arm64 in one build: one index, pushed, in th
   const out = tempDir(t, 'kiln-out-');
   const dest = `${reg.host}/app/multi:v1`;
   // --isolation=auto: inside a user namespace of its own, Kiln cannot mount a fresh sysfs, so it picks userns.
-  const r = await runWithPrivateBinfmt(KILN, ['build', '--context', ctx, '--destination', dest, '--custom-platform', BOTH,
+  const r = await runWithPrivateBinfmt(KILN, ['build', '--context', ctx, '--destination', dest, '--destination', `${reg.host}/app/multi:latest`, '--custom-platform', BOTH,
     '--oci-layout-path', path.join(out, 'oci'), '--tar-path', path.join(out, 'image.tar'), '--digest-file', path.join(out, 'digest'),
     '--image-name-with-digest-file', path.join(out, 'names')], { emulate: true });
   assert.equal(r.status, 0, r.stderr);
@@ -82,7 +82,9 @@ test('RUN for linux/amd64 and linux/arm64 in one build: one index, pushed, in th
     { platform: 'linux/amd64', config: 'linux/amd64', files: { arch: 'x86_64', targetarch: 'amd64' } },
     { platform: 'linux/arm64', config: 'linux/arm64', files: { arch: 'aarch64', targetarch: 'arm64' } },
   ]);
-  assert.equal(fs.readFileSync(path.join(out, 'names'), 'utf8'), `${reg.host}/app/multi@${digest}\n`);
+  assert.equal(fs.readFileSync(path.join(out, 'names'), 'utf8'), `${reg.host}/app/multi@${digest}\n`.repeat(2));
+  const latest = (await run('skopeo', ['--insecure-policy', 'inspect', '--raw', ...skopeoRegistryFlags(reg, ''), `docker://${reg.host}/app/multi:latest`])).stdout;
+  assert.equal(latest, raw, 'both tags name the index');
 
   // --oci-layout-path: index.json names the index; the layout holds both images.
   const layout = path.join(out, 'oci');
