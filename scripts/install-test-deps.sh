@@ -10,6 +10,7 @@ packages=(
   busybox-static debootstrap              # offline base images
   git pigz zstd bzip2 xz-utils            # context sources, compression references
   libcap2-bin attr                        # setcap/capsh, getfattr/setfattr: file capabilities and xattrs
+  qemu-user-static                        # arm64 RUN steps of the multi-platform tests (binfmt registered per test, in a private user namespace)
 )
 # dockerd for the `docker load` test of --tar-path archives (the test starts its own daemon on a private socket).
 # Installed with its recommends (apparmor, cgroupfs-mount, ...), as it was verified on these machines.

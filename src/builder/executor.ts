@@ -10,7 +10,7 @@ import { openBuildContext } from '../context/build-context.ts';
 import { KilnError } from '../errors.ts';
 import { formatTime } from '../image/mutate.ts';
 import { PartsImage } from '../image/parts-image.ts';
-import { hostPlatform, parsePlatform } from '../image/platform.ts';
+import { hostPlatform } from '../image/platform.ts';
 import { MediaType, type Image } from '../image/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { BuildOptions } from './options.ts';
@@ -28,6 +28,8 @@ import type { StageState } from './state.ts';
 import { createWorkDir } from './work-dir.ts';
 import { unusedBuildArgsWarning } from './unused-build-args.ts';
 import { checkHostTools, stageInstructions } from './host-tools.ts';
+import { buildImageIndex, targetPlatforms } from './multi-platform.ts';
+import { checkStagesRunnable } from './platform-check.ts';
 
 export interface BuildResult {
   digest: string;
@@ -105,45 +107,61 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     filesystem = createStageFilesystem({ options, work, logger, contextRoot: context.root });
     const dockerfile = context.readDockerfile();
     const buildPlatform = hostPlatform();
-    const targetPlatform = options.platform ? parsePlatform(options.platform) : buildPlatform;
-    const graph = loadDockerfile(dockerfile.text, { file: dockerfile.displayName, buildArgs: options.buildArgs, target: options.target, targetPlatform, buildPlatform });
+    // One plan per target platform (--custom-platform a,b builds each: multi-platform.ts).
+    const plans = targetPlatforms(options.platform, buildPlatform).map((targetPlatform) => {
+      const graph = loadDockerfile(dockerfile.text, { file: dockerfile.displayName, buildArgs: options.buildArgs, target: options.target, targetPlatform, buildPlatform });
+      return { targetPlatform, graph, stages: stagesToBuild(graph.stages, graph.neededStages, graph.target, options.skipUnusedStages) };
+    });
+    const { graph } = plans[0]!;
     for (const w of graph.warnings) logger.warn(`${dockerfile.displayName}:${w.line}: ${w.message}`);
-    const stages = stagesToBuild(graph.stages, graph.neededStages, graph.target, options.skipUnusedStages);
     // Before any stage starts (in place: before / is emptied).
-    checkHostTools(stageInstructions(stages));
-    const unusedArgs = unusedBuildArgsWarning(options.buildArgs, graph.metaArgs, stages);
+    for (const plan of plans) {
+      checkHostTools(stageInstructions(plan.stages));
+      checkStagesRunnable(plan.stages, plan.graph.stages, plan.targetPlatform);
+    }
+    const unusedArgs = unusedBuildArgsWarning(options.buildArgs, graph.metaArgs, plans[0]!.stages);
     if (unusedArgs) logger.warn(unusedArgs);
     const created = createdTime(options);
     const timings = new Timings();
     const stopTotal = timings.start('Total Build Time');
-    const env: StageBuildEnv = {
-      options, logger, work, filesystem, created,
-      escapeToken: graph.escapeToken,
-      globalArgs: graph.globalArgs,
-      contextRoot: context.root,
-      isContextPathIncluded: (rel) => context.isIncluded(rel),
-      images,
-      run: runSettings(options, logger, control.signal),
-      copySourceImages: new Map(),
-      stages: graph.stages,
-      states: new Map(),
-      stageCount: stages.length,
-      timings,
-      ...(stepCache ? { stepCache } : {}),
+    const run = runSettings(options, logger, control.signal);
+    const buildFor = async ({ graph, stages, targetPlatform }: (typeof plans)[number]): Promise<Image> => {
+      const env: StageBuildEnv = {
+        options, logger, work, filesystem: filesystem!, created, targetPlatform,
+        escapeToken: graph.escapeToken,
+        globalArgs: graph.globalArgs,
+        contextRoot: context.root,
+        isContextPathIncluded: (rel) => context.isIncluded(rel),
+        images,
+        run,
+        copySourceImages: new Map(),
+        stages: graph.stages,
+        states: new Map(),
+        stageCount: stages.length,
+        timings,
+        ...(stepCache ? { stepCache } : {}),
+      };
+      for (const [position, stage] of stages.entries()) {
+        env.states.set(stage.index, await buildStage(stage, position + 1, env));
+      }
+      // Cache writes finish (or warn) before the build reports its image; hits may still be read from it.
+      await stepCache?.cache.flush();
+      let target = env.states.get(graph.target.index)!;
+      if (options.forceBuildMetadata) {
+        target = await withForcedMetadataLayers(target, { stages: graph.stages, states: env.states, images, layerOptions: layerWriteOptions(options, work) });
+      }
+      return finalImage(target, options, created);
     };
-    for (const [position, stage] of stages.entries()) {
-      env.states.set(stage.index, await buildStage(stage, position + 1, env));
+    let digest: string;
+    if (plans.length > 1) {
+      const byPlatform = new Map(plans.map((p) => [p.targetPlatform, p]));
+      digest = await buildImageIndex({ platforms: [...byPlatform.keys()], build: (p) => buildFor(byPlatform.get(p)!) }, options, logger, pusher);
+    } else {
+      const image = await buildFor(plans[0]!);
+      // Push first: the digest files then name what the registries hold.
+      if (pusher) await pusher.push(image);
+      digest = await writeOutputs(image, options.output, logger, { pushedTo: pusher ? options.output.destinations : [] });
     }
-    // Cache writes finish (or warn) before the build reports its image; hits may still be read from it.
-    await stepCache?.cache.flush();
-    let target = env.states.get(graph.target.index)!;
-    if (options.forceBuildMetadata) {
-      target = await withForcedMetadataLayers(target, { stages: graph.stages, states: env.states, images, layerOptions: layerWriteOptions(options, work) });
-    }
-    const image = finalImage(target, options, created);
-    // Push first: the digest files then name what the registries hold.
-    if (pusher) await pusher.push(image);
-    const digest = await writeOutputs(image, options.output, logger, { pushedTo: pusher ? options.output.destinations : [] });
     logger.info(`built image ${digest}`);
     stopTotal();
     if (options.benchmarkFile) writeFileAtomic(options.benchmarkFile, JSON.stringify(benchmarkReport(timings, stepCache), null, 2) + '\n');

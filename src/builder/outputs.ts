@@ -6,7 +6,7 @@
  */
 import { KilnError, hostConditionError, withErrnoPath } from '../errors.ts';
 import { writeOciLayout } from '../image/oci-layout-write.ts';
-import type { Image } from '../image/types.ts';
+import { artifactDigest, type BuildArtifact } from '../image/platform-index.ts';
 import type { Logger } from '../log/logger.ts';
 import { parseReference } from '../registry/reference.ts';
 import { loadDockerArchiveWriter } from './lazy-modules.ts';
@@ -47,8 +47,9 @@ export interface WrittenBefore {
   pushedTo?: readonly string[];
 }
 
-export async function writeOutputs(image: Image, output: OutputOptions, logger: Logger, before: WrittenBefore = {}): Promise<string> {
-  const digest = await image.digest();
+/** Writes the image, or a multi-platform build's image index, to every local output; returns its digest. */
+export async function writeOutputs(image: BuildArtifact, output: OutputOptions, logger: Logger, before: WrittenBefore = {}): Promise<string> {
+  const digest = await artifactDigest(image);
   const attempt = async (flag: string, file: string, write: () => Promise<unknown>): Promise<void> => {
     try {
       await withErrnoPath(file, write);

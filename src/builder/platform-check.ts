@@ -1,13 +1,13 @@
 /**
- * The platform a stage really has versus the one asked for: BuildKit builds on a base image of another
- * platform with a warning, and a RUN can only run binaries the host executes (natively or through a
- * binfmt_misc handler such as qemu-user-static).
+ * The platform a stage really has versus the one asked for, and the one place that decides whether RUN steps
+ * can execute for a platform: BuildKit builds on a base image of another platform with a warning, and a RUN
+ * can only run binaries the host executes, natively or through a binfmt_misc emulator with the F flag
+ * (src/sandbox/emulation.ts says which).
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { KilnError } from '../errors.ts';
+import type { Stage } from '../dockerfile/stages.ts';
 import { formatPlatform, hostPlatform, normalizePlatform, platformMatches } from '../image/platform.ts';
 import type { ConfigFile, Platform } from '../image/types.ts';
+import { emulationError, executionSupport, readBinfmtState, type BinfmtState } from '../sandbox/emulation.ts';
 
 /** The platform an image's config says its binaries are for. */
 export function configPlatform(config: ConfigFile): Platform {
@@ -21,40 +21,37 @@ export function basePlatformWarning(name: string, wanted: Platform, config: Conf
   return `InvalidBaseImagePlatform: Base image ${name} was pulled with platform "${formatPlatform(actual)}", expected "${formatPlatform(wanted)}" for current build`;
 }
 
-/** qemu's names for architectures, as qemu-user-static registers them in binfmt_misc. */
-const QEMU_ARCH: Record<string, string> = {
-  amd64: 'x86_64', '386': 'i386', arm64: 'aarch64', arm: 'arm', ppc64le: 'ppc64le', s390x: 's390x',
-  riscv64: 'riscv64', mips64le: 'mips64el', mips64: 'mips64', loong64: 'loongarch64',
-};
+/** Whether this host can execute binaries of `platform`: natively, or through an F-flag binfmt_misc emulator. */
+export function canExecute(platform: Platform, host: Platform = hostPlatform(), binfmt: BinfmtState = readBinfmtState()): boolean {
+  return executionSupport(normalizePlatform(platform), host, binfmt).kind !== 'unavailable';
+}
 
-/** Architectures a host runs natively besides its own. */
-const NATIVE_EXTRA: Record<string, string[]> = { amd64: ['386'], arm64: ['arm'] };
+/** Refuses RUN steps for `platform` when this host cannot execute them, with the command that fixes it. */
+export function checkPlatformRunnable(platform: Platform, host: Platform = hostPlatform(), binfmt: BinfmtState = readBinfmtState()): void {
+  const support = executionSupport(normalizePlatform(platform), host, binfmt);
+  if (support.kind === 'unavailable') throw emulationError(normalizePlatform(platform), host, support.reason);
+}
 
-function binfmtEnabled(name: string, dir: string): boolean {
-  try {
-    return fs.readFileSync(path.join(dir, name), 'utf8').startsWith('enabled');
-  } catch {
-    return false;
+/** Refuses a RUN on an image whose binaries this host cannot execute (the image's config platform counts). */
+export function checkRunnable(config: ConfigFile, host: Platform = hostPlatform(), binfmt?: BinfmtState): void {
+  checkPlatformRunnable(configPlatform(config), host, binfmt);
+}
+
+/** The platform a stage runs on: its FROM --platform, its base stage's, else the build's target platform. */
+export function stagePlatform(stage: Stage, stages: readonly Stage[], target: Platform): Platform {
+  for (let s: Stage | undefined = stage; s; s = s.baseStage === undefined ? undefined : stages[s.baseStage]) {
+    if (s.baseStage === undefined) return s.platform ?? target;
   }
+  return target;
 }
 
-/** Whether this host can execute binaries of `platform`: natively, or through an enabled binfmt_misc handler. */
-export function canExecute(platform: Platform, host: Platform = hostPlatform(), binfmtDir = '/proc/sys/fs/binfmt_misc'): boolean {
-  const p = normalizePlatform(platform);
-  if (p.os !== host.os) return false;
-  if (p.architecture === host.architecture || NATIVE_EXTRA[host.architecture]?.includes(p.architecture)) return true;
-  const qemu = QEMU_ARCH[p.architecture];
-  return qemu !== undefined && binfmtEnabled('status', binfmtDir) && binfmtEnabled(`qemu-${qemu}`, binfmtDir);
-}
-
-/** Refuses a RUN whose binaries this host cannot execute, before anything starts. */
-export function checkRunnable(config: ConfigFile, host: Platform = hostPlatform(), binfmtDir?: string): void {
-  const platform = configPlatform(config);
-  if (canExecute(platform, host, binfmtDir)) return;
-  const qemu = QEMU_ARCH[platform.architecture];
-  throw new KilnError('PLATFORM_NOT_RUNNABLE', `cannot RUN on a ${formatPlatform(platform)} image: this ${formatPlatform(host)} host cannot execute its programs`, {
-    hint: platform.os === host.os && qemu
-      ? `register an emulator for it (e.g. install qemu-user-static so that binfmt_misc has qemu-${qemu}), or build on a ${formatPlatform(platform)} machine`
-      : `build on a ${formatPlatform(platform)} machine, or pick another platform with --custom-platform / FROM --platform`,
-  });
+/**
+ * Before any step: every stage to build that has RUN instructions must be runnable for its platform (a base
+ * image's own ONBUILD RUN is checked again when it runs, against the image's config).
+ */
+export function checkStagesRunnable(stages: readonly Stage[], all: readonly Stage[], target: Platform, host: Platform = hostPlatform(), binfmt: BinfmtState = readBinfmtState()): void {
+  for (const stage of stages) {
+    if (![...stage.onbuildTriggers, ...stage.instructions].some((i) => i.kind === 'RUN')) continue;
+    checkPlatformRunnable(stagePlatform(stage, all, target), host, binfmt);
+  }
 }

@@ -6,6 +6,7 @@
  */
 import { KilnError } from '../errors.ts';
 import type { Image } from '../image/types.ts';
+import type { BuiltIndex } from '../image/platform-index.ts';
 import type { Logger } from '../log/logger.ts';
 import { formatReference, parseReference, repositoryName, type Reference } from '../registry/reference.ts';
 import { loadRegistryClient } from './lazy-modules.ts';
@@ -15,6 +16,8 @@ import { registryOptionsFrom } from './registry-source.ts';
 export interface Pusher {
   /** Pushes `image` to every destination; returns the pushed manifest digest. */
   push(image: Image): Promise<string>;
+  /** Pushes each platform's image by digest, then the index under every destination; returns the index digest. */
+  pushIndex(index: BuiltIndex): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -56,7 +59,7 @@ export async function preparePush(options: BuildOptions, logger: Logger, signal?
   if (!output.push || output.destinations.length === 0) return undefined;
   const refs = destinationReferences(output.destinations);
   const opts = registryOptionsFrom(options, logger, signal);
-  const { RegistrySession, checkPushPermission, pushImage } = await loadRegistryClient();
+  const { RegistrySession, checkPushPermission, pushImage, pushIndexManifest } = await loadRegistryClient();
   const session = new RegistrySession(opts);
   try {
     if (options.registry.skipPushPermissionCheck) {
@@ -90,6 +93,24 @@ export async function preparePush(options: BuildOptions, logger: Logger, signal?
       for (const d of result.destinations) {
         logger.info(d.outcome === 'pushed'
           ? `pushed ${formatReference(d.ref)}@${result.digest}`
+          : `kept the existing immutable tag ${formatReference(d.ref)} (--push-ignore-immutable-tag-errors)`);
+      }
+      return result.digest;
+    },
+    async pushIndex(index) {
+      let result;
+      try {
+        for (const { image } of index.images) {
+          const digest = await image.digest();
+          await pushImage(image, oneRefPerRepository(refs).map((r) => ({ registry: r.registry, repository: r.repository, digest })), opts, { session });
+        }
+        result = await pushIndexManifest(index.raw, index.mediaType, refs, opts, { session });
+      } catch (err) {
+        throw pushFailed(refs, err);
+      }
+      for (const d of result.destinations) {
+        logger.info(d.outcome === 'pushed'
+          ? `pushed image index ${formatReference(d.ref)}@${result.digest}`
           : `kept the existing immutable tag ${formatReference(d.ref)} (--push-ignore-immutable-tag-errors)`);
       }
       return result.digest;

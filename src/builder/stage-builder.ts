@@ -53,6 +53,8 @@ export interface StageBuildEnv {
   timings: Timings;
   /** The layer cache (--cache with a cache repo), when the build uses one. */
   stepCache?: StepCache;
+  /** The platform this pass builds for (one of --custom-platform's list); default: --custom-platform or the host's. */
+  targetPlatform?: Platform;
 }
 
 /** The stage's starting state and the base's ONBUILD triggers (a base stage's are in `stage.onbuildTriggers`). */
@@ -79,8 +81,9 @@ async function initialState(stage: Stage, env: StageBuildEnv): Promise<{ state: 
   return { state: env.stepCache ? { ...state, cacheKey: chainStart({ image: await image.digest() }, platform, settings) } : state, triggers };
 }
 
-/** The platform the build is for: --custom-platform, else the host's. */
+/** The platform the build is for: this pass's, --custom-platform, else the host's. */
 function targetPlatformOf(env: StageBuildEnv): Platform {
+  if (env.targetPlatform) return env.targetPlatform;
   return env.options.platform ? parsePlatform(env.options.platform) : hostPlatform();
 }
 

@@ -328,8 +328,8 @@ export function resolveBuildOptions(parsed: ParsedArgv, env: NodeJS.ProcessEnv, 
   const snapshotMode = flags.get('snapshot-mode').source === 'default' ? undefined : snapshotModeValue;
   const isolation = oneOf<Isolation>(flags, 'isolation', ['auto', 'namespace', 'userns', 'chroot', 'none']);
   const platform = flags.opt('custom-platform');
-  if (platform !== undefined && !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/.test(platform)) {
-    throw usageError(`invalid value "${platform}" for ${flags.spelling('custom-platform')}`, 'use os/arch[/variant], for example linux/amd64 or linux/arm/v7');
+  if (platform !== undefined && !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}(,[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2})*$/.test(platform)) {
+    throw usageError(`invalid value "${platform}" for ${flags.spelling('custom-platform')}`, 'use os/arch[/variant], for example linux/amd64 or linux/arm/v7, or a comma-separated list of them');
   }
   const buildArgs = keyValues(flags, 'build-arg', env);
   const labels = keyValues(flags, 'label');

@@ -12,7 +12,9 @@ import { pipeline } from 'node:stream/promises';
 import { KilnError } from '../errors.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { digestHex } from './digest.ts';
-import { imageBlobs, verifiedStream, type ImageBlob } from './image-blobs.ts';
+import { verifiedStream } from './image-blobs.ts';
+import { artifactBlobs, artifactDescriptor, isBuiltIndex, type BuildArtifact } from './platform-index.ts';
+import { hostPlatform, platformMatches } from './platform.ts';
 import { CONTAINERD_NAME_ANNOTATION, REF_NAME_ANNOTATION } from './select-image.ts';
 import { MediaType, type Image } from './types.ts';
 import { encodeTarHeader, padding, tarTrailer, type TarEntry } from '../fs/tar-entry.ts';
@@ -58,19 +60,24 @@ function blobPath(digest: string): string {
   return `blobs/sha256/${digestHex(digest)}`;
 }
 
-/** The archive's bytes, in order, for writers that choose where they go. */
-export async function* archiveStream(image: Image, options: DockerArchiveWriteOptions = {}): AsyncGenerator<Buffer> {
+/** The images manifest.json lists: the image, or an index's images (the tags go to the host platform's, which `docker load` runs here). */
+async function archivedImages(artifact: BuildArtifact): Promise<Array<{ image: Image; tagged: boolean }>> {
+  if (!isBuiltIndex(artifact)) return [{ image: artifact, tagged: true }];
+  const host = artifact.images.findIndex((i) => platformMatches(hostPlatform(), i.platform));
+  return artifact.images.map((i, n) => ({ image: i.image, tagged: n === (host < 0 ? 0 : host) }));
+}
+
+/** The archive's bytes, in order, for writers that choose where they go. An index's archive names the index in index.json. */
+export async function* archiveStream(image: BuildArtifact, options: DockerArchiveWriteOptions = {}): AsyncGenerator<Buffer> {
   const tags = (options.tags ?? []).map(parseTag);
   const mtime = options.mtime ?? 0;
-  const { config, layers, manifest } = await imageBlobs(image);
-  const manifestMediaType = await image.mediaType();
-  const layerPaths = (await image.manifest()).layers.map((d) => blobPath(d.digest));
+  const top = await artifactDescriptor(image);
   const dir = (p: string): TarEntry => ({ path: p, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime });
   const file = (p: string, data: Buffer): TarEntry => ({ path: p, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime, content: data });
 
   yield encodeTarHeader(dir('blobs'));
   yield encodeTarHeader(dir('blobs/sha256'));
-  for (const blob of [config, ...layers, manifest] as ImageBlob[]) {
+  for (const blob of await artifactBlobs(image)) {
     yield encodeTarHeader({ path: blobPath(blob.digest), type: 'file', mode: 0o644, uid: 0, gid: 0, mtime, size: blob.size });
     yield* verifiedStream(blob);
     yield Buffer.alloc(padding(blob.size));
@@ -80,17 +87,19 @@ export async function* archiveStream(image: Image, options: DockerArchiveWriteOp
     schemaVersion: 2,
     mediaType: MediaType.ociIndex,
     manifests: (tags.length ? tags : [undefined]).map((t) => ({
-      mediaType: manifestMediaType,
-      digest: manifest.digest,
-      size: manifest.size,
+      ...top,
       ...(t ? { annotations: { [CONTAINERD_NAME_ANNOTATION]: t.full, [REF_NAME_ANNOTATION]: t.tag } } : {}),
     })),
   };
-  const dockerManifest = [{ Config: blobPath(config.digest), RepoTags: tags.map((t) => t.familiar), Layers: layerPaths }];
+  const dockerManifest = [];
   const repositories: Record<string, Record<string, string>> = {};
-  const top = layerPaths.at(-1);
-  for (const t of tags) {
-    if (top) (repositories[t.repository] ??= {})[t.tag] = path.basename(top);
+  for (const { image: one, tagged } of await archivedImages(image)) {
+    const layerPaths = (await one.manifest()).layers.map((d) => blobPath(d.digest));
+    dockerManifest.push({ Config: blobPath((await one.manifest()).config.digest), RepoTags: tagged ? tags.map((t) => t.familiar) : [], Layers: layerPaths });
+    const last = layerPaths.at(-1);
+    for (const t of tagged ? tags : []) {
+      if (last) (repositories[t.repository] ??= {})[t.tag] = path.basename(last);
+    }
   }
   const entries: Array<[string, Buffer]> = [
     ['index.json', canonicalJson(index, 'index')],

@@ -13,10 +13,11 @@ import { KilnError } from '../errors.ts';
 import { BlobStore } from './blob-store.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { digestHex } from './digest.ts';
-import { imageBlobs, verifiedStream, type ImageBlob } from './image-blobs.ts';
+import { verifiedStream, type ImageBlob } from './image-blobs.ts';
+import { artifactBlobs, artifactDescriptor, type BuildArtifact } from './platform-index.ts';
 import { withIndexLock } from './layout-lock.ts';
 import { REF_NAME_ANNOTATION } from './select-image.ts';
-import { MediaType, type Descriptor, type Image, type IndexManifest, type Platform } from './types.ts';
+import { MediaType, type Descriptor, type IndexManifest, type Platform } from './types.ts';
 
 export interface OciLayoutWriteOptions {
   /** Stored as the `org.opencontainers.image.ref.name` annotation; replaces an entry with the same name. */
@@ -63,12 +64,11 @@ function linkBlob(store: BlobStore, blob: ImageBlob): boolean {
   }
 }
 
-/** Writes the image's blobs into `staging/sha256`, skipping those `existingBlobPath` shows present. */
-async function writeBlobs(image: Image, staging: string, existingBlobPath?: (hex: string) => string): Promise<string[]> {
+/** Writes the image's (or index's) blobs into `staging/sha256`, skipping those `existingBlobPath` shows present. */
+async function writeBlobs(image: BuildArtifact, staging: string, existingBlobPath?: (hex: string) => string): Promise<string[]> {
   const store = new BlobStore(staging);
-  const { config, layers, manifest } = await imageBlobs(image);
   const written: string[] = [];
-  for (const blob of [config, ...layers, manifest]) {
+  for (const blob of await artifactBlobs(image)) {
     if (existingBlobPath && fs.existsSync(existingBlobPath(digestHex(blob.digest)))) continue;
     if (store.has(blob.digest)) continue;
     if (!linkBlob(store, blob)) await store.write(verifiedStream(blob), blob.digest);
@@ -103,7 +103,7 @@ function readIndex(dir: string): IndexManifest | undefined {
 }
 
 /** A new layout, assembled aside and renamed into place; false when another writer created `dir` first. */
-async function createLayout(dir: string, image: Image, entry: Descriptor, replaces: (d: Descriptor) => boolean): Promise<boolean> {
+async function createLayout(dir: string, image: BuildArtifact, entry: Descriptor, replaces: (d: Descriptor) => boolean): Promise<boolean> {
   const staging = tempSibling(dir);
   try {
     await writeBlobs(image, path.join(staging, 'blobs'));
@@ -130,7 +130,7 @@ async function createLayout(dir: string, image: Image, entry: Descriptor, replac
 }
 
 /** Adds the missing blobs to an existing layout, then the entry to its index under the lock. */
-async function addToLayout(dir: string, image: Image, entry: Descriptor, replaces: (d: Descriptor) => boolean): Promise<void> {
+async function addToLayout(dir: string, image: BuildArtifact, entry: Descriptor, replaces: (d: Descriptor) => boolean): Promise<void> {
   const staging = tempSibling(dir);
   try {
     const target = (hex: string): string => path.join(dir, 'blobs', 'sha256', hex);
@@ -146,13 +146,11 @@ async function addToLayout(dir: string, image: Image, entry: Descriptor, replace
   });
 }
 
-/** Adds `image` to the OCI layout at `dir` (created if missing). Returns the index entry. */
-export async function writeOciLayout(dir: string, image: Image, options: OciLayoutWriteOptions = {}): Promise<Descriptor> {
+/** Adds `image` (or an image index and its images) to the OCI layout at `dir` (created if missing). Returns the index entry. */
+export async function writeOciLayout(dir: string, image: BuildArtifact, options: OciLayoutWriteOptions = {}): Promise<Descriptor> {
   const annotations = { ...(options.annotations ?? {}), ...(options.refName !== undefined ? { [REF_NAME_ANNOTATION]: options.refName } : {}) };
   const entry: Descriptor = {
-    mediaType: await image.mediaType(),
-    digest: await image.digest(),
-    size: (await image.rawManifest()).length,
+    ...(await artifactDescriptor(image)),
     ...(options.platform ? { platform: options.platform } : {}),
     ...(Object.keys(annotations).length ? { annotations } : {}),
   };

@@ -83,6 +83,29 @@ export async function pushImage(image: Image, refs: Reference[], opts: RegistryO
   });
 }
 
+/**
+ * Pushes an image index (raw bytes) to every ref. The images it lists must already be in each ref's
+ * repository (pushed by digest first), so no tag ever names an index with a missing manifest.
+ */
+export async function pushIndexManifest(raw: Buffer, mediaType: string, refs: Reference[], opts: RegistryOptions, push: PushOptions = {}): Promise<PushResult> {
+  if (refs.length === 0) throw new KilnError('NO_DESTINATION', 'no destination to push to');
+  const digest = sha256Digest(raw);
+  for (const ref of refs) {
+    if (ref.digest && ref.digest !== digest) throw new KilnError('DIGEST_MISMATCH', `cannot push to ${formatReference(ref)}: the image index's digest is ${digest}`);
+  }
+  return withSession(opts, push.session, async (session) => {
+    const destinations: PushResult['destinations'] = [];
+    for (const group of groupByRegistry(refs).flat()) {
+      const target: UploadTarget = { client: session.client(group.registry, 'push'), repository: group.repository, scopes: pushScopes(group.repository, []) };
+      for (const ref of group.refs) {
+        const outcome = await withRetry(`pushing image index to ${formatReference(ref)}`, retryPolicyOf(opts, 'push'), () => putManifest(target, ref, raw, mediaType, digest, opts));
+        destinations.push({ ref, outcome });
+      }
+    }
+    return { digest, destinations, blobs: { exists: 0, mounted: 0, uploaded: 0 } };
+  });
+}
+
 /** Same-registry mount source: the repository pushed just before, else the layer's own repository. */
 function mountSource(layer: Layer, registry: string, uploadedTo: string | undefined): string | undefined {
   if (uploadedTo) return uploadedTo;

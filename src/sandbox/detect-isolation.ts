@@ -35,7 +35,12 @@ function inNamespaces(isolation: 'namespace' | 'userns'): [string, string[]] {
 export async function probeIsolation(): Promise<ResolvedIsolation> {
   for (const isolation of ['namespace', 'userns'] as const) {
     const [command, prefix] = inNamespaces(isolation);
-    if (await succeeds(command, [...prefix, 'mount', '-t', 'tmpfs', 'kiln-probe', tmpdir()])) return isolation;
+    // namespace mode mounts a fresh sysfs, which needs the network namespace's owner: inside a user namespace
+    // of its own (a rootless container, a test's private binfmt) Kiln has CAP_SYS_ADMIN but not that.
+    const probe = isolation === 'namespace'
+      ? ['sh', '-c', `mount -t tmpfs kiln-probe "$0" && mount -t sysfs kiln-probe "$0"`, tmpdir()]
+      : ['mount', '-t', 'tmpfs', 'kiln-probe', tmpdir()];
+    if (await succeeds(command, [...prefix, ...probe])) return isolation;
   }
   const [perl, ...perlArgs] = perlCommand() as [string, ...string[]];
   if (await succeeds(perl, [...perlArgs, '-e', 'chroot("/") or exit 1'])) return 'chroot';

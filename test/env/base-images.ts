@@ -48,7 +48,7 @@ function contentKey(dir: string, names: readonly string[]): string {
   return hash.digest('hex').slice(0, 12);
 }
 
-async function withWorkDir<T>(use: (workDir: string) => Promise<T>): Promise<T> {
+export async function withWorkDir<T>(use: (workDir: string) => Promise<T>): Promise<T> {
   const parent = join(envCacheDir(), 'work');
   mkdirSync(parent, { recursive: true });
   const workDir = mkdtempSync(join(parent, 'build-'));

@@ -24,12 +24,12 @@ export async function busyboxPackageVersion(): Promise<string> {
   return (await run('dpkg-query', ['-W', '-f=${Version}', 'busybox-static'])).stdout.trim();
 }
 
-function fillBusyboxRootfs(rootfs: string, applets: string[]): void {
+function fillBusyboxRootfs(rootfs: string, applets: string[], binary: string): void {
   for (const [path, mode] of directories) {
     mkdirSync(join(rootfs, path), { recursive: true });
     chmodSync(join(rootfs, path), mode);
   }
-  copyFileSync(busyboxBinary, join(rootfs, 'bin/busybox'));
+  copyFileSync(binary, join(rootfs, 'bin/busybox'));
   chmodSync(join(rootfs, 'bin/busybox'), 0o755);
   for (const applet of applets) {
     if (applet === 'bin/busybox') continue;
@@ -42,17 +42,21 @@ function fillBusyboxRootfs(rootfs: string, applets: string[]): void {
   chmodSync(join(rootfs, 'etc/group'), 0o644);
 }
 
-/** Build the busybox image into the empty OCI layout dir `layoutDir` (ref `refName`), using `workDir` as scratch. */
-export async function buildBusybox(layoutDir: string, refName: string, workDir: string): Promise<void> {
+/**
+ * Build the busybox image into the empty OCI layout dir `layoutDir` (ref `refName`), using `workDir` as scratch.
+ * `foreign` builds it for another architecture from that architecture's static busybox (same package version,
+ * so the host's applet list holds).
+ */
+export async function buildBusybox(layoutDir: string, refName: string, workDir: string, foreign?: { binary: string; architecture: string }): Promise<void> {
   const version = await busyboxPackageVersion();
   const applets = (await run(busyboxBinary, ['--list-full'])).stdout.split('\n').filter((l) => l !== '');
   const bundle = join(workDir, 'bundle');
   await newLayout(layoutDir, refName);
   await unpack(layoutDir, refName, bundle);
-  fillBusyboxRootfs(join(bundle, 'rootfs'), applets);
+  fillBusyboxRootfs(join(bundle, 'rootfs'), applets, foreign?.binary ?? busyboxBinary);
   normalizeTimes(join(bundle, 'rootfs'));
   await repack(layoutDir, refName, bundle, `make-busybox-image.sh: busybox-static ${version}`);
-  await configure(layoutDir, refName, { env: [defaultPath], cmd: ['/bin/sh'], workingDir: '/' });
+  await configure(layoutDir, refName, { env: [defaultPath], cmd: ['/bin/sh'], workingDir: '/', ...(foreign && { architecture: foreign.architecture }) });
 }
 
 /**

@@ -27,6 +27,7 @@ export interface ImageConfigChange {
   env?: string[];
   cmd?: string[];
   workingDir?: string;
+  architecture?: string;
 }
 
 /** Change the image config; umoci records an empty-layer history entry `umoci config`. */
@@ -36,6 +37,7 @@ export async function configure(layoutDir: string, refName: string, change: Imag
   for (const value of change.env ?? []) args.push('--config.env', value);
   for (const value of change.cmd ?? []) args.push('--config.cmd', value);
   if (change.workingDir !== undefined) args.push('--config.workingdir', change.workingDir);
+  if (change.architecture !== undefined) args.push('--architecture', change.architecture);
   await run('umoci', args);
 }
 
