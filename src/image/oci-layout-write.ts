@@ -131,7 +131,8 @@ async function createLayout(dir: string, image: BuildArtifact, entry: Descriptor
 
 /** Adds the missing blobs to an existing layout, then the entry to its index under the lock. */
 async function addToLayout(dir: string, image: BuildArtifact, entry: Descriptor, replaces: (d: Descriptor) => boolean): Promise<void> {
-  const staging = tempSibling(dir);
+  // Staged inside the layout, so each blob's rename stays on its filesystem (a layout is often a mounted volume).
+  const staging = path.join(dir, `.blobs.tmp-${randomBytes(6).toString('hex')}`);
   try {
     const target = (hex: string): string => path.join(dir, 'blobs', 'sha256', hex);
     const written = await writeBlobs(image, staging, target);

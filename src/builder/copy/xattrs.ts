@@ -6,7 +6,7 @@
  * getfattr nothing is copied.
  */
 import { spawnSync } from 'node:child_process';
-import { findExecutable, findXattrTools, writeXattrs, type XattrWrite } from '../../fs/extract/xattr-writer.ts';
+import { findTool, findXattrTools, writeXattrs, type XattrWrite } from '../../fs/extract/xattr-writer.ts';
 import { parseGetfattr } from '../../fs/layer/xattrs.ts';
 
 export interface XattrCopy {
@@ -22,12 +22,13 @@ const copied = (name: string): boolean => name !== 'security.selinux';
 /** Copies the xattrs of each `src` onto its `dst`; returns how many were written. Failures are only warned about. */
 export function copyXattrs(entries: readonly XattrCopy[], warn: (message: string) => void): number {
   if (entries.length === 0) return 0;
-  const getfattr = findExecutable('getfattr');
-  if (getfattr === undefined) return 0;
+  const getfattrCommand = findTool('getfattr');
+  if (getfattrCommand === undefined) return 0;
+  const [getfattr, ...prefix] = getfattrCommand;
   const writes: XattrWrite[] = [];
   for (let start = 0; start < entries.length; start += BATCH) {
     const batch = entries.slice(start, start + BATCH);
-    const result = spawnSync(getfattr, ['--absolute-names', '-h', '-d', '-m', '-', '-e', 'base64', '--', ...batch.map((e) => e.src)], {
+    const result = spawnSync(getfattr, [...prefix, '--absolute-names', '-h', '-d', '-m', '-', '-e', 'base64', '--', ...batch.map((e) => e.src)], {
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
     });

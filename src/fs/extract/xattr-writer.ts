@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.ts';
 import { decodeFileCapabilities } from './capability.ts';
+import { bundledTool } from '../../bundled-tools.ts';
 
 export interface XattrWrite {
   /** Host path, already checked to be inside the root and to be the entry the layer wrote. */
@@ -19,9 +20,10 @@ export interface XattrWrite {
   value: Buffer;
 }
 
+/** argv prefixes that start the tools (see findTool), or undefined where a tool is missing. */
 export interface XattrTools {
-  setfattr: string | undefined;
-  setcap: string | undefined;
+  setfattr: string[] | undefined;
+  setcap: string[] | undefined;
 }
 
 export interface XattrWriteResult {
@@ -49,8 +51,16 @@ export function findExecutable(name: string, searchPath: string = process.env.PA
   return undefined;
 }
 
+/** argv prefix that starts `name`: the copy Kiln's image carries (bundled-tools.ts), else the one on PATH. */
+export function findTool(name: string): string[] | undefined {
+  const bundled = bundledTool(name);
+  if (bundled) return bundled;
+  const found = findExecutable(name);
+  return found === undefined ? undefined : [found];
+}
+
 export function findXattrTools(): XattrTools {
-  return { setfattr: findExecutable('setfattr'), setcap: findExecutable('setcap') };
+  return { setfattr: findTool('setfattr'), setcap: findTool('setcap') };
 }
 
 /** Writes all xattrs with as few processes as possible. */
@@ -66,7 +76,7 @@ export function writeXattrs(writes: readonly XattrWrite[], tools: XattrTools, wa
       warn(`xattr ${write.name} of ${write.path} not restored: install setfattr (Debian package "attr") to restore xattrs other than file capabilities`);
     }
   }
-  const result = writeWithSetcap(capabilities, tools.setcap as string, warn);
+  const result = writeWithSetcap(capabilities, tools.setcap ?? ['setcap'], warn);
   return { written: result.written, skipped: skipped + result.skipped };
 }
 
@@ -75,7 +85,7 @@ function escapeDumpPath(path: string): string {
   return path.replace(/[\\\x00-\x20\x7f]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
 }
 
-function writeWithSetfattr(writes: readonly XattrWrite[], setfattr: string): XattrWriteResult {
+function writeWithSetfattr(writes: readonly XattrWrite[], setfattr: string[]): XattrWriteResult {
   const lines: string[] = [];
   let current: string | undefined;
   for (const write of writes) {
@@ -97,7 +107,7 @@ function writeWithSetfattr(writes: readonly XattrWrite[], setfattr: string): Xat
   return { written: writes.length, skipped: 0 };
 }
 
-function writeWithSetcap(writes: readonly XattrWrite[], setcap: string, warn: (message: string) => void): XattrWriteResult {
+function writeWithSetcap(writes: readonly XattrWrite[], setcap: string[], warn: (message: string) => void): XattrWriteResult {
   let skipped = 0;
   const byRootid = new Map<number, string[]>();
   for (const write of writes) {
@@ -119,11 +129,12 @@ function writeWithSetcap(writes: readonly XattrWrite[], setcap: string, warn: (m
   return { written: writes.length - skipped, skipped };
 }
 
-function runTool(command: string, args: string[]): void {
-  const result = spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+function runTool(command: string[], args: string[]): void {
+  const [program, ...prefix] = command;
+  const result = spawnSync(program, [...prefix, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (result.error !== undefined || result.status !== 0) {
     const detail = result.error?.message ?? result.stderr.trim();
-    throw new KilnError('LAYER_XATTR_FAILED', `restoring extended attributes with ${command} failed: ${detail}`, {
+    throw new KilnError('LAYER_XATTR_FAILED', `restoring extended attributes with ${program} failed: ${detail}`, {
       hint: 'the root filesystem directory must be on a filesystem that supports xattrs (and the process needs CAP_SETFCAP for file capabilities)',
     });
   }

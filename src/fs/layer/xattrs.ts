@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
+import { toolCommand } from '../../bundled-tools.ts';
 
 export type XattrMap = Map<string, Record<string, Buffer>>;
 
@@ -61,7 +62,8 @@ export function parseGetfattr(output: string, filter: (name: string) => boolean 
  */
 export function readTreeXattrs(root: string, filter: (name: string) => boolean = defaultXattrFilter): XattrMap {
   const abs = path.resolve(root);
-  const r = spawnSync('getfattr', ['-R', '-P', '-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', abs], {
+  const [getfattr, ...prefix] = toolCommand('getfattr');
+  const r = spawnSync(getfattr, [...prefix, '-R', '-P', '-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', abs], {
     encoding: 'utf8',
     maxBuffer: 1 << 30,
   });

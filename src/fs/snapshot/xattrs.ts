@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { KilnError } from '../../errors.ts';
 import { defaultXattrFilter, parseGetfattr, type XattrMap } from '../layer/xattrs.ts';
 import { hostPath } from './paths.ts';
+import { toolCommand } from '../../bundled-tools.ts';
 
 /** Keeps argv well below ARG_MAX (2 MiB here, shared with the environment). */
 const ARGV_BYTES = 256 * 1024;
@@ -46,7 +47,8 @@ export function readPathXattrs(root: string, rels: readonly string[], filter: Xa
   if (rels.length === 0) return out;
   const abs = path.resolve(root);
   for (const batch of batches(rels.map((rel) => hostPath(abs, rel)))) {
-    const r = spawnSync('getfattr', ['-P', '-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', '--', ...batch], {
+    const [getfattr, ...prefix] = toolCommand('getfattr');
+    const r = spawnSync(getfattr, [...prefix, '-P', '-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', '--', ...batch], {
       encoding: 'utf8',
       maxBuffer: 1 << 30,
     });
@@ -60,7 +62,8 @@ export function readPathXattrs(root: string, rels: readonly string[], filter: Xa
 export function removeXattrs(byName: ReadonlyMap<string, readonly string[]>): void {
   for (const [name, paths] of byName) {
     for (const batch of batches(paths)) {
-      const r = spawnSync('setfattr', ['-h', '-x', name, '--', ...batch], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+      const [setfattr, ...prefix] = toolCommand('setfattr');
+      const r = spawnSync(setfattr, [...prefix, '-h', '-x', name, '--', ...batch], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
       if (r.error) {
         throw new KilnError('SNAPSHOT_XATTR_FAILED', `removing ${name} with setfattr failed: ${r.error.message}`, {
           hint: 'install setfattr (Debian package "attr")',
