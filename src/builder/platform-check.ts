@@ -2,12 +2,12 @@
  * The platform a stage really has versus the one asked for, and the one place that decides whether RUN steps
  * can execute for a platform: BuildKit builds on a base image of another platform with a warning, and a RUN
  * can only run binaries the host executes, natively or through a binfmt_misc emulator with the F flag
- * (src/sandbox/emulation.ts says which).
+ * (src/builder/emulation.ts says which).
  */
 import type { Stage } from '../dockerfile/stages.ts';
 import { formatPlatform, hostPlatform, normalizePlatform, platformMatches } from '../image/platform.ts';
 import type { ConfigFile, Platform } from '../image/types.ts';
-import { emulationError, executionSupport, readBinfmtState, type BinfmtState } from '../sandbox/emulation.ts';
+import { emulationError, executionSupport, readBinfmtState, type BinfmtState } from './emulation.ts';
 
 /** The platform an image's config says its binaries are for. */
 export function configPlatform(config: ConfigFile): Platform {

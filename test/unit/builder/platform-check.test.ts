@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { basePlatformWarning, canExecute, checkRunnable, checkStagesRunnable, stagePlatform } from '../../../src/builder/platform-check.ts';
 import { loadDockerfile } from '../../../src/dockerfile/index.ts';
-import { readBinfmtState } from '../../../src/sandbox/emulation.ts';
+import { readBinfmtState } from '../../../src/builder/emulation.ts';
 import type { ConfigFile } from '../../../src/image/types.ts';
 
 const amd64 = { os: 'linux', architecture: 'amd64' };

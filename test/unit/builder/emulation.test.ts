@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { elfHeaderOf, entryMatches, executionSupport, parseBinfmtEntry, type BinfmtState } from '../../../src/sandbox/emulation.ts';
+import { elfHeaderOf, entryMatches, executionSupport, parseBinfmtEntry, type BinfmtState } from '../../../src/builder/emulation.ts';
 
 // What the kernel shows for Debian's qemu-user-static entry (flags as registered by systemd-binfmt).
 const aarch64 = `enabled
