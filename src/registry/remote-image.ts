@@ -4,7 +4,7 @@
  * so the caller decides how many download at once.
  */
 import type { Readable } from 'node:stream';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { compressionOfMediaType, decompressStream } from '../image/compression.ts';
 import { KilnError } from '../errors.ts';
 import type { ConfigFile, Descriptor, Image, ImageIndex, IndexManifest, Layer, Manifest } from '../image/types.ts';
 import { MediaType } from '../image/types.ts';
@@ -92,18 +92,8 @@ export class RemoteLayer implements Layer {
     return openBlob({ client: this.#image.client, repository: this.#image.ref.repository, digest: this.descriptor.digest, size: this.descriptor.size });
   }
   async uncompressed(): Promise<Readable> {
-    const blob = await this.compressed();
-    const decoder = decompressorFor(this.descriptor.mediaType);
-    if (!decoder) return blob;
-    blob.on('error', (err) => decoder.destroy(err));
-    return blob.pipe(decoder);
+    return decompressStream(await this.compressed(), compressionOfMediaType(this.descriptor.mediaType) ?? 'none');
   }
-}
-
-function decompressorFor(mediaType: string) {
-  if (mediaType.endsWith('+zstd') || mediaType.endsWith('.zstd')) return createZstdDecompress();
-  if (mediaType.endsWith('gzip') || mediaType === MediaType.dockerForeignLayerGzip) return createGunzip({ chunkSize: 128 << 10 });
-  return undefined;
 }
 
 export class RemoteIndex implements ImageIndex {

@@ -5,6 +5,7 @@
  * registry that stalls into a retryable failure; the build's abort signal stops any of it at once.
  */
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { getCACertificates } from 'node:tls';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
@@ -144,19 +145,10 @@ export async function withRetry<T>(what: string, policy: RetryPolicy, attempt: (
 }
 
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
-export function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
-  if (!signal) return new Promise((r) => setTimeout(r, ms));
-  signal.throwIfAborted();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
+export async function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
+  // Node's timer rejects with an AbortError; callers see the signal's own reason (what interrupted the build).
+  await sleep(ms, undefined, signal ? { signal } : {}).catch((err: unknown) => {
+    throw signal?.aborted ? signal.reason : err;
   });
 }
 

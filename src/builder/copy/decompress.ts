@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { decompressStream } from '../../image/compression.ts';
 import { KilnError } from '../../errors.ts';
 
 export type Compression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
@@ -40,8 +40,8 @@ const CHUNK_SIZE = 128 * 1024;
 export function openDecompressed(path: string, compression: Compression): Readable {
   const file = createReadStream(path, { highWaterMark: CHUNK_SIZE });
   if (compression === 'none') return file;
-  if (compression === 'gzip') return file.pipe(createGunzip({ chunkSize: CHUNK_SIZE }));
-  if (compression === 'zstd') return file.pipe(createZstdDecompress({ chunkSize: CHUNK_SIZE }));
+  // A read error fails the returned stream (decompressStream) instead of going unhandled.
+  if (compression === 'gzip' || compression === 'zstd') return decompressStream(file, compression);
   file.destroy();
   const tool = compression === 'bzip2' ? 'bzip2' : 'xz';
   const child = spawn(tool, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
