@@ -23,6 +23,13 @@ export interface DispatchContext {
   /** The stage's root filesystem directory, created (and filled from its layers) on first use. */
   rootfs(state: StageState): Promise<string>;
   /**
+   * Lets `edit` write into the stage's files, then writes a layer of the paths it returns (absolute inside the
+   * root it was given) and returns it (see StageFilesystem.editFiles: the root is valid only during `edit`).
+   */
+  editFiles(state: StageState, edit: (root: string) => Promise<readonly string[]>): Promise<Layer | undefined>;
+  /** Lets `read` read the state's files; the root is valid only while `read` runs. */
+  readFiles<T>(state: StageState, read: (root: string) => Promise<T>): Promise<T>;
+  /**
    * Writes a layer holding these rootfs paths (absolute inside the rootfs) and returns it for the step's
    * result (undefined with --single-snapshot, whose one layer is taken when the stage ends).
    */

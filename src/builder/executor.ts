@@ -21,7 +21,7 @@ import { createStageFilesystem } from './rootfs/create.ts';
 import { layerWriteOptions } from './rootfs/layers.ts';
 import { withForcedMetadataLayers } from './force-build-metadata.ts';
 import type { StageFilesystem } from './rootfs/stage-filesystem.ts';
-import { runSettings } from './run-settings.ts';
+import { probeRunAhead, runSettings } from './run-settings.ts';
 import { buildStage, type StageBuildEnv } from './stage-builder.ts';
 import type { StepCache } from './step-cache.ts';
 import type { StageState } from './state.ts';
@@ -125,6 +125,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     const timings = new Timings();
     const stopTotal = timings.start('Total Build Time');
     const run = runSettings(options, logger, control.signal);
+    if (plans.some((p) => stageInstructions(p.stages).some((i) => i.kind === 'RUN'))) probeRunAhead(run, work.root);
     const buildFor = async ({ graph, stages, targetPlatform }: (typeof plans)[number]): Promise<Image> => {
       const env: StageBuildEnv = {
         options, logger, work, filesystem: filesystem!, created, targetPlatform,

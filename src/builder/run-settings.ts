@@ -38,3 +38,13 @@ export function runSettings(options: BuildOptions, logger: Logger, signal?: Abor
     ...(signal ? { signal } : {}),
   };
 }
+
+/**
+ * Starts the isolation probe (and, for namespaced steps, the overlay probe of the work dir's filesystem) now,
+ * beside the base image pull, instead of in front of the first RUN step. Errors surface at that step.
+ */
+export function probeRunAhead(run: RunSettings, workRoot: string): void {
+  run.isolation().then(async (isolation) => {
+    if (isolation === 'namespace' || isolation === 'userns') await (await loadSandbox()).overlayWorks(isolation, workRoot);
+  }).catch(() => {});
+}

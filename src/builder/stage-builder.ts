@@ -119,6 +119,8 @@ function dispatchContext(env: StageBuildEnv, logger: Logger): DispatchContext {
     },
     rootfs: (state) => env.filesystem.rootfs(state),
     commitLayer: (state, paths) => takeAppendedLayer(state, () => env.filesystem.commitLayer(state, paths)),
+    editFiles: (state, edit) => takeAppendedLayer(state, () => env.filesystem.editFiles(state, edit)),
+    readFiles: (state, read) => env.filesystem.readFiles(state, read),
     scratchDir: (state) => env.work.newRootfs(state.stage.index),
     commitEntries: (state, entries) => takeAppendedLayer(state, () => env.filesystem.commitEntries(state, entries)),
     runStep: async (state, spec, stepDir, ignore) => {

@@ -37,14 +37,23 @@ export const TRASH_PREFIX = 'kiln-trash-';
 /** The deleting child: argv[1…] are trash dirs; `force` ignores a dir already gone or being deleted by another. */
 const REMOVER = "for (const d of process.argv.slice(1)) { try { require('fs').rmSync(d, { recursive: true, force: true, maxRetries: 3 }); } catch {} }";
 
-/** Starts a detached process deleting `dirs`; false when it could not be started. */
-export function removeInBackground(dirs: readonly string[], nodeBinary: string = process.execPath): boolean {
+/** The machine's `rm`: starts in a millisecond where a second node costs ~100 ms of CPU beside the next build. */
+const HOST_RM = ['/usr/bin/rm', '/bin/rm'];
+
+/**
+ * Starts a detached process deleting `dirs` (the host's `rm -rf`, else a plain node); false when none could
+ * be started. Not for in-place builds, whose `/` is the image's: no binary of it runs outside a RUN step.
+ */
+export function removeInBackground(dirs: readonly string[], nodeBinary: string = process.execPath, rmBinaries: readonly string[] = HOST_RM): boolean {
   if (dirs.length === 0) return true;
-  if (!fs.existsSync(nodeBinary)) return false;
+  const rm = rmBinaries.find((p) => fs.existsSync(p));
+  if (rm === undefined && !fs.existsSync(nodeBinary)) return false;
   try {
     // A plain node: the build's NODE_OPTIONS (preloads, hooks, flags) are not the remover's business.
     const { NODE_OPTIONS: _options, ...env } = process.env;
-    const child = spawn(nodeBinary, ['-e', REMOVER, ...dirs], { detached: true, stdio: 'ignore', env });
+    const child = rm !== undefined
+      ? spawn(rm, ['-rf', '--', ...dirs], { detached: true, stdio: 'ignore' })
+      : spawn(nodeBinary, ['-e', REMOVER, ...dirs], { detached: true, stdio: 'ignore', env });
     child.on('error', () => {
       for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
     });

@@ -79,11 +79,8 @@ interface SourceTree {
   isIgnored?: (rel: string) => boolean;
 }
 
-async function sourceTree(inst: CopyLike, ctx: DispatchContext): Promise<SourceTree> {
-  if (inst.kind === 'COPY' && inst.from !== undefined) {
-    const dep = await ctx.copySource(inst, inst.from);
-    return { root: await ctx.rootfs(dep.state), ownership: 'preserve' };
-  }
+/** The build context as a COPY/ADD source (what .dockerignore leaves in). */
+function contextTree(ctx: DispatchContext): SourceTree {
   return { root: ctx.contextRoot, ownership: 'root', isIgnored: (rel) => !ctx.isContextPathIncluded(rel) };
 }
 
@@ -137,20 +134,29 @@ export function copyHistory(inst: CopyLike): StepResult['history'] {
 }
 
 async function dispatchCopyLike(state: StageState, inst: CopyLike, ctx: DispatchContext): Promise<StepResult> {
+  if (inst.kind === 'COPY' && inst.from !== undefined) {
+    const dep = await ctx.copySource(inst, inst.from);
+    return ctx.readFiles(dep.state, (root) => copyLayer(state, inst, { root, ownership: 'preserve' }, ctx));
+  }
+  return copyLayer(state, inst, contextTree(ctx), ctx);
+}
+
+/** Copies `src`'s files into the stage as one layer (or a --link layer built apart from the stage's files). */
+async function copyLayer(state: StageState, inst: CopyLike, src: SourceTree, ctx: DispatchContext): Promise<StepResult> {
   const dest = destRelativeToWorkdir(state.config.config.WorkingDir, inst.dest);
-  const src = await sourceTree(inst, ctx);
   const chownSpec = inst.chown;
-  const needsUserDb = chownSpec !== undefined && !/^\d+(:\d+)?$/.test(chownSpec);
-  const link = inst.link && inst.chmod === undefined;
-  const rootfs = link && !needsUserDb ? undefined : await ctx.rootfs(state);
-  const owner = chownSpec === undefined ? undefined : located(inst.location, () => resolveChown(chownSpec, rootfs ?? '/nonexistent'));
+  const ownerIn = (root: string): Owner | undefined =>
+    chownSpec === undefined ? undefined : located(inst.location, () => resolveChown(chownSpec, root));
   let layer;
-  if (link) {
+  if (inst.link && inst.chmod === undefined) {
+    // Names in --chown are looked up in the stage's user database; numbers need no files.
+    const needsUserDb = chownSpec !== undefined && !/^\d+(:\d+)?$/.test(chownSpec);
+    const owner = needsUserDb ? await ctx.readFiles(state, async (root) => ownerIn(root)) : ownerIn('/nonexistent');
     const tree = ctx.scratchDir(state);
     await copyInto(tree, dest, inst, src, owner, ctx);
     layer = await ctx.commitTreeLayer(state, tree);
   } else {
-    layer = await ctx.commitLayer(state, await copyInto(rootfs!, dest, inst, src, owner, ctx));
+    layer = await ctx.editFiles(state, (root) => copyInto(root, dest, inst, src, ownerIn(root), ctx));
   }
   return { ...(layer ? { layer } : {}), history: copyHistory(inst) };
 }

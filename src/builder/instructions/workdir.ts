@@ -21,12 +21,14 @@ export function workdirResult(state: StageState, inst: WorkdirInstruction, layer
 export async function dispatchWorkdir(state: StageState, inst: WorkdirInstruction, ctx: DispatchContext): Promise<StepResult> {
   const wd = normalizeWorkdir(state.config.config.WorkingDir, inst.path);
   if (wd === '/') return workdirResult(state, inst, undefined);
-  const rootfs = await ctx.rootfs(state);
   const user = state.config.config.User;
-  const owner = user ? located(inst.location, () => resolveChown(user, rootfs)) : undefined;
-  const created = mkdirAll(resolveInRoot(rootfs, wd, { followFinal: true }), {
-    ...(owner ? { chown: owner } : {}),
-    ...(ctx.sourceDateEpoch === undefined ? {} : { time: ctx.sourceDateEpoch }),
+  const layer = await ctx.editFiles(state, async (rootfs) => {
+    const owner = user ? located(inst.location, () => resolveChown(user, rootfs)) : undefined;
+    const created = mkdirAll(resolveInRoot(rootfs, wd, { followFinal: true }), {
+      ...(owner ? { chown: owner } : {}),
+      ...(ctx.sourceDateEpoch === undefined ? {} : { time: ctx.sourceDateEpoch }),
+    });
+    return created.map((host) => host.slice(rootfs.length) || '/');
   });
-  return workdirResult(state, inst, await ctx.commitLayer(state, created.map((host) => host.slice(rootfs.length) || '/')));
+  return workdirResult(state, inst, layer);
 }

@@ -107,6 +107,7 @@ export function createStageFilesystem(inputs: FilesystemInputs): StageFilesystem
     work, layerOptions, snapshotMode, singleSnapshot: options.singleSnapshot, extractRetry,
     ignorePaths: ['/proc', '/sys', '/dev', ...options.ignorePaths],
     ...(store ? { store } : {}),
+    debug: (m: string) => logger.debug(m),
   });
   if (options.isolation !== 'none') return privateDirs;
 

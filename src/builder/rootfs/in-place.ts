@@ -87,6 +87,16 @@ export class InPlaceFilesystem implements StageFilesystem {
     await appendEntriesLayer(state, pathEntries(root, changedPaths, keep), this.#config.layerOptions);
   }
 
+  async editFiles(state: StageState, edit: (root: string) => Promise<readonly string[]>): Promise<void> {
+    if (state !== this.#building) return this.#config.privateDirs.editFiles(state, edit);
+    await this.commitLayer(state, await edit(await this.rootfs(state)));
+  }
+
+  async readFiles<T>(state: StageState, read: (root: string) => Promise<T>): Promise<T> {
+    if (state !== this.#building) return this.#config.privateDirs.readFiles(state, read);
+    return read(await this.rootfs(state));
+  }
+
   async commitTreeLayer(state: StageState, tree: string): Promise<void> {
     const root = await this.rootfs(state);
     const layer = await treeLayer(tree, this.#config.layerOptions);

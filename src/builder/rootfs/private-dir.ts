@@ -8,6 +8,7 @@ import path from 'node:path';
 import { isKilnError } from '../../errors.ts';
 import type { LayerStore } from '../../fs/layer-store.ts';
 import type { LayerDir } from '../../fs/snapshot/lower-view.ts';
+import { upperOpaqueDirs } from '../../fs/snapshot/overlay.ts';
 import type { LayerWriteOptions } from '../../fs/layer-writer.ts';
 import type { SnapshotMode } from '../../fs/snapshot/walk.ts';
 import type { TarEntry } from '../../fs/tar-entry.ts';
@@ -17,6 +18,7 @@ import { removeInBackground, type WorkDir } from '../work-dir.ts';
 import { appendEntriesLayer, appendLayer, applyImageLayers, applyLayerBlob, pathEntries, treeLayer, type ExtractRetry } from './layers.ts';
 import { finishSingleSnapshot, startSingleSnapshot, type SingleSnapshotStart } from './single-snapshot.ts';
 import { loadSandbox, loadStepRunner } from '../lazy-modules.ts';
+import { mountOverlayView, type OverlayView } from './overlay-view.ts';
 import type { StageFilesystem } from './stage-filesystem.ts';
 import type { StepOutcome, StepSpec } from './step-snapshots.ts';
 
@@ -36,6 +38,8 @@ export interface PrivateDirConfig {
    * else needs its files (COPY, WORKDIR, COPY --from, chroot steps).
    */
   store?: LayerStore;
+  /** Debug lines (when a stage is laid out in one directory, and why views are not used). */
+  debug?: (message: string) => void;
 }
 
 /** overlayfs takes at most 500 lower dirs; past this a stage is laid out in one directory instead. */
@@ -56,6 +60,8 @@ export class PrivateDirFilesystem implements StageFilesystem {
   readonly #pending = new Map<StageState, PendingLayerDir>();
   /** Short links (work/l/N) to layer dirs, so a deep stack fits one page of mount options. */
   readonly #links = new Map<string, string>();
+  /** Whether overlay views can be mounted here: unknown until the first one is tried. */
+  #viewsWork: boolean | undefined;
 
   constructor(config: PrivateDirConfig) {
     this.#config = config;
@@ -68,6 +74,7 @@ export class PrivateDirFilesystem implements StageFilesystem {
   async rootfs(state: StageState): Promise<string> {
     if (state.rootfs) return state.rootfs;
     const dir = this.#config.work.newRootfs(state.stage.index);
+    this.#config.debug?.(`laying out ${state.layers.length} layer(s) in ${dir}`);
     await applyImageLayers(dir, state.layers, this.#config.extractRetry);
     state.rootfs = dir;
     if (this.#config.singleSnapshot && this.#building.has(state)) {
@@ -80,6 +87,33 @@ export class PrivateDirFilesystem implements StageFilesystem {
     const rootfs = await this.rootfs(state);
     if (this.#config.singleSnapshot) return;
     await appendEntriesLayer(state, pathEntries(rootfs, changedPaths), this.#config.layerOptions);
+  }
+
+  async editFiles(state: StageState, edit: (root: string) => Promise<readonly string[]>): Promise<void> {
+    const view = this.#config.singleSnapshot ? undefined : await this.#openView(state, true);
+    if (view === undefined) {
+      await this.commitLayer(state, await edit(await this.rootfs(state)));
+      return;
+    }
+    const index = state.layers.length;
+    try {
+      await appendEntriesLayer(state, pathEntries(view.root, await edit(view.root)), this.#config.layerOptions);
+    } finally {
+      await view.close();
+    }
+    // What the overlay wrote is the new layer, in overlayfs's format: the next stack's topmost lower dir.
+    const upper = view.upper!;
+    if (state.layers.length > index) this.#layerDirs.set(state.layers[index], { dir: upper, opaque: new Set(upperOpaqueDirs(upper)) });
+  }
+
+  async readFiles<T>(state: StageState, read: (root: string) => Promise<T>): Promise<T> {
+    const view = await this.#openView(state, false);
+    if (view === undefined) return read(await this.rootfs(state));
+    try {
+      return await read(view.root);
+    } finally {
+      await view.close();
+    }
   }
 
   async commitTreeLayer(state: StageState, tree: string): Promise<void> {
@@ -160,6 +194,54 @@ export class PrivateDirFilesystem implements StageFilesystem {
       throw err;
     }
     return dirs.reverse();
+  }
+
+  /**
+   * The stage's files as a mounted overlay of its layer dirs (writable: with a fresh upper dir), when the stage
+   * is not laid out and views work here; undefined otherwise (the caller lays the stage out).
+   */
+  async #openView(state: StageState, writable: boolean): Promise<(OverlayView & { upper?: string }) | undefined> {
+    if (state.rootfs || !this.#config.store || this.#viewsWork === false) return undefined;
+    const stack = await this.#stack(state);
+    if (stack === undefined) return undefined;
+    const work = this.#config.work;
+    const rel = (dir: string): string => path.relative(work.root, dir);
+    const lower = stack.map((l) => rel(this.#link(l.dir)));
+    // overlayfs wants a lower dir, and two without an upper dir: an empty one fills in.
+    if (lower.length < (writable ? 1 : 2)) lower.push(rel(this.#emptyDir()));
+    const stepDir = work.newStepDir();
+    const upper = writable ? work.newLayerDir() : undefined;
+    fs.mkdirSync(path.join(stepDir, 'work'));
+    fs.mkdirSync(path.join(stepDir, 'mnt'));
+    try {
+      const view = await mountOverlayView({
+        base: work.root, lower, mountPoint: path.join(stepDir, 'mnt'),
+        ...(upper === undefined ? {} : { upper: rel(upper), work: rel(path.join(stepDir, 'work')) }),
+      });
+      this.#viewsWork = true;
+      return {
+        root: view.root,
+        ...(upper === undefined ? {} : { upper }),
+        close: async () => {
+          await view.close();
+          fs.rmSync(stepDir, { recursive: true, force: true });
+        },
+      };
+    } catch (err) {
+      fs.rmSync(stepDir, { recursive: true, force: true });
+      if (upper !== undefined) fs.rmSync(upper, { recursive: true, force: true });
+      if (this.#viewsWork === true) throw err;
+      // Not here (no CAP_SYS_ADMIN, no overlayfs on this filesystem): stages are laid out, as before.
+      this.#viewsWork = false;
+      this.#config.debug?.(`overlay views unavailable, stages are laid out in directories: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  #emptyDir(): string {
+    const dir = path.join(this.#config.work.root, 'empty');
+    fs.mkdirSync(dir, { recursive: true });
+    return dir;
   }
 
   #link(dir: string): string {

@@ -18,7 +18,15 @@ export interface StageFilesystem {
    * place), an earlier stage or an image (COPY --from, RUN --mount from=; always a private directory).
    */
   rootfs(state: StageState): Promise<string>;
-  /** A layer of these paths (absolute inside the stage's rootfs), appended to the stage (COPY, ADD). */
+  /**
+   * Lets `edit` write into the stage's files (COPY, ADD, WORKDIR), then appends a layer of the paths it
+   * returns (absolute inside the root it was given). The root may be a view of the stage's layers rather
+   * than a laid-out rootfs: valid only while `edit` runs.
+   */
+  editFiles(state: StageState, edit: (root: string) => Promise<readonly string[]>): Promise<void>;
+  /** Lets `read` read the state's files (COPY --from); the root is valid only while `read` runs. */
+  readFiles<T>(state: StageState, read: (root: string) => Promise<T>): Promise<T>;
+  /** A layer of these paths (absolute inside the stage's rootfs), appended to the stage. */
   commitLayer(state: StageState, changedPaths: readonly string[]): Promise<void>;
   /** A whole tree (COPY --link) as a layer, appended and applied to the stage's files if laid out. */
   commitTreeLayer(state: StageState, tree: string): Promise<void>;

@@ -148,6 +148,11 @@ export interface OverlayUpperChanges {
   opaqueDirs: string[];
 }
 
+/** Layer-form paths of the opaque directories of an (unmounted) upper dir. Cost: O(upper dir). */
+export function upperOpaqueDirs(upper: string): string[] {
+  return [...readTreeXattrs(path.resolve(upper), (name) => OPAQUE.includes(name))].filter(([, attrs]) => isOpaqueDir(attrs)).map(([rel]) => rel);
+}
+
 /** Layer entries for what a step wrote into an overlay upper dir (unmounted). Cost: O(upper dir). */
 export function overlayUpperEntries(upper: string, options: OverlayUpperOptions): SnapshotResult {
   return overlayUpperChanges(upper, options).result;

@@ -33,9 +33,9 @@ function baseWithWhiteouts(t: TestContext, busybox: string): string {
 }
 
 async function build(t: TestContext, dockerfile: string, base: string, store: string): Promise<{ digest: string; stderr: string; layout: string }> {
-  const ctx = context(t, { Dockerfile: dockerfile, 'ctx.txt': 'from context\n' });
+  const ctx = context(t, { Dockerfile: dockerfile, 'ctx.txt': 'from context\n', 'tree/x/inner': 'inner\n' });
   const layout = path.join(tempDir(t, 'kiln-store-out-'), 'oci');
-  const r = await kiln(['build', '-c', ctx, '--no-push', '--reproducible', '--oci-layout-path', layout, '--isolation=namespace',
+  const r = await kiln(['build', '-c', ctx, '--no-push', '--reproducible', '--oci-layout-path', layout, '--isolation=namespace', '--verbosity=debug',
     '--base-image-source', `base=oci:${base}`], { KILN_LAYER_STORE: store });
   assert.equal(r.status, 0, r.stderr);
   const digest = /built image (sha256:[0-9a-f]{64})/.exec(r.stderr)?.[1];
@@ -74,6 +74,14 @@ const DOCKERFILES: Record<string, string> = {
     'COPY --from=b /b /b',
     'RUN cat /b > /c',
   ].join('\n'),
+  'COPY over whiteouts: directories deleted by a RUN or the base made again': [
+    'FROM base',
+    'RUN mkdir /x && echo old > /x/old',
+    'RUN rm -rf /x',
+    'COPY tree/ /',
+    'COPY ctx.txt /gonedir/',
+    'RUN ls -a /x /gonedir > /seen',
+  ].join('\n'),
 };
 
 for (const [name, dockerfile] of Object.entries(DOCKERFILES)) {
@@ -90,6 +98,10 @@ for (const [name, dockerfile] of Object.entries(DOCKERFILES)) {
     if (name.startsWith('RUN steps')) {
       assert.equal(fileIn(t, off.layout, 'seen'), 'new\n0\n/a:\n.\n..\nn\n\n/opq:\n.\n..\n');
     }
+    if (name.startsWith('COPY over whiteouts')) assert.equal(fileIn(t, off.layout, 'seen'), '/gonedir:\n.\n..\nctx.txt\n\n/x:\n.\n..\ninner\n');
+    // With the store, COPY and WORKDIR write through an overlay of the stage's layer dirs: no stage is laid out.
+    assert.doesNotMatch(warm.stderr, /laying out/);
+    assert.match(off.stderr, /laying out/);
   });
 }
 

@@ -64,6 +64,14 @@ test('layer dirs are short and distinct (they go into one overlay mount option)'
 });
 
 test('removeInBackground reports when no remover can start', () => {
-  assert.equal(removeInBackground(['/nonexistent-kiln-trash'], '/nonexistent/node'), false);
+  assert.equal(removeInBackground(['/nonexistent-kiln-trash'], '/nonexistent/node', ['/nonexistent/rm']), false);
   assert.equal(removeInBackground([]), true);
+});
+
+test('without an rm on the machine (Kiln\'s executor image), a plain node deletes the trash', async (t) => {
+  const parent = parentDir(t);
+  const trash = path.join(parent, `${TRASH_PREFIX}by-node`);
+  fill(trash, 30);
+  assert.equal(removeInBackground([trash], process.execPath, ['/nonexistent/rm']), true);
+  assert.ok(await until(() => !fs.existsSync(trash)), 'the node remover deleted the trash');
 });
