@@ -9,6 +9,8 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { perlCommand } from '../../bundled-tools.ts';
 
 export interface OverlayViewSpec {
   /** Directory the layer paths below are relative to (short paths keep the mount options within a page). */
@@ -32,7 +34,7 @@ export interface OverlayView {
 const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The holder: mounts, says so, waits for its stdin to close, unmounts. */
-const HOLDER = 'cd "$1" && mount -t overlay kiln-view -o "$2" "$3" || exit 1; echo mounted; read -r _; umount "$3"';
+const holderPath = fileURLToPath(new URL('./overlay-view.pl', import.meta.url));
 
 /** overlayfs's mount options; a read-only view needs at least two lower dirs (add an empty one). */
 export function overlayOptions(spec: Pick<OverlayViewSpec, 'lower' | 'upper' | 'work'>): string {
@@ -43,7 +45,7 @@ export function overlayOptions(spec: Pick<OverlayViewSpec, 'lower' | 'upper' | '
 /** Mounts the view; rejects when the holder cannot mount (no CAP_SYS_ADMIN, no overlayfs there). */
 export function mountOverlayView(spec: OverlayViewSpec): Promise<OverlayView> {
   const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--propagation', 'private', '--',
-    'sh', '-c', HOLDER, 'kiln-view', spec.base, overlayOptions(spec), spec.mountPoint], {
+    ...perlCommand(), holderPath, process.arch, spec.base, overlayOptions(spec), spec.mountPoint], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { PATH: toolPath },
   });
