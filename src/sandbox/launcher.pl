@@ -290,8 +290,14 @@ sub mount_root {
   # Relative layer paths keep long lower lists under the one-page limit of mount options.
   chdir($base) or fail('RUN_MOUNT', "chdir $base: $!") if $base ne '';
   # In a user namespace overlayfs keeps its whiteout/opaque marks in user.overlay.* xattrs (kernel ≥ 5.11).
-  mount_fs('overlay', $root, 'overlay', $MS_NODEV,
-    'lowerdir=' . join(':', @lower) . ",upperdir=$upper,workdir=$work" . ($mode eq 'userns' ? ',userxattr' : ''));
+  my $data = 'lowerdir=' . join(':', @lower) . ",upperdir=$upper,workdir=$work" . ($mode eq 'userns' ? ',userxattr' : '');
+  # volatile (kernel ≥ 5.10): no sync of the upper filesystem when the step's namespace unmounts the overlay,
+  # which otherwise waits for every dirty page of that filesystem (~0.15–0.3 s after writing 200 MB). The
+  # upper dir is the build's scratch, never needed after a crash; older kernels refuse the option (EINVAL).
+  if (call('mount', 'overlay', $root, 'overlay', num($MS_NODEV), "$data,volatile") != 0) {
+    fail('RUN_MOUNT', "mount overlay on $root: $!") unless $!{EINVAL};
+    mount_fs('overlay', $root, 'overlay', $MS_NODEV, $data);
+  }
   chdir('/');
 }
 

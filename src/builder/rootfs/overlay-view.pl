@@ -14,8 +14,14 @@ my $sys = $SYSCALLS{ $arch eq 'x64' ? 'x64' : 'generic' };
 sub str { my ($s) = @_; return "$s"; }
 
 chdir($base) or die "chdir $base: $!\n";
-syscall($sys->{mount}, str('kiln-view'), str($point), str('overlay'), 0, str($options)) == 0
-  or die "mount overlay on $point ($options): $!\n";
+# A writable view is volatile (kernel ≥ 5.10): its unmount does not wait for a sync of the whole upper
+# filesystem; older kernels refuse the option (EINVAL) and get the plain mount.
+my $volatile = $options =~ /upperdir=/ ? ',volatile' : '';
+if (syscall($sys->{mount}, str('kiln-view'), str($point), str('overlay'), 0, str("$options$volatile")) != 0) {
+  die "mount overlay on $point ($options): $!\n" unless $volatile ne '' && $!{EINVAL};
+  syscall($sys->{mount}, str('kiln-view'), str($point), str('overlay'), 0, str($options)) == 0
+    or die "mount overlay on $point ($options): $!\n";
+}
 $| = 1;
 print "mounted\n";
 1 while sysread(STDIN, my $buf, 4096);
