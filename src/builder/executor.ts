@@ -11,11 +11,11 @@ import { KilnError } from '../errors.ts';
 import { formatTime } from '../image/mutate.ts';
 import { PartsImage } from '../image/parts-image.ts';
 import { hostPlatform } from '../image/platform.ts';
-import { MediaType, type Image } from '../image/types.ts';
+import { MediaType, type Image, type Layer } from '../image/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { BuildOptions } from './options.ts';
 import { writeOutputs } from './outputs.ts';
-import { preparePush } from './push.ts';
+import { preparePush, type Pusher } from './push.ts';
 import { registryImageSource, registryOptionsFrom } from './registry-source.ts';
 import { createStageFilesystem } from './rootfs/create.ts';
 import { layerWriteOptions } from './rootfs/layers.ts';
@@ -82,6 +82,15 @@ async function openStepCache(options: BuildOptions, logger: Logger): Promise<Ste
   return { cache, runLayers: c.runLayers, copyLayers: c.copyLayers, stats: { hits: 0, misses: 0 } };
 }
 
+/** Offers the pusher each layer made by the target stage or a stage it is built FROM (its layers are the image's). */
+function earlyPush(pusher: Pusher, target: Stage, stages: readonly Stage[]): (stage: Stage, layer: Layer) => void {
+  const chain = new Set<number>();
+  for (let s: Stage | undefined = target; s !== undefined; s = s.baseStage === undefined ? undefined : stages[s.baseStage]) chain.add(s.index);
+  return (stage, layer) => {
+    if (chain.has(stage.index)) pusher.offer(layer);
+  };
+}
+
 /** kaniko's BENCHMARK_FILE: milliseconds per category, plus the layer cache's hits and misses. */
 function benchmarkReport(timings: Timings, stepCache: StepCache | undefined): Record<string, number> {
   return { ...timings.toJSON(), ...(stepCache ? { 'Cache Hits': stepCache.stats.hits, 'Cache Misses': stepCache.stats.misses } : {}) };
@@ -141,6 +150,8 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
         stageCount: stages.length,
         timings,
         ...(stepCache ? { stepCache } : {}),
+        // One platform: the layers of the target's FROM chain are the pushed image's; upload them as they come.
+        ...(pusher && plans.length === 1 ? { onLayer: earlyPush(pusher, graph.target, graph.stages) } : {}),
       };
       for (const [position, stage] of stages.entries()) {
         env.states.set(stage.index, await buildStage(stage, position + 1, env));

@@ -5,7 +5,7 @@
  * uploads blobs first and manifests last, so a failed push never leaves a tag pointing at a missing blob.
  */
 import { KilnError } from '../errors.ts';
-import type { Image } from '../image/types.ts';
+import type { Image, Layer } from '../image/types.ts';
 import type { BuiltIndex } from '../image/platform-index.ts';
 import type { Logger } from '../log/logger.ts';
 import { formatReference, parseReference, repositoryName, type Reference } from '../registry/reference.ts';
@@ -18,6 +18,8 @@ export interface Pusher {
   push(image: Image): Promise<string>;
   /** Pushes each platform's image by digest, then the index under every destination; returns the index digest. */
   pushIndex(index: BuiltIndex): Promise<string>;
+  /** Starts uploading a layer the pushed image will hold, while the build goes on (single-platform builds). */
+  offer(layer: Layer): void;
   close(): Promise<void>;
 }
 
@@ -59,8 +61,13 @@ export async function preparePush(options: BuildOptions, logger: Logger, signal?
   if (!output.push || output.destinations.length === 0) return undefined;
   const refs = destinationReferences(output.destinations);
   const opts = registryOptionsFrom(options, logger, signal);
-  const { RegistrySession, checkPushPermission, pushImage, pushIndexManifest } = await loadRegistryClient();
+  const { EarlyUploads, RegistrySession, checkPushPermission, pushImage, pushIndexManifest } = await loadRegistryClient();
   const session = new RegistrySession(opts);
+  // Early uploads have their own session and signal: a failed build stops them without touching the push.
+  const stopEarly = new AbortController();
+  const earlyOpts = { ...opts, signal: opts.signal ? AbortSignal.any([opts.signal, stopEarly.signal]) : stopEarly.signal, log: (m: string) => logger.debug(m) };
+  let early: InstanceType<typeof EarlyUploads> | undefined;
+  let earlySession: InstanceType<typeof RegistrySession> | undefined;
   try {
     if (options.registry.skipPushPermissionCheck) {
       logger.debug('skipping the push permission check (--skip-push-permission-check)');
@@ -83,7 +90,7 @@ export async function preparePush(options: BuildOptions, logger: Logger, signal?
       const expected = await image.digest();
       let result;
       try {
-        result = await pushImage(image, refs, opts, { session });
+        result = await pushImage(image, refs, opts, { session, ...(early ? { early } : {}) });
       } catch (err) {
         throw pushFailed(refs, err);
       }
@@ -115,6 +122,16 @@ export async function preparePush(options: BuildOptions, logger: Logger, signal?
       }
       return result.digest;
     },
-    close: () => session.close(),
+    offer(layer) {
+      earlySession ??= new RegistrySession(earlyOpts);
+      early ??= new EarlyUploads(refs, earlyOpts, earlySession);
+      early.offer(layer);
+    },
+    async close() {
+      stopEarly.abort();
+      await early?.settle();
+      await earlySession?.close();
+      await session.close();
+    },
   };
 }

@@ -9,7 +9,7 @@ import { resolveStageSource } from '../dockerfile/stage-graph.ts';
 import { imageTriggers } from '../dockerfile/image-triggers.ts';
 import { SCRATCH, type Stage } from '../dockerfile/stages.ts';
 import { KilnError } from '../errors.ts';
-import type { Platform } from '../image/types.ts';
+import type { Layer, Platform } from '../image/types.ts';
 import { hostPlatform, parsePlatform } from '../image/platform.ts';
 import type { Logger } from '../log/logger.ts';
 import { startStep } from '../log/steps.ts';
@@ -55,6 +55,8 @@ export interface StageBuildEnv {
   stepCache?: StepCache;
   /** The platform this pass builds for (one of --custom-platform's list); default: --custom-platform or the host's. */
   targetPlatform?: Platform;
+  /** Told of every layer a step makes, as soon as it exists (early pushes). */
+  onLayer?: (stage: Stage, layer: Layer) => void;
 }
 
 /** The stage's starting state and the base's ONBUILD triggers (a base stage's are in `stage.onbuildTriggers`). */
@@ -170,6 +172,7 @@ export async function buildStage(stage: Stage, position: number, env: StageBuild
     try {
       const outcome = await resolveStep(state, expandStep(state, inst, ctx), ctx, env.filesystem, env.stepCache, logger);
       await applyStepResult(state, outcome.result);
+      if (outcome.result.layer) env.onLayer?.(stage, outcome.result.layer);
       if (outcome.key === undefined) delete state.cacheKey;
       else state.cacheKey = outcome.key;
       step.done(outcome.cached ? 'CACHED' : undefined);

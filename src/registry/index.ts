@@ -14,6 +14,6 @@ export type { PullOptions, PullCandidate, ResolvedManifest } from './pull.ts';
 export { getManifest, remoteImage, remoteIndex, pullCandidates } from './pull.ts';
 export { RemoteImage, RemoteLayer, RemoteIndex } from './remote-image.ts';
 export type { PushOptions, PushResult } from './push.ts';
-export { pushImage, pushIndexManifest } from './push.ts';
+export { EarlyUploads, pushImage, pushIndexManifest } from './push.ts';
 export { checkPushPermission } from './permission.ts';
 export { MANIFEST_ACCEPT, isIndexMediaType } from './manifest.ts';

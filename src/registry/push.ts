@@ -22,6 +22,8 @@ export interface PushOptions {
   session?: RegistrySession;
   /** Blobs uploaded at once per repository. Default 3. */
   concurrency?: number;
+  /** Layers uploaded while the build went on: not uploaded again. */
+  early?: EarlyUploads;
 }
 
 export interface PushResult {
@@ -69,9 +71,15 @@ export async function pushImage(image: Image, refs: Reference[], opts: RegistryO
         };
         const policy = retryPolicyOf(opts, 'push');
         const blobs = [{ ...configBlob, ...(uploadedTo && { mountFrom: uploadedTo }) }, ...layerBlobs.map((b, i) => ({ ...b, ...(mountSources[i] && { mountFrom: mountSources[i] }) }))];
-        await forEachLimited(blobs, push.concurrency ?? 3, (blob) => withRetry(`uploading ${blob.digest} to ${group.registry}/${group.repository}`, policy, async () => {
-          stats[await uploadBlob(target, blob)]++;
-        }));
+        await forEachLimited(blobs, push.concurrency ?? 3, async (blob) => {
+          if (await push.early?.holds(group.registry, group.repository, blob.digest)) {
+            stats.uploaded++;
+            return;
+          }
+          await withRetry(`uploading ${blob.digest} to ${group.registry}/${group.repository}`, policy, async () => {
+            stats[await uploadBlob(target, blob)]++;
+          });
+        });
         uploadedTo = group.repository;
         for (const ref of group.refs) {
           const outcome = await withRetry(`pushing manifest to ${formatReference(ref)}`, policy, () => putManifest(target, ref, rawManifest, mediaType, digest, opts));
@@ -81,6 +89,59 @@ export async function pushImage(image: Image, refs: Reference[], opts: RegistryO
     }
     return { digest, destinations, blobs: stats };
   });
+}
+
+/**
+ * Layer blobs uploaded while the build still runs (the issue's "push blobs while later steps run"): each layer
+ * offered goes to the first destination repository of every registry (the others mount it at push time), one
+ * upload at a time beside the build. A failed early upload is only noted: pushImage uploads that blob again.
+ * The manifest still goes last, so a failed build leaves at most unreferenced blobs, never a tag.
+ */
+export class EarlyUploads {
+  readonly #targets: UploadTarget[];
+  readonly #policy: ReturnType<typeof retryPolicyOf>;
+  /** `registry/repository@digest` → whether the upload succeeded. */
+  readonly #done = new Map<string, Promise<boolean>>();
+  #queue: Promise<unknown> = Promise.resolve();
+  readonly #log: (message: string) => void;
+
+  constructor(refs: Reference[], opts: RegistryOptions, session: RegistrySession) {
+    this.#targets = groupByRegistry(refs).map(([group]) => ({
+      client: session.client(group.registry, 'push'), repository: group.repository, scopes: pushScopes(group.repository, []),
+    }));
+    this.#policy = retryPolicyOf(opts, 'push');
+    this.#log = opts.log;
+  }
+
+  /** Queues `layer`'s blob for upload; returns at once. */
+  offer(layer: Layer): void {
+    const digest = layer.digest();
+    for (const target of this.#targets) {
+      const key = digest.then((d) => `${target.client.registry}/${target.repository}@${d}`);
+      const upload = this.#queue.then(async () => {
+        const [d, size] = await Promise.all([digest, layer.size()]);
+        await withRetry(`uploading ${d} to ${target.client.registry}/${target.repository}`, this.#policy,
+          () => uploadBlob(target, { digest: d, size, open: () => layer.compressed() }));
+        return true;
+      }).catch((err: unknown) => {
+        this.#log(`early upload failed, the push uploads it again: ${err instanceof Error ? err.message : String(err)}`);
+        return false;
+      });
+      this.#queue = upload;
+      void key.then((k) => { if (!this.#done.has(k)) this.#done.set(k, upload); }, () => {});
+    }
+  }
+
+  /** Whether an early upload put `digest` into `registry/repository` (waits for the uploads queued so far). */
+  async holds(registry: string, repository: string, digest: string): Promise<boolean> {
+    await this.#queue;
+    return (await this.#done.get(`${registry}/${repository}@${digest}`)) ?? false;
+  }
+
+  /** Waits for what is in flight to end (after the caller aborted it, quickly). */
+  async settle(): Promise<void> {
+    await this.#queue;
+  }
 }
 
 /**

@@ -294,6 +294,9 @@ sub mount_root {
   # volatile (kernel ≥ 5.10): no sync of the upper filesystem when the step's namespace unmounts the overlay,
   # which otherwise waits for every dirty page of that filesystem (~0.15–0.3 s after writing 200 MB). The
   # upper dir is the build's scratch, never needed after a crash; older kernels refuse the option (EINVAL).
+  # A work dir used before by a volatile mount carries overlayfs's marker, which refuses the next mount; after a
+  # clean unmount the upper dir is consistent, so the marker goes.
+  unlink("$work/work/incompat/volatile/dirty") and rmdir("$work/work/incompat/volatile") and rmdir("$work/work/incompat");
   if (call('mount', 'overlay', $root, 'overlay', num($MS_NODEV), "$data,volatile") != 0) {
     fail('RUN_MOUNT', "mount overlay on $root: $!") unless $!{EINVAL};
     mount_fs('overlay', $root, 'overlay', $MS_NODEV, $data);

@@ -151,7 +151,8 @@ test('--no-push with --destination names the image in the tarball and digest fil
 test('a blob upload that fails stops the push before any manifest; --push-retry rides over it', async (t) => {
   const ctx = context(t, { Dockerfile: `FROM ${plain.host}/library/busybox:latest\nCOPY a.txt /a.txt\n`, 'a.txt': 'retry\n' });
   const failOneUpload = () => firstN(1, (q) => q.path.includes('/blobs/uploads/'), { kind: 'status', status: 503 });
-  const failing = await startFaultProxy(plain.host, failOneUpload());
+  // Every upload fails here: the COPY layer's early upload, then the push's own.
+  const failing = await startFaultProxy(plain.host, firstN(1000, (q) => q.path.includes('/blobs/uploads/'), { kind: 'status', status: 503 }));
   t.after(() => failing.stop());
   const r = await kiln(['build', '--context', ctx, '--destination', `${failing.host}/flaky/app:1`, '--skip-push-permission-check']);
   assert.notEqual(r.status, 0);
@@ -166,4 +167,30 @@ test('a blob upload that fails stops the push before any manifest; --push-retry 
     '--digest-file', path.join(out, 'digest')]);
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal((await inspectImage(plain, 'flaky/app:1')).Digest, fs.readFileSync(path.join(out, 'digest'), 'utf8'));
+});
+
+test('layers are uploaded while later steps still run; the manifest comes last', async (t) => {
+  const ctx = context(t, { Dockerfile: `FROM ${plain.host}/library/busybox:latest\nRUN echo a > /a\nRUN sleep 2 && echo b > /b\n` });
+  const out = tempDir(t, 'kiln-out-');
+  const r = await kiln(['build', '--context', ctx, '--destination', `${plain.host}/early/app:1`, '--digest-file', path.join(out, 'digest')]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stderr.split('\n');
+  const firstUpload = lines.findIndex((l) => /pushed blob [0-9a-f]{12} .*early\/app/.test(l));
+  const lastStepDone = lines.findIndex((l) => /STEP 3\/3: done/.test(l));
+  assert.ok(firstUpload >= 0 && lastStepDone >= 0, r.stderr);
+  assert.ok(firstUpload < lastStepDone, `the first RUN's layer was pushed before the last step ended:\n${r.stderr}`);
+  const pushed = await inspectImage(plain, 'early/app:1');
+  assert.equal(pushed.Digest, fs.readFileSync(path.join(out, 'digest'), 'utf8'));
+  assert.equal((pushed.Layers as string[]).length, 3);
+  // Every blob the manifest names is there: skopeo copies the whole image out of the registry.
+  await run('skopeo', ['--insecure-policy', 'copy', ...skopeoRegistryFlags(plain, 'src'), `docker://${plain.host}/early/app:1`, `oci:${path.join(out, 'copy')}:x`]);
+});
+
+test('a build that fails after an early upload leaves no manifest and no tag', async (t) => {
+  const ctx = context(t, { Dockerfile: `FROM ${plain.host}/library/busybox:latest\nRUN echo a > /a\nRUN sleep 1 && exit 3\n` });
+  const r = await kiln(['build', '--context', ctx, '--destination', `${plain.host}/early-broken/app:1`]);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /pushed blob [0-9a-f]{12} .*early-broken\/app/, 'the first layer went up early');
+  await inspectFails(plain, 'early-broken/app:1');
+  assert.equal(fs.existsSync(manifestsDir(plain, 'early-broken/app')), false);
 });
