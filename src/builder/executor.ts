@@ -107,7 +107,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     throw err;
   });
   const work = createWorkDir();
-  const images = registryImageSource(options, logger, control.signal);
+  const images = registryImageSource(options, logger, work.blobs, control.signal);
   let filesystem: StageFilesystem | undefined;
   let stepCache: StepCache | undefined;
   let built = false;

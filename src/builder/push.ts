@@ -65,7 +65,7 @@ export async function preparePush(options: BuildOptions, logger: Logger, signal?
   const session = new RegistrySession(opts);
   // Early uploads have their own session and signal: a failed build stops them without touching the push.
   const stopEarly = new AbortController();
-  const earlyOpts = { ...opts, signal: opts.signal ? AbortSignal.any([opts.signal, stopEarly.signal]) : stopEarly.signal, log: (m: string) => logger.debug(m) };
+  const earlyOpts = { ...opts, signal: opts.signal ? AbortSignal.any([opts.signal, stopEarly.signal]) : stopEarly.signal };
   let early: InstanceType<typeof EarlyUploads> | undefined;
   let earlySession: InstanceType<typeof RegistrySession> | undefined;
   try {

@@ -10,6 +10,8 @@ import type { Logger } from '../log/logger.ts';
 import { createTransferProgress, formatBytes } from '../log/transfer-progress.ts';
 import { formatDuration } from '../log/timings.ts';
 import { loadLocalImageSources, loadRegistryClient } from './lazy-modules.ts';
+import type { BlobStore } from '../image/blob-store.ts';
+import { spooledImage } from './spooled-image.ts';
 import type { BuildOptions } from './options.ts';
 
 export interface ImageSource {
@@ -44,8 +46,13 @@ export function registryOptionsFrom(options: BuildOptions, logger: Logger, signa
   });
 }
 
-export function registryImageSource(options: BuildOptions, logger: Logger, signal?: AbortSignal): ImageSource {
+/**
+ * Images from registries (after --base-image-source and the base-image cache), each layer downloaded at most
+ * once into `blobs`; with an OCI layout or tarball output, which needs every blob, downloads start at once.
+ */
+export function registryImageSource(options: BuildOptions, logger: Logger, blobs: BlobStore, signal?: AbortSignal): ImageSource {
   const opts = registryOptionsFrom(options, logger, signal);
+  const prefetch = options.output.ociLayoutPath !== undefined || options.output.tarPath !== undefined;
   let session: RegistrySession | undefined;
   const pulled = new Map<string, Promise<Image>>();
   async function pullOnce(name: string, platform: Platform): Promise<Image> {
@@ -60,7 +67,7 @@ export function registryImageSource(options: BuildOptions, logger: Logger, signa
     const bytes = layers.reduce((sum, l) => sum + l.size, 0);
     // The layers download when the stage first needs its files; each blob then gets its own line.
     logger.info(`resolved image ${name} to ${await image.digest()} (${layers.length} layers, ${formatBytes(bytes)}) in ${formatDuration(Date.now() - started)}`);
-    return image;
+    return spooledImage(image, blobs, prefetch);
   }
   return {
     pull(name, platform) {

@@ -61,17 +61,17 @@ export class LayerStore {
   }
 
   /** The layer's directory, unpacked from `open()` (its uncompressed tar) unless the store has it already. */
-  get(diffID: string, open: () => Promise<Readable>): Promise<LayerDir> {
+  get(diffID: string, open: () => Promise<Readable>, label = 'content'): Promise<LayerDir> {
     let pending = this.#pending.get(diffID);
     if (pending === undefined) {
-      pending = this.#get(diffID, open);
+      pending = this.#get(diffID, open, label);
       this.#pending.set(diffID, pending);
       pending.catch(() => this.#pending.delete(diffID));
     }
     return pending;
   }
 
-  async #get(diffID: string, open: () => Promise<Readable>): Promise<LayerDir> {
+  async #get(diffID: string, open: () => Promise<Readable>, label: string): Promise<LayerDir> {
     const hex = hexOf(diffID);
     // The lease is written before the layer is looked at: an eviction from then on spares it.
     fs.appendFileSync(this.#lease, `${diffID}\n`);
@@ -90,7 +90,12 @@ export class LayerStore {
       const { unpackOverlayLayer } = await import('./extract/overlay-layer.ts');
       const stats = await unpackOverlayLayer(path.join(tmp, 'fs'), tar.pipe(counted));
       const actual = `sha256:${hash.digest('hex')}`;
-      if (actual !== diffID) throw new KilnError('LAYER_INVALID', `layer content has diffID ${actual}, expected ${diffID}`);
+      // containerd's check, worded as applyLayerBlob words it: the bytes unpacked are the ones the config names.
+      if (actual !== diffID) {
+        throw new KilnError('LAYER_DIFFID_MISMATCH', `layer ${label} unpacks to ${actual}, but the image config names ${diffID}`, {
+          hint: 'the image is corrupt or was tampered with: rebuild or re-push it',
+        });
+      }
       const meta: LayerMeta = { diffID, bytes, opaqueDirs: stats.opaqueDirs };
       fs.writeFileSync(path.join(tmp, 'meta.json'), JSON.stringify(meta) + '\n');
       try {

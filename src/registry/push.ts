@@ -104,8 +104,10 @@ export class EarlyUploads {
   readonly #done = new Map<string, Promise<boolean>>();
   #queue: Promise<unknown> = Promise.resolve();
   readonly #log: (message: string) => void;
+  readonly #signal: AbortSignal | undefined;
 
   constructor(refs: Reference[], opts: RegistryOptions, session: RegistrySession) {
+    this.#signal = opts.signal;
     this.#targets = groupByRegistry(refs).map(([group]) => ({
       client: session.client(group.registry, 'push'), repository: group.repository, scopes: pushScopes(group.repository, []),
     }));
@@ -124,7 +126,8 @@ export class EarlyUploads {
           () => uploadBlob(target, { digest: d, size, open: () => layer.compressed() }));
         return true;
       }).catch((err: unknown) => {
-        this.#log(`early upload failed, the push uploads it again: ${err instanceof Error ? err.message : String(err)}`);
+        // Stopped on purpose (the build failed, or was interrupted): nothing to say.
+        if (!this.#signal?.aborted) this.#log(`uploading a layer early failed; the push uploads it again: ${err instanceof Error ? err.message : String(err)}`);
         return false;
       });
       this.#queue = upload;

@@ -188,7 +188,7 @@ export class PrivateDirFilesystem implements StageFilesystem {
     try {
       // In parallel: one layer downloads while another unpacks.
       dirs = await Promise.all(state.layers.map(async (layer) =>
-        this.#layerDirs.get(layer) ?? this.#config.store!.get(await layer.diffID(), () => layer.uncompressed())));
+        this.#layerDirs.get(layer) ?? this.#config.store!.get(await layer.diffID(), () => layer.uncompressed(), await layer.digest())));
     } catch (err) {
       if (isKilnError(err) && err.code === 'LAYER_OVERLAY_UNSUPPORTED') return undefined;
       throw err;

@@ -74,7 +74,7 @@ test('content that does not match its diffID is refused and nothing is published
   const l = layer(dir, 'a', { f: 'x' });
   const store = new LayerStore({ root: join(dir, 'store'), maxBytes: 1 << 30 });
   const wrong = `sha256:${'0'.repeat(64)}`;
-  await assert.rejects(store.get(wrong, l.open), (err: unknown) => isKilnError(err) && err.code === 'LAYER_INVALID');
+  await assert.rejects(store.get(wrong, l.open), (err: unknown) => isKilnError(err) && err.code === 'LAYER_DIFFID_MISMATCH');
   assert.deepEqual(fs.readdirSync(join(dir, 'store')).filter((n) => n !== 'leases'), []);
 });
 
