@@ -134,7 +134,8 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     const timings = new Timings();
     const stopTotal = timings.start('Total Build Time');
     const run = runSettings(options, logger, control.signal);
-    if (plans.some((p) => stageInstructions(p.stages).some((i) => i.kind === 'RUN'))) probeRunAhead(run, work.root);
+    // Not with the layer cache: a build whose every step hits starts no sandbox, not even a probe.
+    if (!options.cache.enabled && plans.some((p) => stageInstructions(p.stages).some((i) => i.kind === 'RUN'))) probeRunAhead(run, work.root);
     const buildFor = async ({ graph, stages, targetPlatform }: (typeof plans)[number]): Promise<Image> => {
       const env: StageBuildEnv = {
         options, logger, work, filesystem: filesystem!, created, targetPlatform,

@@ -49,22 +49,24 @@ export interface ExtractRetry {
 }
 
 /**
- * Applies an image's layers in order. A layer whose extraction fails (a blob stream cut, corrupt bytes) is
- * applied again over what it left, up to `retry.retries` times, as kaniko retries extracting the image.
+ * Runs `extract` (one layer's extraction) again after a failure (a blob stream cut, corrupt bytes), up to
+ * `retry.retries` times, as kaniko retries extracting the image; `undone` errors are never retried.
  */
-export async function applyImageLayers(rootfs: string, layers: readonly Layer[], retry: ExtractRetry | undefined, options: ApplyLayerOptions = {}): Promise<void> {
-  for (const layer of layers) {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await applyLayerBlob(rootfs, layer, options);
-        break;
-      } catch (err) {
-        if (attempt >= (retry?.retries ?? 0)) throw err;
-        retry?.log(`extracting layer ${await layer.digest()} failed (${err instanceof Error ? err.message : String(err)}); retrying (${attempt + 1}/${retry.retries})`);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-      }
+export async function withExtractRetry<T>(layer: Layer, retry: ExtractRetry | undefined, extract: () => Promise<T>, undone: (err: unknown) => boolean = () => false): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await extract();
+    } catch (err) {
+      if (attempt >= (retry?.retries ?? 0) || undone(err)) throw err;
+      retry?.log(`extracting layer ${await layer.digest()} failed (${err instanceof Error ? err.message : String(err)}); retrying (${attempt + 1}/${retry.retries})`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
+}
+
+/** Applies an image's layers in order, each extraction retried as `retry` says (--image-fs-extract-retry). */
+export async function applyImageLayers(rootfs: string, layers: readonly Layer[], retry: ExtractRetry | undefined, options: ApplyLayerOptions = {}): Promise<void> {
+  for (const layer of layers) await withExtractRetry(layer, retry, () => applyLayerBlob(rootfs, layer, options));
 }
 
 export async function appendLayer(state: StageState, layer: Layer): Promise<void> {

@@ -15,7 +15,7 @@ import type { TarEntry } from '../../fs/tar-entry.ts';
 import type { Layer } from '../../image/types.ts';
 import type { StageState } from '../state.ts';
 import { removeInBackground, type WorkDir } from '../work-dir.ts';
-import { appendEntriesLayer, appendLayer, applyImageLayers, applyLayerBlob, pathEntries, treeLayer, type ExtractRetry } from './layers.ts';
+import { appendEntriesLayer, appendLayer, applyImageLayers, applyLayerBlob, pathEntries, treeLayer, withExtractRetry, type ExtractRetry } from './layers.ts';
 import { finishSingleSnapshot, startSingleSnapshot, type SingleSnapshotStart } from './single-snapshot.ts';
 import { loadSandbox, loadStepRunner } from '../lazy-modules.ts';
 import { mountOverlayView, type OverlayView } from './overlay-view.ts';
@@ -187,8 +187,9 @@ export class PrivateDirFilesystem implements StageFilesystem {
     let dirs: LayerDir[];
     try {
       // In parallel: one layer downloads while another unpacks.
-      dirs = await Promise.all(state.layers.map(async (layer) =>
-        this.#layerDirs.get(layer) ?? this.#config.store!.get(await layer.diffID(), () => layer.uncompressed(), await layer.digest())));
+      dirs = await Promise.all(state.layers.map(async (layer) => this.#layerDirs.get(layer) ?? withExtractRetry(layer, this.#config.extractRetry,
+        async () => this.#config.store!.get(await layer.diffID(), () => layer.uncompressed(), await layer.digest()),
+        (err) => isKilnError(err) && err.code === 'LAYER_OVERLAY_UNSUPPORTED')));
     } catch (err) {
       if (isKilnError(err) && err.code === 'LAYER_OVERLAY_UNSUPPORTED') return undefined;
       throw err;

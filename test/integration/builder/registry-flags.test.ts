@@ -132,12 +132,14 @@ test('--image-fs-extract-retry: a base layer whose first download is garbage is 
   });
   t.after(() => front.stop());
   const ctx = context(t, { Dockerfile: `FROM ${front.host}/retry/busybox@${digest}\nCOPY a.txt /a.txt\n`, 'a.txt': 'a\n' });
-  const out = tempDir(t, 'kiln-out-');
-  const args = ['build', '--context', ctx, '--no-push', '--registry-certificate', `${front.host}=${tls.caFile}`];
-  const failed = await kiln([...args, '--oci-layout-path', path.join(out, 'failed')]);
+  // Pushed, not written to a layout (which would start the download before the layer is extracted), and with
+  // an empty layer store each time: the one download is the extraction's.
+  const args = ['build', '--context', ctx, '--registry-certificate', `${front.host}=${tls.caFile}`];
+  const store = () => ({ KILN_LAYER_STORE: tempDir(t, 'kiln-store-') });
+  const failed = await kiln([...args, '--destination', `${plain.host}/retry/failed:1`], store());
   assert.notEqual(failed.status, 0, 'without retries the garbled layer fails the build');
   garbled = 0;
-  const r = await kiln([...args, '--oci-layout-path', path.join(out, 'retried'), '--image-fs-extract-retry=1']);
+  const r = await kiln([...args, '--destination', `${plain.host}/retry/retried:1`, '--image-fs-extract-retry=1'], store());
   assert.equal(r.status, 0, r.stderr);
   assert.equal(garbled, 1);
   assert.match(r.stderr, /extracting layer sha256:[0-9a-f]{64} failed .*retrying \(1\/1\)/);
