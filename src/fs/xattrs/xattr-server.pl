@@ -20,7 +20,7 @@ use warnings;
 no warnings 'recursion';   # deep trees are walked recursively
 
 my %SYSCALLS = (
-  x64     => { lgetxattr => 192, llistxattr => 194, mknodat => 259, prctl => 157 },
+  x64     => { lgetxattr => 192, llistxattr => 195, mknodat => 259, prctl => 157 },
   # The asm-generic table (arm64, riscv64, loong64).
   generic => { lgetxattr => 9, llistxattr => 12, mknodat => 33, prctl => 167 },
 );
