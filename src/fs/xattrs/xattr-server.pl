@@ -28,11 +28,12 @@ my ($O_RDONLY, $O_WRONLY) = (0, 1);
 my $S_IFIFO = 010000;
 my $AT_FDCWD = -100;
 my ($PR_SET_PDEATHSIG, $SIGKILL) = (1, 9);
-# XATTR_LIST_MAX and XATTR_SIZE_MAX: no list or value is longer.
-my $XATTR_MAX = 65536;
+my $ERANGE = 34;
+my $SMALL = 1024;
 
 my ($arch, $dir) = @ARGV;
 my $sys = $SYSCALLS{$arch} or die "xattr-server: no syscall numbers for $arch\n";
+my ($LLISTXATTR, $LGETXATTR) = @$sys{qw(llistxattr lgetxattr)};
 syscall($sys->{prctl}, $PR_SET_PDEATHSIG, $SIGKILL, 0, 0, 0);
 chdir '/';
 # A Kiln that never completes the handshake must not leave this process behind.
@@ -40,8 +41,7 @@ alarm 20;
 
 my ($req, $resp) = open_channel($dir);
 alarm 0;
-my $list_buf = "\0" x $XATTR_MAX;
-my $value_buf = "\0" x $XATTR_MAX;
+my $small_buf = "\0" x $SMALL;
 serve();
 exit 0;
 
@@ -92,30 +92,50 @@ sub serve {
 # The xattrs of one path as a response record, or undef when it has none or cannot be read.
 sub record {
   my ($key, $path) = @_;
-  my $n = syscall($sys->{llistxattr}, $path, $list_buf, $XATTR_MAX);
-  return undef if $n <= 0;
+  my $list = fetch($LLISTXATTR, $path);
+  return undef unless defined $list && $list ne '';
   my @pairs;
-  for my $name (split /\0/, substr($list_buf, 0, $n)) {
+  for my $name (split /\0/, $list) {
     next if $name eq '';
-    my $size = syscall($sys->{lgetxattr}, $path, $name, $value_buf, $XATTR_MAX);
-    next if $size < 0;   # removed in between
-    push @pairs, str($name) . str(substr($value_buf, 0, $size));
+    my $value = fetch($LGETXATTR, $path, $name);
+    next unless defined $value;   # removed in between
+    push @pairs, str($name) . str($value);
   }
   return undef unless @pairs;
   return str($key) . pack('V', scalar @pairs) . join('', @pairs);
 }
 
+# llistxattr or lgetxattr into a buffer that fits: the kernel allocates (and zeroes) as much as the buffer
+# offered, so a small one first, then the size it reports. undef on failure.
+sub fetch {
+  my ($nr, @args) = @_;
+  my $n = syscall($nr, @args, $small_buf, $SMALL);
+  return substr($small_buf, 0, $n) if $n >= 0;
+  while ($! == $ERANGE) {
+    my $size = syscall($nr, @args, 0, 0);
+    return undef if $size < 0;
+    my $buf = "\0" x ($size || 1);
+    $n = syscall($nr, @args, $buf, $size);
+    return substr($buf, 0, $n) if $n >= 0;
+  }
+  return undef;
+}
+
 sub walk {
   my ($path, $rel, $records) = @_;
-  my @st = lstat $path;
-  return unless @st;
+  lstat $path or return;
+  my $is_dir = -d _;
   push @$records, record($rel, $path);
-  return unless -d _;
+  return unless $is_dir;
   opendir(my $dh, $path) or return;
-  my @names = grep { $_ ne '.' && $_ ne '..' } readdir $dh;
+  my @names = readdir $dh;
   closedir $dh;
   my $prefix = $path eq '/' ? '/' : "$path/";
-  walk($prefix . $_, $rel eq '' ? $_ : "$rel/$_", $records) for @names;
+  my $rel_prefix = $rel eq '' ? '' : "$rel/";
+  for (@names) {
+    next if $_ eq '.' || $_ eq '..';
+    walk($prefix . $_, $rel_prefix . $_, $records);
+  }
 }
 
 sub str { pack('V', length $_[0]) . $_[0] }

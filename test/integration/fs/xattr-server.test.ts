@@ -34,6 +34,7 @@ function setXattrs(entries: [Buffer, string, Buffer][]): void {
   }
 }
 
+const manyNames = Array.from({ length: 60 }, (_, i) => `user.${'n'.repeat(40)}${i}`);
 const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
 /** A tree with odd names, binary and empty values, symlinks (to a file and to a directory) carrying their own xattrs. */
@@ -47,6 +48,7 @@ function makeTree(): string {
   const notUtf8 = Buffer.from([0x6e, 0xff, 0xfe, 0x80]);
   writeFileSync(b(notUtf8), '');
   writeFileSync(join(root, 'none'), '');
+  writeFileSync(join(root, 'many'), '');
   symlinkSync('dir/sub/plain', join(root, 'link'));
   symlinkSync('dir', join(root, 'dirlink'));
   setXattrs([
@@ -54,11 +56,15 @@ function makeTree(): string {
     [b('dir'), 'user.dir', Buffer.from('d')],
     [b('dir/sub/plain'), 'user.bin', allBytes],
     [b('dir/sub/plain'), 'user.empty', Buffer.alloc(0)],
+    // Larger than the server's first buffer: read again at the size the kernel reports.
+    [b('dir/sub/plain'), 'user.large', Buffer.alloc(3000, 0xab)],
     [b('dir/sub/plain'), 'trusted.overlay.opaque', Buffer.from('y')],
     [b('new\nline'), 'user.nl', Buffer.from('a\nb')],
     [b('back\\slash'), 'user.bs', Buffer.from('\\')],
     [b(notUtf8), 'user.latin', Buffer.from([0xff, 0x00])],
     [b('link'), 'trusted.link', Buffer.from('own')],
+    // A name list longer than the server's first buffer.
+    ...manyNames.map((name): [Buffer, string, Buffer] => [b('many'), name, Buffer.from(name)]),
   ]);
   return root;
 }
@@ -79,6 +85,7 @@ test('the xattr server walks a tree exactly as getfattr -R -P does', { skip }, (
     assert.deepEqual(plain(server), plain(getfattrTreeXattrs(root)));
     assert.equal(server.get('dir/sub/plain')?.['user.bin']?.toString('hex'), allBytes.toString('hex'));
     assert.equal(server.get('dir/sub/plain')?.['user.empty']?.length, 0);
+    assert.equal(server.get('dir/sub/plain')?.['user.large']?.toString('hex'), Buffer.alloc(3000, 0xab).toString('hex'));
     assert.equal(server.get('new\nline')?.['user.nl']?.toString(), 'a\nb');
     assert.equal(server.get('back\\slash')?.['user.bs']?.toString(), '\\');
     // The name is not UTF-8: keyed as Node's readdir names it.
@@ -88,6 +95,7 @@ test('the xattr server walks a tree exactly as getfattr -R -P does', { skip }, (
     assert.equal(server.has('dirlink/sub/plain'), false);
     assert.equal(server.get('')?.['user.root']?.toString(), 'r');
     assert.equal(server.has('none'), false);
+    assert.deepEqual(Object.keys(server.get('many') ?? {}).sort(), [...manyNames].sort());
     // The public reader filters as before: overlay bookkeeping is not layer content.
     assert.equal(readTreeXattrs(root).get('dir/sub/plain')?.['trusted.overlay.opaque'], undefined);
     assert.equal(readTreeXattrs(root, () => true).get('dir/sub/plain')?.['trusted.overlay.opaque']?.toString(), 'y');
