@@ -1,0 +1,230 @@
+/**
+ * The long-lived xattr reader (xattr-server.pl): one perl process per Kiln process, started on first use, so a
+ * snapshot reads xattrs with a round trip over two FIFOs instead of a getfattr spawn (7–10 ms each from Kiln's
+ * ~100 MB Node process, 2–3 per RUN step). The callers (the snapshotters, COPY) are synchronous, so the
+ * channel is too: FIFOs opened with openSync block like files, where a child's stdio pipes are non-blocking
+ * in Node. The server ends when its request FIFO reaches EOF (Kiln closed it at exit, or died) and holds no
+ * event-loop handle, so it never keeps Kiln alive. Where it cannot run (no syscall numbers for this
+ * architecture, no perl), callers fall back to getfattr (getfattr.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { perlCommand } from '../../bundled-tools.ts';
+
+/** Attribute name → raw value. */
+export type RawXattrs = Record<string, Buffer>;
+
+export const xattrServerPath = fileURLToPath(new URL('./xattr-server.pl', import.meta.url));
+
+/** Which syscall table of xattr-server.pl serves this architecture (the asm-generic one for the newer ones). */
+export function syscallTable(arch: string): string | undefined {
+  if (arch === 'x64') return 'x64';
+  if (arch === 'arm64' || arch === 'riscv64' || arch === 'loong64') return 'generic';
+  return undefined;
+}
+
+interface Connection {
+  child: ChildProcess;
+  req: number;
+  resp: number;
+}
+
+const START_TIMEOUT_MS = 10_000;
+let connection: Connection | undefined;
+/** Set once the server failed to start: the rest of this process uses getfattr. */
+let unavailable = false;
+let exitHookInstalled = false;
+
+/** pid of the running server, if any (tests check that it goes away with Kiln). */
+export function xattrServerPid(): number | undefined {
+  return connection?.child.pid;
+}
+
+/** Raw xattrs of each path, index-aligned (undefined: none, or not readable); undefined when the server is unavailable. */
+export function serverPathXattrs(absPaths: readonly string[]): (RawXattrs | undefined)[] | undefined {
+  const body = call('P', absPaths);
+  if (body === undefined) return undefined;
+  const out: (RawXattrs | undefined)[] = new Array(absPaths.length).fill(undefined);
+  for (const [key, attrs] of parseRecords(body)) out[Number(key)] = attrs;
+  return out;
+}
+
+/** Raw xattrs of every entry under `absRoot` keyed by relative path ("" = the root), like `getfattr -R -P -h`. */
+export function serverTreeXattrs(absRoot: string): Map<string, RawXattrs> | undefined {
+  const body = call('T', [absRoot]);
+  return body === undefined ? undefined : new Map(parseRecords(body));
+}
+
+/** Sends one request; a server that died is restarted once. */
+function call(op: 'P' | 'T', paths: readonly string[]): Buffer | undefined {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const conn = connect();
+    if (conn === undefined) return undefined;
+    try {
+      writeAll(conn.req, encodeRequest(op, paths));
+      const header = readExact(conn.resp, 8);
+      return readExact(conn.resp, header.readUInt32LE(0) + header.readUInt32LE(4) * 2 ** 32);
+    } catch {
+      disconnect(conn);
+    }
+  }
+  return undefined;
+}
+
+function encodeRequest(op: 'P' | 'T', paths: readonly string[]): Buffer {
+  const encoded = paths.map((p) => Buffer.from(p, 'utf8'));
+  const out = Buffer.allocUnsafe(5 + encoded.reduce((n, b) => n + 4 + b.length, 0));
+  out.write(op, 0, 'latin1');
+  out.writeUInt32LE(encoded.length, 1);
+  let offset = 5;
+  for (const b of encoded) {
+    out.writeUInt32LE(b.length, offset);
+    b.copy(out, offset + 4);
+    offset += 4 + b.length;
+  }
+  return out;
+}
+
+/** Records of a response body: key, then the attributes. */
+export function* parseRecords(body: Buffer): Generator<[string, RawXattrs]> {
+  let offset = 0;
+  const str = (): Buffer => {
+    const len = body.readUInt32LE(offset);
+    const s = body.subarray(offset + 4, offset + 4 + len);
+    offset += 4 + len;
+    return s;
+  };
+  while (offset < body.length) {
+    const key = str().toString('utf8');
+    const count = body.readUInt32LE(offset);
+    offset += 4;
+    const attrs: RawXattrs = {};
+    for (let i = 0; i < count; i++) {
+      const name = str().toString('utf8');
+      attrs[name] = Buffer.from(str());
+    }
+    yield [key, attrs];
+  }
+}
+
+function connect(): Connection | undefined {
+  if (connection === undefined && !unavailable) {
+    connection = start();
+    if (connection === undefined) unavailable = true;
+  }
+  return connection;
+}
+
+function disconnect(conn: Connection): void {
+  if (connection === conn) connection = undefined;
+  for (const fd of [conn.req, conn.resp]) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+  }
+  if (conn.child.exitCode === null && conn.child.signalCode === null) conn.child.kill('SIGKILL');
+}
+
+function start(): Connection | undefined {
+  const table = syscallTable(process.arch);
+  if (table === undefined) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-xattrd-'));
+  const [perl, ...prefix] = perlCommand();
+  let child: ChildProcess | undefined;
+  try {
+    child = spawn(perl!, [...prefix, xattrServerPath, table, dir], { stdio: 'ignore' });
+    // A missing perl is reported asynchronously; the pid tells synchronously.
+    child.on('error', () => {});
+    child.unref();
+    if (child.pid === undefined) return undefined;
+    const conn = handshake(child, dir);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      // Closing req ends the server now rather than when the kernel closes Kiln's files.
+      process.on('exit', () => {
+        if (connection !== undefined) disconnect(connection);
+      });
+    }
+    return conn;
+  } catch {
+    if (child?.pid !== undefined && child.exitCode === null) child.kill('SIGKILL');
+    return undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Opens both FIFOs without ever blocking on a server that died: each is first opened non-blocking (a probe that
+ * fails or reads nothing until the server has its end open), then blocking, which no longer waits.
+ */
+function handshake(child: ChildProcess, dir: string): Connection {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  const pid = child.pid!;
+  const one = Buffer.alloc(1);
+  // resp: the server writes "R" once its end is open.
+  const respProbe = retry(pid, deadline, () => openSync(join(dir, 'resp'), constants.O_RDONLY | constants.O_NONBLOCK));
+  try {
+    retry(pid, deadline, () => {
+      // 0: the server has not opened its end yet.
+      if (readSync(respProbe, one, 0, 1, null) !== 1) throw Object.assign(new Error('not yet'), { code: 'EAGAIN' });
+    });
+    const resp = openSync(join(dir, 'resp'), constants.O_RDONLY);
+    // req: a non-blocking open for writing fails (ENXIO) until the server has its end open.
+    const reqProbe = retry(pid, deadline, () => openSync(join(dir, 'req'), constants.O_WRONLY | constants.O_NONBLOCK));
+    try {
+      return { child, req: openSync(join(dir, 'req'), constants.O_WRONLY), resp };
+    } finally {
+      closeSync(reqProbe);
+    }
+  } finally {
+    closeSync(respProbe);
+  }
+}
+
+/** Runs `attempt` until it stops failing with "not yet" (ENOENT, EAGAIN, ENXIO); gives up when the server is gone or late. */
+function retry<T>(pid: number, deadline: number, attempt: () => T): T {
+  for (;;) {
+    try {
+      return attempt();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'EAGAIN' && code !== 'ENXIO') throw err;
+    }
+    if (Date.now() > deadline || hasExited(pid)) throw new Error('xattr server did not start');
+    sleep(1);
+  }
+}
+
+/** Whether `pid` is gone or a zombie (the event loop, which reaps children, does not run while this waits). */
+function hasExited(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return true;
+  }
+}
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function writeAll(fd: number, data: Buffer): void {
+  for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset, data.length - offset);
+}
+
+function readExact(fd: number, length: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(length);
+  for (let offset = 0; offset < length; ) {
+    const got = readSync(fd, out, offset, length - offset, null);
+    if (got === 0) throw new Error('xattr server closed its channel');
+    offset += got;
+  }
+  return out;
+}
