@@ -1,19 +1,27 @@
 /**
- * Deflates chunks for ParallelGzip in parallel on libuv's thread pool (zlib's async API). No worker
+ * Compresses chunks for ParallelGzip in parallel on libuv's thread pool (zlib's async API). No worker
  * threads: each of those carried its own V8 heap, which cost ~100 MB of resident memory per core while
- * adding nothing zlib's own threads do not do. The bytes are those of deflateRawChunk, whoever computes them.
+ * adding nothing zlib's own threads do not do. The bytes are those of compressChunk, whoever computes them:
+ * an incompressible chunk (judged from deflated samples, stored-chunk.ts) as stored blocks, any other deflated.
  */
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { deflateChunkOptions, type DeflateJob } from './deflate-chunk.ts';
+import { SAMPLE_OPTIONS, sampleRanges, samplesIncompressible, storedBlocks } from './stored-chunk.ts';
 
 const deflateRaw = promisify(zlib.deflateRaw) as (buf: zlib.InputType, options: zlib.ZlibOptions) => Promise<Buffer>;
+
+async function incompressible(chunk: Uint8Array): Promise<boolean> {
+  const samples = sampleRanges(chunk.length).map(([start, end]) => deflateRaw(chunk.subarray(start, end), SAMPLE_OPTIONS));
+  return samplesIncompressible((await Promise.all(samples)).map((s) => s.length));
+}
 
 export class DeflatePool {
   #closed = false;
 
-  deflate(job: DeflateJob): Promise<Uint8Array> {
-    if (this.#closed) return Promise.reject(new Error('DeflatePool is closed'));
+  async deflate(job: DeflateJob): Promise<Uint8Array> {
+    if (this.#closed) throw new Error('DeflatePool is closed');
+    if (job.level > 0 && await incompressible(job.chunk)) return storedBlocks(job.chunk, job.last);
     return deflateRaw(job.chunk, deflateChunkOptions(job));
   }
 
