@@ -29,6 +29,6 @@ export function deflateRawChunk(job: DeflateJob): Uint8Array {
 }
 
 /** A chunk of a multi-chunk stream, as DeflatePool compresses it: stored blocks when incompressible, else deflated. */
-export function compressChunk(job: DeflateJob): Uint8Array {
-  return job.level > 0 && isIncompressible(job.chunk) ? storedBlocks(job.chunk, job.last) : deflateRawChunk(job);
+export function compressChunk(job: DeflateJob): Uint8Array[] {
+  return job.level > 0 && isIncompressible(job.chunk) ? storedBlocks(job.chunk, job.last) : [deflateRawChunk(job)];
 }

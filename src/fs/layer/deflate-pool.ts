@@ -19,10 +19,11 @@ async function incompressible(chunk: Uint8Array): Promise<boolean> {
 export class DeflatePool {
   #closed = false;
 
-  async deflate(job: DeflateJob): Promise<Uint8Array> {
+  /** The chunk's bytes in the stream, in parts (stored blocks point into the chunk). */
+  async deflate(job: DeflateJob): Promise<Uint8Array[]> {
     if (this.#closed) throw new Error('DeflatePool is closed');
     if (job.level > 0 && await incompressible(job.chunk)) return storedBlocks(job.chunk, job.last);
-    return deflateRaw(job.chunk, deflateChunkOptions(job));
+    return [await deflateRaw(job.chunk, deflateChunkOptions(job))];
   }
 
   async close(): Promise<void> {

@@ -42,25 +42,22 @@ export function isIncompressible(chunk: Uint8Array): boolean {
     zlib.deflateRawSync(chunk.subarray(start, end), SAMPLE_OPTIONS).length));
 }
 
-/** The size of `length` bytes as stored blocks. */
-export function storedSize(length: number): number {
-  return length + STORED_HEADER * Math.max(1, Math.ceil(length / STORED_BLOCK_MAX));
-}
-
-/** `chunk` as stored blocks; with `last`, the final block has BFINAL set. */
-export function storedBlocks(chunk: Uint8Array, last: boolean): Buffer {
-  const out = Buffer.allocUnsafeSlow(storedSize(chunk.length));
-  let pos = 0;
+/**
+ * `chunk` as stored blocks, without copying it: block headers interleaved with views of `chunk`. With
+ * `last`, the final block has BFINAL set.
+ */
+export function storedBlocks(chunk: Uint8Array, last: boolean): Uint8Array[] {
+  const parts: Uint8Array[] = [];
   let offset = 0;
   do {
     const len = Math.min(STORED_BLOCK_MAX, chunk.length - offset);
     const final = last && offset + len === chunk.length;
-    out[pos] = final ? 1 : 0;
-    out.writeUInt16LE(len, pos + 1);
-    out.writeUInt16LE(~len & 0xffff, pos + 3);
-    out.set(chunk.subarray(offset, offset + len), pos + STORED_HEADER);
-    pos += STORED_HEADER + len;
+    const header = Buffer.allocUnsafe(STORED_HEADER);
+    header[0] = final ? 1 : 0;
+    header.writeUInt16LE(len, 1);
+    header.writeUInt16LE(~len & 0xffff, 3);
+    parts.push(header, chunk.subarray(offset, offset + len));
     offset += len;
   } while (offset < chunk.length);
-  return out;
+  return parts;
 }
