@@ -7,13 +7,17 @@
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { deflateChunkOptions, type DeflateJob } from './deflate-chunk.ts';
-import { SAMPLE_OPTIONS, sampleRanges, samplesIncompressible, storedBlocks } from './stored-chunk.ts';
+import { SAMPLE_OPTIONS, sampleIncompressible, sampleRanges, storedBlocks } from './stored-chunk.ts';
 
 const deflateRaw = promisify(zlib.deflateRaw) as (buf: zlib.InputType, options: zlib.ZlibOptions) => Promise<Buffer>;
 
+/** isIncompressible on the thread pool: samples one after another, the first that compresses settles it. */
 async function incompressible(chunk: Uint8Array): Promise<boolean> {
-  const samples = sampleRanges(chunk.length).map(([start, end]) => deflateRaw(chunk.subarray(start, end), SAMPLE_OPTIONS));
-  return samplesIncompressible((await Promise.all(samples)).map((s) => s.length));
+  const ranges = sampleRanges(chunk.length);
+  for (const [start, end] of ranges) {
+    if (!sampleIncompressible((await deflateRaw(chunk.subarray(start, end), SAMPLE_OPTIONS)).length)) return false;
+  }
+  return ranges.length > 0;
 }
 
 export class DeflatePool {

@@ -31,15 +31,19 @@ export function sampleRanges(length: number): Array<[number, number]> {
 /** The options a sample is deflated with (fast, no dictionary, whole sample in one call). */
 export const SAMPLE_OPTIONS: zlib.ZlibOptions = { level: 1, chunkSize: 2 * SAMPLE_SIZE };
 
-/** Whether samples that deflated to `compressedSizes` show the chunk incompressible (no samples: no). */
-export function samplesIncompressible(compressedSizes: readonly number[]): boolean {
-  return compressedSizes.length > 0 && compressedSizes.every((size) => size * 100 >= SAMPLE_SIZE * WORTH_PERCENT);
+/** Whether a sample that deflated to `compressedSize` bytes shows no gain. */
+export function sampleIncompressible(compressedSize: number): boolean {
+  return compressedSize * 100 >= SAMPLE_SIZE * WORTH_PERCENT;
 }
 
-/** Judges a chunk in this thread. */
+/**
+ * Judges a chunk in this thread. Samples are tried in order and the first that compresses settles it, so a
+ * compressible chunk (the common case) costs one sample.
+ */
 export function isIncompressible(chunk: Uint8Array): boolean {
-  return samplesIncompressible(sampleRanges(chunk.length).map(([start, end]) =>
-    zlib.deflateRawSync(chunk.subarray(start, end), SAMPLE_OPTIONS).length));
+  const ranges = sampleRanges(chunk.length);
+  return ranges.length > 0 && ranges.every(([start, end]) =>
+    sampleIncompressible(zlib.deflateRawSync(chunk.subarray(start, end), SAMPLE_OPTIONS).length));
 }
 
 /**
