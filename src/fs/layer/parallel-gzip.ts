@@ -1,15 +1,16 @@
 /**
  * gzip as pigz does it: the input is cut into fixed-size chunks, each raw-deflated independently (primed
  * with the previous 32 KiB) and the pieces concatenated into ONE gzip member with a CRC over the whole
- * input. Chunks are deflated on worker threads once a second chunk exists; a stream that fits in one chunk
+ * input. Chunks are deflated on libuv's thread pool once a second chunk exists; a stream that fits in one chunk
  * is compressed in this thread, giving exactly zlib's gzip output. The output bytes depend only on the input,
  * level and chunk size, never on the number of threads.
  *
  * Incompressible chunks are stored, not deflated (stored-chunk.ts). When a stream has more than one chunk,
  * each chunk (level > 0, at least 16 KiB) is first judged from four 4 KiB samples spread evenly across it,
- * each deflated at level 1 without a dictionary; if none comes below 97 % of its size, the chunk is written
+ * deflated at level 1 without a dictionary in turn; if none comes below 97 % of its size, the chunk is written
  * as deflate stored blocks (≤ 65535 bytes each, the last block of the last chunk marked final) instead of
- * being deflated. Random or already-compressed data then costs a copy instead of ~30 ms of CPU per MiB, at
+ * being deflated. Random or already-compressed data then costs 5 header bytes per block (no deflate, no copy:
+ * the blocks point into the input) instead of ~30 ms of CPU per MiB, at
  * about the size zlib gives it anyway (zlib also stores such blocks); chunks where any sample compresses are
  * deflated exactly as before. CRC and ISIZE cover the whole input; the next chunk's dictionary is still the
  * previous chunk's last 32 KiB, which stored blocks leave in the decompressor's window all the same.
