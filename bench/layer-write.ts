@@ -2,9 +2,12 @@
  * Layer writing throughput against `tar -cf - DIR | pigz` measured in the same run, and peak RSS while
  * writing a 1 GiB layer (in a child process, so the number is the writer's alone).
  *
- *   ./node_modules/.bin/node bench/layer-write.ts [--size-mb 200] [--big-mb 1024]
+ * A second table does the same for a layer of random bytes (incompressible: stored, not deflated).
+ *
+ *   ./node_modules/.bin/node bench/layer-write.ts [--size-mb 200] [--big-mb 1024] [--random-mb 256]
  */
 import { spawnSync } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -85,6 +88,42 @@ async function child(dir: string, storeDir: string): Promise<void> {
   process.stdout.write(JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS, size: layer.info.size }));
 }
 
+/** One file of random bytes (like the bigfile benchmark): Kiln's gzip stores it, pigz and gzip deflate it. */
+async function randomTable(work: string, randomMb: number): Promise<void> {
+  const dir = path.join(work, 'random');
+  fs.mkdirSync(dir);
+  const fd = fs.openSync(path.join(dir, 'big'), 'w');
+  const block = Buffer.allocUnsafe(1 << 20);
+  for (let i = 0; i < randomMb; i++) fs.writeSync(fd, randomFillSync(block));
+  fs.closeSync(fd);
+  const mb = (randomMb * 1048576) / 1e6;
+  const rows: Array<[string, number, number]> = [];
+  const sh = (label: string, cmd: string, out: string): void => {
+    rows.push([label, seconds(() => spawnSync('sh', ['-c', `tar -cf - -C '${dir}' . | ${cmd} > '${out}'`])), fs.statSync(out).size]);
+  };
+  sh('tar | pigz -6 (reference)', 'pigz -6', `${work}/random.tar.gz`);
+  sh('tar | gzip -6', 'gzip -6', `${work}/random1.tar.gz`);
+  const store = new BlobStore(path.join(work, 'random-store'));
+  for (const [label, opts] of [
+    ['kiln gzip 6, parallel chunks (stored)', { compression: 'gzip' as const }],
+    ['kiln gzip 6, single thread', { compression: 'gzip' as const, parallel: false }],
+    ['kiln uncompressed', { compression: 'none' as const }],
+  ] as const) {
+    let size = 0;
+    const s = await secondsAsync(async () => {
+      size = (await layerFromDirectory(dir, { store, xattrs: false, ...opts })).info.size;
+    });
+    rows.push([label, s, size]);
+  }
+  console.log(`\nrandom data: one ${randomMb} MiB file`);
+  console.log('\n| writer | seconds | MB/s (tar bytes) | output MB | vs tar|pigz |');
+  console.log('|---|---|---|---|---|');
+  for (const [label, s, size] of rows) {
+    console.log(`| ${label} | ${s.toFixed(2)} | ${(mb / s).toFixed(1)} | ${(size / 1e6).toFixed(1)} | ${(rows[0]![1] / s).toFixed(2)}× |`);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-layer-'));
   try {
@@ -124,6 +163,8 @@ async function main(): Promise<void> {
     for (const [label, s, size] of rows) {
       console.log(`| ${label} | ${s.toFixed(2)} | ${(mb / s).toFixed(1)} | ${(size / 1e6).toFixed(1)} | ${(pigz / s).toFixed(2)}× |`);
     }
+
+    await randomTable(work, arg('--random-mb', 256));
 
     // Peak RSS: 200 MB tree vs a 1 GiB layer; a flat writer shows about the same number.
     const bigMb = arg('--big-mb', 1024);

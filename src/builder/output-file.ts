@@ -13,6 +13,11 @@ import { pipeline } from 'node:stream/promises';
 
 type Chunks = () => AsyncIterable<Buffer> | Iterable<Buffer>;
 
+/** Byte mode with a 1 MiB buffer: in object mode, 16 chunks of a layer blob (16 MiB) waited for the disk. */
+function source(chunks: Chunks): Readable {
+  return Readable.from(chunks(), { objectMode: false, highWaterMark: 1 << 20 });
+}
+
 /** How `file` is to be written: to an open descriptor of Kiln's, or to a path, atomically or not. */
 export type OutputTarget = { fd: number } | { path: string; atomic: boolean };
 
@@ -59,14 +64,14 @@ export function outputTarget(file: string): OutputTarget {
 const IN_PLACE_CODES = new Set(['EBUSY', 'EXDEV', 'EACCES', 'EPERM', 'EROFS']);
 
 async function writeThrough(file: string, chunks: Chunks): Promise<void> {
-  await pipeline(Readable.from(chunks()), fs.createWriteStream(file, { flags: 'w' }));
+  await pipeline(source(chunks), fs.createWriteStream(file, { flags: 'w' }));
 }
 
 /** Writes the stream `chunks()` gives to `file` (see the module comment for how). */
 export async function writeOutputFile(file: string, chunks: Chunks): Promise<void> {
   const target = outputTarget(file);
   if ('fd' in target) {
-    await pipeline(Readable.from(chunks()), fs.createWriteStream('', { fd: target.fd, autoClose: false }));
+    await pipeline(source(chunks), fs.createWriteStream('', { fd: target.fd, autoClose: false }));
     return;
   }
   if (!target.atomic) return writeThrough(target.path, chunks);
@@ -80,7 +85,7 @@ export async function writeOutputFile(file: string, chunks: Chunks): Promise<voi
     return writeThrough(target.path, chunks);
   }
   try {
-    await pipeline(Readable.from(chunks()), stream);
+    await pipeline(source(chunks), stream);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     throw err;

@@ -1,6 +1,7 @@
 /** The blobs that make up an image (config, layers, manifest), each once, in manifest order. */
 import { Readable } from 'node:stream';
 import { KilnError } from '../errors.ts';
+import { garbageCollector } from '../fs/layer/buffer-garbage.ts';
 import { DigestTap } from './digest.ts';
 import type { Digest, Image } from './types.ts';
 
@@ -41,7 +42,12 @@ export async function* verifiedStream(blob: ImageBlob): AsyncGenerator<Buffer> {
   const tap = new DigestTap();
   const source = await blob.open();
   source.on('error', (err) => tap.destroy(err));
-  for await (const chunk of source.pipe(tap)) yield chunk as Buffer;
+  // A fresh 1 MiB Buffer per read: collected as it goes, or a big layer's dead reads pile up (buffer-garbage.ts).
+  const collect = garbageCollector();
+  for await (const chunk of source.pipe(tap)) {
+    collect((chunk as Buffer).length);
+    yield chunk as Buffer;
+  }
   if (tap.size !== blob.size || tap.digest !== blob.digest) {
     throw new KilnError('DIGEST_MISMATCH', `blob ${blob.digest} (${blob.size} bytes) read as ${tap.digest} (${tap.size} bytes)`);
   }

@@ -1,20 +1,33 @@
 /**
- * Deflates chunks for ParallelGzip in parallel on libuv's thread pool (zlib's async API). No worker
+ * Compresses chunks for ParallelGzip in parallel on libuv's thread pool (zlib's async API). No worker
  * threads: each of those carried its own V8 heap, which cost ~100 MB of resident memory per core while
- * adding nothing zlib's own threads do not do. The bytes are those of deflateRawChunk, whoever computes them.
+ * adding nothing zlib's own threads do not do. The bytes are those of compressChunk, whoever computes them:
+ * an incompressible chunk (judged from deflated samples, stored-chunk.ts) as stored blocks, any other deflated.
  */
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { deflateChunkOptions, type DeflateJob } from './deflate-chunk.ts';
+import { SAMPLE_OPTIONS, sampleIncompressible, sampleRanges, storedBlocks } from './stored-chunk.ts';
 
 const deflateRaw = promisify(zlib.deflateRaw) as (buf: zlib.InputType, options: zlib.ZlibOptions) => Promise<Buffer>;
+
+/** isIncompressible on the thread pool: samples one after another, the first that compresses settles it. */
+async function incompressible(chunk: Uint8Array): Promise<boolean> {
+  const ranges = sampleRanges(chunk.length);
+  for (const [start, end] of ranges) {
+    if (!sampleIncompressible((await deflateRaw(chunk.subarray(start, end), SAMPLE_OPTIONS)).length)) return false;
+  }
+  return ranges.length > 0;
+}
 
 export class DeflatePool {
   #closed = false;
 
-  deflate(job: DeflateJob): Promise<Uint8Array> {
-    if (this.#closed) return Promise.reject(new Error('DeflatePool is closed'));
-    return deflateRaw(job.chunk, deflateChunkOptions(job));
+  /** The chunk's bytes in the stream, in parts (stored blocks point into the chunk). */
+  async deflate(job: DeflateJob): Promise<Uint8Array[]> {
+    if (this.#closed) throw new Error('DeflatePool is closed');
+    if (job.level > 0 && await incompressible(job.chunk)) return storedBlocks(job.chunk, job.last);
+    return [await deflateRaw(job.chunk, deflateChunkOptions(job))];
   }
 
   async close(): Promise<void> {

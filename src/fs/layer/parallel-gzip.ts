@@ -1,9 +1,19 @@
 /**
  * gzip as pigz does it: the input is cut into fixed-size chunks, each raw-deflated independently (primed
  * with the previous 32 KiB) and the pieces concatenated into ONE gzip member with a CRC over the whole
- * input. Chunks are deflated on worker threads once a second chunk exists; a stream that fits in one chunk
+ * input. Chunks are deflated on libuv's thread pool once a second chunk exists; a stream that fits in one chunk
  * is compressed in this thread, giving exactly zlib's gzip output. The output bytes depend only on the input,
  * level and chunk size, never on the number of threads.
+ *
+ * Incompressible chunks are stored, not deflated (stored-chunk.ts). When a stream has more than one chunk,
+ * each chunk (level > 0, at least 16 KiB) is first judged from four 4 KiB samples spread evenly across it,
+ * deflated at level 1 without a dictionary in turn; if none comes below 97 % of its size, the chunk is written
+ * as deflate stored blocks (≤ 65535 bytes each, the last block of the last chunk marked final) instead of
+ * being deflated. Random or already-compressed data then costs 5 header bytes per block (no deflate, no copy:
+ * the blocks point into the input) instead of ~30 ms of CPU per MiB, at
+ * about the size zlib gives it anyway (zlib also stores such blocks); chunks where any sample compresses are
+ * deflated exactly as before. CRC and ISIZE cover the whole input; the next chunk's dictionary is still the
+ * previous chunk's last 32 KiB, which stored blocks leave in the decompressor's window all the same.
  */
 import { availableParallelism } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -33,19 +43,22 @@ export class ParallelGzip extends Transform {
   readonly #ownPool: boolean;
   #pool: DeflatePool | undefined;
   readonly #maxInFlight: number;
-  #chunk: Buffer;
+  /** A chunk being filled from writes that do not line up with chunk boundaries (allocated when needed). */
+  #partial: Buffer | null = null;
   #fill = 0;
   #dictionary: Uint8Array | null = null;
   /** The first full chunk, held back until we know whether the stream is larger than one chunk. */
   #held: Buffer | null = null;
-  readonly #inFlight: Array<Promise<Uint8Array>> = [];
-  /** Input chunks of the jobs in flight, in order: reused once deflated, so memory stays flat in the input size. */
-  readonly #inFlightInput: Buffer[] = [];
-  readonly #free: Buffer[] = [];
+  readonly #inFlight: Array<Promise<Uint8Array[]>> = [];
   #crc = 0;
   #inputSize = 0;
   #headerSent = false;
 
+  /**
+   * Whole chunks are taken from the written buffers without a copy, and a stored chunk's output points into
+   * them: like any Writable, this one needs its writers not to change a buffer once written (the layer
+   * writer's tar batches are fresh buffers). Its garbage is then about one buffer per chunk, not three.
+   */
   constructor(options: ParallelGzipOptions = {}) {
     super();
     this.#level = options.level ?? 6;
@@ -53,7 +66,6 @@ export class ParallelGzip extends Transform {
     this.#pool = options.pool;
     this.#ownPool = options.pool === undefined;
     this.#maxInFlight = options.maxInFlight ?? 2 * Math.max(2, availableParallelism());
-    this.#chunk = Buffer.allocUnsafeSlow(this.#chunkSize);
   }
 
   override _transform(data: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -65,20 +77,27 @@ export class ParallelGzip extends Transform {
   async #consume(data: Buffer): Promise<void> {
     let offset = 0;
     while (offset < data.length) {
-      const n = data.copy(this.#chunk, this.#fill, offset);
+      if (this.#fill === 0 && data.length - offset >= this.#chunkSize) {
+        await this.#full(data.subarray(offset, offset + this.#chunkSize));
+        offset += this.#chunkSize;
+        continue;
+      }
+      this.#partial ??= Buffer.allocUnsafeSlow(this.#chunkSize);
+      const n = data.copy(this.#partial, this.#fill, offset);
       this.#fill += n;
       offset += n;
       if (this.#fill === this.#chunkSize) {
-        const full = this.#chunk;
-        this.#chunk = this.#free.pop() ?? Buffer.allocUnsafeSlow(this.#chunkSize);
+        const full = this.#partial;
+        this.#partial = null;
         this.#fill = 0;
-        if (this.#held === null && this.#inFlight.length === 0 && this.#dictionary === null) {
-          this.#held = full;
-        } else {
-          await this.#submit(full, false);
-        }
+        await this.#full(full);
       }
     }
+  }
+
+  async #full(chunk: Buffer): Promise<void> {
+    if (this.#held === null && this.#inFlight.length === 0 && this.#dictionary === null) this.#held = chunk;
+    else await this.#submit(chunk, false);
   }
 
   async #submit(chunk: Buffer, last: boolean): Promise<void> {
@@ -88,23 +107,18 @@ export class ParallelGzip extends Transform {
       await this.#submit(held, false);
     }
     const job: DeflateJob = { chunk, dictionary: this.#dictionary, level: this.#level, last };
-    this.#dictionary = chunk.length >= DICTIONARY_SIZE
-      ? new Uint8Array(chunk.subarray(chunk.length - DICTIONARY_SIZE))
-      : null;
+    // A view, not a copy: chunks are never written to once full.
+    this.#dictionary = chunk.length >= DICTIONARY_SIZE ? chunk.subarray(chunk.length - DICTIONARY_SIZE) : null;
     this.#pool ??= new DeflatePool();
     const result = this.#pool.deflate(job);
     // Awaited in order by #drainOne; after a teardown nobody awaits it, and that is not a crash.
     result.catch(() => {});
     this.#inFlight.push(result);
-    this.#inFlightInput.push(chunk);
     while (this.#inFlight.length >= this.#maxInFlight) await this.#drainOne();
   }
 
   async #drainOne(): Promise<void> {
-    const out = await this.#inFlight.shift()!;
-    const input = this.#inFlightInput.shift()!;
-    if (input.length === this.#chunkSize) this.#free.push(input);
-    this.#emit(Buffer.from(out.buffer, out.byteOffset, out.byteLength));
+    for (const part of await this.#inFlight.shift()!) this.#emit(Buffer.from(part.buffer, part.byteOffset, part.byteLength));
   }
 
   #emit(data: Buffer): void {
@@ -125,16 +139,14 @@ export class ParallelGzip extends Transform {
   }
 
   async #finish(): Promise<void> {
-    const tail = this.#chunk.subarray(0, this.#fill);
+    const tail = this.#partial?.subarray(0, this.#fill) ?? Buffer.alloc(0);
     if (this.#held !== null && tail.length === 0) {
       // Exactly one chunk: plain zlib output, no threads.
       this.#emit(Buffer.from(deflateRawChunk({ chunk: this.#held, dictionary: null, level: this.#level, last: true })));
     } else if (this.#held === null && this.#inFlight.length === 0 && this.#dictionary === null) {
       this.#emit(Buffer.from(deflateRawChunk({ chunk: tail, dictionary: null, level: this.#level, last: true })));
     } else {
-      const last = Buffer.allocUnsafeSlow(tail.length);
-      tail.copy(last);
-      await this.#submit(last, true);
+      await this.#submit(tail, true);
       while (this.#inFlight.length > 0) await this.#drainOne();
     }
     const trailer = Buffer.alloc(8);

@@ -157,8 +157,9 @@ test('parallel gzip: multi-chunk layers are valid single-member gzip, identical 
   assert.equal(a.info.digest, b.info.digest);
   assert.equal(a.info.diffID, serial.info.diffID);
   const blob = fs.readFileSync(store.blobPath(a.info.digest));
-  assert.equal(blob.indexOf(Buffer.from([0x1f, 0x8b, 8]), 1), -1, 'one gzip member, not concatenated members');
   const tarBytes = zlib.gunzipSync(blob);
+  // (The data of incompressible chunks is stored as it is, so the gzip magic may appear inside: inflate instead.)
+  assert.ok(zlib.inflateRawSync(blob.subarray(10, blob.length - 8)).equals(tarBytes), 'one gzip member, not concatenated members');
   assert.equal(`sha256:${createHash('sha256').update(tarBytes).digest('hex')}`, a.info.diffID);
 
   const small: TarEntry[] = [{ path: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, content: Buffer.from('x') }];

@@ -1,0 +1,67 @@
+/**
+ * Incompressible chunks of a pigz-style gzip stream, kept as deflate *stored* blocks instead of deflated.
+ * Deflating 1 MiB of random data at level 6 costs ~30 ms of CPU for nothing: zlib itself ends up emitting
+ * stored blocks for it. Whether a chunk is incompressible is judged from a few small samples spread across
+ * it, each deflated at level 1 without a dictionary: if none shrinks below 97 % of its size, the chunk is
+ * stored. The judgement, like the bytes, depends only on the chunk's content, so output stays deterministic.
+ *
+ * Stored blocks (RFC 1951 §3.2.4, BTYPE=00) start on a byte boundary; every chunk of the stream begins
+ * byte-aligned (the previous chunk ended with a sync flush or with stored blocks), so a stored chunk is just
+ * its blocks: a header byte (BFINAL in bit 0), LEN and NLEN (little-endian), then up to 65535 bytes. A stored
+ * chunk leaves the window holding its own bytes, exactly the 32 KiB dictionary the next chunk is primed with.
+ */
+import * as zlib from 'node:zlib';
+
+/** Largest payload of one stored block. */
+export const STORED_BLOCK_MAX = 0xffff;
+const STORED_HEADER = 5;
+
+const SAMPLE_COUNT = 4;
+const SAMPLE_SIZE = 4 * 1024;
+/** A sample that deflates below this share of its size (in percent) makes its chunk worth deflating. */
+const WORTH_PERCENT = 97;
+
+/** The byte ranges sampled from a chunk of `length` bytes: none when the chunk is too small to judge. */
+export function sampleRanges(length: number): Array<[number, number]> {
+  if (length < SAMPLE_COUNT * SAMPLE_SIZE) return [];
+  const step = Math.floor((length - SAMPLE_SIZE) / (SAMPLE_COUNT - 1));
+  return Array.from({ length: SAMPLE_COUNT }, (_, i): [number, number] => [i * step, i * step + SAMPLE_SIZE]);
+}
+
+/** The options a sample is deflated with (fast, no dictionary, whole sample in one call). */
+export const SAMPLE_OPTIONS: zlib.ZlibOptions = { level: 1, chunkSize: 2 * SAMPLE_SIZE };
+
+/** Whether a sample that deflated to `compressedSize` bytes shows no gain. */
+export function sampleIncompressible(compressedSize: number): boolean {
+  return compressedSize * 100 >= SAMPLE_SIZE * WORTH_PERCENT;
+}
+
+/**
+ * Judges a chunk in this thread. Samples are tried in order and the first that compresses settles it, so a
+ * compressible chunk (the common case) costs one sample.
+ */
+export function isIncompressible(chunk: Uint8Array): boolean {
+  const ranges = sampleRanges(chunk.length);
+  return ranges.length > 0 && ranges.every(([start, end]) =>
+    sampleIncompressible(zlib.deflateRawSync(chunk.subarray(start, end), SAMPLE_OPTIONS).length));
+}
+
+/**
+ * `chunk` as stored blocks, without copying it: block headers interleaved with views of `chunk`. With
+ * `last`, the final block has BFINAL set.
+ */
+export function storedBlocks(chunk: Uint8Array, last: boolean): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  do {
+    const len = Math.min(STORED_BLOCK_MAX, chunk.length - offset);
+    const final = last && offset + len === chunk.length;
+    const header = Buffer.allocUnsafe(STORED_HEADER);
+    header[0] = final ? 1 : 0;
+    header.writeUInt16LE(len, 1);
+    header.writeUInt16LE(~len & 0xffff, 3);
+    parts.push(header, chunk.subarray(offset, offset + len));
+    offset += len;
+  } while (offset < chunk.length);
+  return parts;
+}
