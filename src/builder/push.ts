@@ -63,11 +63,9 @@ export async function preparePush(options: BuildOptions, logger: Logger, signal?
   const opts = registryOptionsFrom(options, logger, signal);
   const { EarlyUploads, RegistrySession, checkPushPermission, pushImage, pushIndexManifest } = await loadRegistryClient();
   const session = new RegistrySession(opts);
-  // Early uploads have their own session and signal: a failed build stops them without touching the push.
+  // Early uploads share the session (its credentials and tokens) but not its end: a failed build stops them.
   const stopEarly = new AbortController();
-  const earlyOpts = { ...opts, signal: opts.signal ? AbortSignal.any([opts.signal, stopEarly.signal]) : stopEarly.signal };
   let early: InstanceType<typeof EarlyUploads> | undefined;
-  let earlySession: InstanceType<typeof RegistrySession> | undefined;
   try {
     if (options.registry.skipPushPermissionCheck) {
       logger.debug('skipping the push permission check (--skip-push-permission-check)');
@@ -123,14 +121,12 @@ export async function preparePush(options: BuildOptions, logger: Logger, signal?
       return result.digest;
     },
     offer(layer) {
-      earlySession ??= new RegistrySession(earlyOpts);
-      early ??= new EarlyUploads(refs, earlyOpts, earlySession);
+      early ??= new EarlyUploads(refs, opts, session, stopEarly.signal);
       early.offer(layer);
     },
     async close() {
       stopEarly.abort();
       await early?.settle();
-      await earlySession?.close();
       await session.close();
     },
   };

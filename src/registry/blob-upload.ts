@@ -24,11 +24,13 @@ export interface UploadTarget {
   repository: string;
   /** Scopes of the whole push (push on the target, pull on mount sources), so one token serves all. */
   scopes: string[];
+  /** Stops this target's requests (early uploads of a build that failed), beside the session's own signal. */
+  signal?: AbortSignal;
 }
 
 export async function blobExists(target: UploadTarget, digest: string): Promise<boolean> {
   const ctx = { registry: target.client.registry, repository: target.repository, action: `checking blob ${digest}` };
-  const res = await target.client.expect({ method: 'HEAD', path: `/v2/${target.repository}/blobs/${digest}`, scopes: target.scopes }, ctx, [200, 404], 'other');
+  const res = await target.client.expect({ method: 'HEAD', path: `/v2/${target.repository}/blobs/${digest}`, scopes: target.scopes, signal: target.signal }, ctx, [200, 404], 'other');
   await res.body.dump();
   return res.statusCode === 200;
 }
@@ -40,7 +42,7 @@ export async function uploadBlob(target: UploadTarget, blob: BlobSource): Promis
   let location: string;
   if (blob.mountFrom && blob.mountFrom !== target.repository) {
     const query = new URLSearchParams({ mount: blob.digest, from: blob.mountFrom });
-    const res = await target.client.expect({ method: 'POST', path: `/v2/${target.repository}/blobs/uploads/?${query}`, scopes: target.scopes, body: '' }, ctx, [201, 202]);
+    const res = await target.client.expect({ method: 'POST', path: `/v2/${target.repository}/blobs/uploads/?${query}`, scopes: target.scopes, signal: target.signal, body: '' }, ctx, [201, 202]);
     const header = res.headers.location;
     await res.body.dump();
     if (res.statusCode === 201) return 'mounted';
@@ -76,7 +78,7 @@ function counted(stream: Readable, onBytes: (n: number) => void): Readable {
 
 /** POST /blobs/uploads/ → the upload URL. */
 export async function startUpload(target: UploadTarget, ctx: ErrorContext): Promise<string> {
-  const res = await target.client.expect({ method: 'POST', path: `/v2/${target.repository}/blobs/uploads/`, scopes: target.scopes, body: '' }, ctx, [202]);
+  const res = await target.client.expect({ method: 'POST', path: `/v2/${target.repository}/blobs/uploads/`, scopes: target.scopes, signal: target.signal, body: '' }, ctx, [202]);
   await res.body.dump();
   return resolveLocation(target.client, res.headers.location, ctx);
 }
@@ -102,7 +104,7 @@ async function uploadMonolithic(target: UploadTarget, blob: BlobSource, location
       {
         method: 'PUT',
         path: withDigestQuery(location, blob.digest),
-        scopes: target.scopes,
+        scopes: target.scopes, signal: target.signal,
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
         body,
       },
@@ -129,7 +131,7 @@ async function uploadChunked(target: UploadTarget, blob: BlobSource, location: s
       {
         method: 'PATCH',
         path: location,
-        scopes: target.scopes,
+        scopes: target.scopes, signal: target.signal,
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${offset}-${offset + chunk.length - 1}` },
         body: chunk,
       },
@@ -158,7 +160,7 @@ async function uploadChunked(target: UploadTarget, blob: BlobSource, location: s
   }
   if (offset !== blob.size) throw new KilnError('BLOB_SIZE_MISMATCH', `blob ${blob.digest} should be ${blob.size} bytes, read ${offset}`);
   const res = await target.client.request(
-    { method: 'PUT', path: withDigestQuery(location, blob.digest), scopes: target.scopes, headers: { 'content-length': '0' }, body: '' },
+    { method: 'PUT', path: withDigestQuery(location, blob.digest), scopes: target.scopes, signal: target.signal, headers: { 'content-length': '0' }, body: '' },
     ctx,
   );
   if (res.statusCode !== 201 && res.statusCode !== 204) throw await httpError(ctx, res);

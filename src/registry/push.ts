@@ -16,7 +16,7 @@ import { formatReference, manifestIdentifier } from './reference.ts';
 import type { Reference } from './reference.ts';
 import type { RegistrySession } from './session.ts';
 import { withSession } from './session.ts';
-import { withRetry } from './transport.ts';
+import { eitherSignal, withRetry } from './transport.ts';
 
 export interface PushOptions {
   session?: RegistrySession;
@@ -106,12 +106,14 @@ export class EarlyUploads {
   readonly #log: (message: string) => void;
   readonly #signal: AbortSignal | undefined;
 
-  constructor(refs: Reference[], opts: RegistryOptions, session: RegistrySession) {
-    this.#signal = opts.signal;
+  /** `signal` stops the uploads (the build failed) without touching the session, which the push goes on with. */
+  constructor(refs: Reference[], opts: RegistryOptions, session: RegistrySession, signal: AbortSignal) {
+    this.#signal = signal;
     this.#targets = groupByRegistry(refs).map(([group]) => ({
-      client: session.client(group.registry, 'push'), repository: group.repository, scopes: pushScopes(group.repository, []),
+      client: session.client(group.registry, 'push'), repository: group.repository, scopes: pushScopes(group.repository, []), signal,
     }));
-    this.#policy = retryPolicyOf(opts, 'push');
+    const policy = retryPolicyOf(opts, 'push');
+    this.#policy = { ...policy, signal: eitherSignal(policy.signal, signal) };
     this.#log = opts.log;
   }
 
