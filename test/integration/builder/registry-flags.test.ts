@@ -144,3 +144,21 @@ test('--image-fs-extract-retry: a base layer whose first download is garbage is 
   assert.equal(garbled, 1);
   assert.match(r.stderr, /extracting layer sha256:[0-9a-f]{64} failed .*retrying \(1\/1\)/);
 });
+
+test('SSL_CERT_FILE and SSL_CERT_DIR make a registry\'s CA trusted (read at the first TLS connection)', async (t) => {
+  await seedBusybox(tls, 'certs/busybox:latest');
+  const ctx = context(t, { Dockerfile: `FROM ${tls.host}/certs/busybox:latest\nCOPY a.txt /a.txt\n`, 'a.txt': 'a\n' });
+  const out = tempDir(t, 'kiln-out-');
+  const certDir = tempDir(t, 'kiln-certs-');
+  fs.copyFileSync(tls.caFile!, path.join(certDir, 'registry-ca.pem'));
+  const build = (name: string, env: NodeJS.ProcessEnv) =>
+    kiln(['build', '--context', ctx, '--no-push', '--oci-layout-path', path.join(out, name)], { SSL_CERT_FILE: '', SSL_CERT_DIR: '', ...env });
+  const untrusted = await build('untrusted', {});
+  assert.notEqual(untrusted.status, 0);
+  assert.match(untrusted.stderr, /certificate|TLS/i);
+  for (const [name, env] of [['file', { SSL_CERT_FILE: tls.caFile! }], ['dir', { SSL_CERT_DIR: certDir }]] as const) {
+    const r = await build(name, env);
+    assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+    assert.ok(fs.existsSync(path.join(out, name, 'index.json')));
+  }
+});
