@@ -4,7 +4,8 @@
  * registry's stream while the same bytes go into the build's blob store; readers after it read that file (and
  * wait for it when it is still being written). A download that fails or is cut is not kept: the next reader
  * downloads again. `prefetch` starts every layer's download at once, beside the build's steps, for outputs that
- * will need the blobs anyway.
+ * will need the blobs anyway. The first reader paces the download, so it must read on (or go away) while later
+ * readers wait: every caller does (unpacking, copying into an output, uploading).
  */
 import fs from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
