@@ -202,7 +202,8 @@ export class PrivateDirFilesystem implements StageFilesystem {
    * is not laid out and views work here; undefined otherwise (the caller lays the stage out).
    */
   async #openView(state: StageState, writable: boolean): Promise<(OverlayView & { upper?: string }) | undefined> {
-    if (state.rootfs || !this.#config.store || this.#viewsWork === false) return undefined;
+    // A stage without layers (FROM scratch) is laid out for free: an empty directory beats a mount.
+    if (state.rootfs || state.layers.length === 0 || !this.#config.store || this.#viewsWork === false) return undefined;
     const stack = await this.#stack(state);
     if (stack === undefined) return undefined;
     const work = this.#config.work;
