@@ -29,11 +29,6 @@ export interface DispatchContext {
   editFiles(state: StageState, edit: (root: string) => Promise<readonly string[]>): Promise<Layer | undefined>;
   /** Lets `read` read the state's files; the root is valid only while `read` runs. */
   readFiles<T>(state: StageState, read: (root: string) => Promise<T>): Promise<T>;
-  /**
-   * Writes a layer holding these rootfs paths (absolute inside the rootfs) and returns it for the step's
-   * result (undefined with --single-snapshot, whose one layer is taken when the stage ends).
-   */
-  commitLayer(state: StageState, changedPaths: readonly string[]): Promise<Layer | undefined>;
   /** A fresh empty directory (outside every rootfs) to build a --link layer in. */
   scratchDir(state: StageState): string;
   /** Writes the whole tree as a layer, applies it to the rootfs if that exists already, and returns it. */

@@ -7,7 +7,6 @@
  * will need the blobs anyway. The first reader paces the download, so it must read on (or go away) while later
  * readers wait: every caller does (unpacking, copying into an output, uploading).
  */
-import fs from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import type { BlobStore } from '../image/blob-store.ts';
 import { compressionOfMediaType, decompressStream } from '../image/compression.ts';
@@ -16,8 +15,8 @@ import type { Image, Layer } from '../image/types.ts';
 interface Spool {
   /** The first reader's stream: the registry's bytes as they arrive. */
   live: Promise<Readable>;
-  /** The blob's path once all of it is in the blob store, verified. */
-  stored: Promise<string>;
+  /** Resolves once all of the blob is in the blob store, verified. */
+  stored: Promise<void>;
 }
 
 export class SpooledLayer implements Layer {
@@ -48,22 +47,22 @@ export class SpooledLayer implements Layer {
   mediaType() { return this.#layer.mediaType(); }
 
   compressed(): Promise<Readable> {
-    if (this.#spool !== undefined) return this.#spool.stored.then((file) => this.#open(file));
+    if (this.#spool !== undefined) return this.#spool.stored.then(async () => this.#blobs.open(await this.#layer.digest()));
     // Set before any await: readers arriving meanwhile wait for this download instead of starting another.
     const spool = this.#download();
     this.#spool = spool;
-    spool.stored.then((file) => { this.#file = file; }, () => {
+    spool.stored.then(async () => { this.#file = this.#blobs.blobPath(await this.#layer.digest()); }, () => {
       if (this.#spool === spool) this.#spool = undefined;
     });
     return spool.live;
   }
 
   #download(): Spool {
-    let stored!: Promise<string>;
+    let stored!: Promise<void>;
     const live = (async () => {
       const digest = await this.#layer.digest();
       if (this.#blobs.has(digest)) {
-        stored = Promise.resolve(this.#blobs.blobPath(digest));
+        stored = Promise.resolve();
         return this.#blobs.open(digest);
       }
       const source = await this.#layer.compressed();
@@ -71,14 +70,10 @@ export class SpooledLayer implements Layer {
       // Both destinations pace the download; the reader going away does not stop the copy to the blob store.
       source.on('error', (err) => reader.destroy(err));
       source.pipe(reader);
-      stored = this.#blobs.write(source, digest).then(() => this.#blobs.blobPath(digest));
+      stored = this.#blobs.write(source, digest).then(() => undefined);
       return reader;
     })();
     return { live, stored: live.then(() => stored) };
-  }
-
-  #open(file: string): Readable {
-    return fs.createReadStream(file, { highWaterMark: 1 << 20 });
   }
 
   async uncompressed(): Promise<Readable> {

@@ -120,7 +120,6 @@ function dispatchContext(env: StageBuildEnv, logger: Logger): DispatchContext {
       return { kind: 'stage', state };
     },
     rootfs: (state) => env.filesystem.rootfs(state),
-    commitLayer: (state, paths) => takeAppendedLayer(state, () => env.filesystem.commitLayer(state, paths)),
     editFiles: (state, edit) => takeAppendedLayer(state, () => env.filesystem.editFiles(state, edit)),
     readFiles: (state, read) => env.filesystem.readFiles(state, read),
     scratchDir: (state) => env.work.newRootfs(state.stage.index),

@@ -100,11 +100,10 @@ export async function pushImage(image: Image, refs: Reference[], opts: RegistryO
 export class EarlyUploads {
   readonly #targets: UploadTarget[];
   readonly #policy: ReturnType<typeof retryPolicyOf>;
-  /** `registry/repository@digest` → whether the upload succeeded. */
-  readonly #done = new Map<string, Promise<boolean>>();
-  #queue: Promise<unknown> = Promise.resolve();
+  /** One per upload, in order: `registry/repository@digest` once it is there, undefined when it failed. */
+  readonly #uploads: Promise<string | undefined>[] = [];
   readonly #log: (message: string) => void;
-  readonly #signal: AbortSignal | undefined;
+  readonly #signal: AbortSignal;
 
   /** `signal` stops the uploads (the build failed) without touching the session, which the push goes on with. */
   constructor(refs: Reference[], opts: RegistryOptions, session: RegistrySession, signal: AbortSignal) {
@@ -117,35 +116,31 @@ export class EarlyUploads {
     this.#log = opts.log;
   }
 
-  /** Queues `layer`'s blob for upload; returns at once. */
+  /** Queues `layer`'s blob for upload (one upload at a time, beside the build); returns at once. */
   offer(layer: Layer): void {
-    const digest = layer.digest();
     for (const target of this.#targets) {
-      const key = digest.then((d) => `${target.client.registry}/${target.repository}@${d}`);
-      const upload = this.#queue.then(async () => {
-        const [d, size] = await Promise.all([digest, layer.size()]);
-        await withRetry(`uploading ${d} to ${target.client.registry}/${target.repository}`, this.#policy,
-          () => uploadBlob(target, { digest: d, size, open: () => layer.compressed() }));
-        return true;
+      const previous = this.#uploads.at(-1) ?? Promise.resolve(undefined);
+      this.#uploads.push(previous.then(async () => {
+        const [digest, size] = await Promise.all([layer.digest(), layer.size()]);
+        await withRetry(`uploading ${digest} to ${target.client.registry}/${target.repository}`, this.#policy,
+          () => uploadBlob(target, { digest, size, open: () => layer.compressed() }));
+        return `${target.client.registry}/${target.repository}@${digest}`;
       }).catch((err: unknown) => {
         // Stopped on purpose (the build failed, or was interrupted): nothing to say.
-        if (!this.#signal?.aborted) this.#log(`uploading a layer early failed; the push uploads it again: ${err instanceof Error ? err.message : String(err)}`);
-        return false;
-      });
-      this.#queue = upload;
-      void key.then((k) => { if (!this.#done.has(k)) this.#done.set(k, upload); }, () => {});
+        if (!this.#signal.aborted) this.#log(`uploading a layer early failed; the push uploads it again: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
+      }));
     }
   }
 
   /** Whether an early upload put `digest` into `registry/repository` (waits for the uploads queued so far). */
   async holds(registry: string, repository: string, digest: string): Promise<boolean> {
-    await this.#queue;
-    return (await this.#done.get(`${registry}/${repository}@${digest}`)) ?? false;
+    return (await Promise.all(this.#uploads)).includes(`${registry}/${repository}@${digest}`);
   }
 
   /** Waits for what is in flight to end (after the caller aborted it, quickly). */
   async settle(): Promise<void> {
-    await this.#queue;
+    await Promise.all(this.#uploads);
   }
 }
 

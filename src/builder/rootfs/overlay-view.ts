@@ -37,7 +37,7 @@ const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const holderPath = fileURLToPath(new URL('./overlay-view.pl', import.meta.url));
 
 /** overlayfs's mount options; a read-only view needs at least two lower dirs (add an empty one). */
-export function overlayOptions(spec: Pick<OverlayViewSpec, 'lower' | 'upper' | 'work'>): string {
+function overlayOptions(spec: Pick<OverlayViewSpec, 'lower' | 'upper' | 'work'>): string {
   const upper = spec.upper === undefined ? '' : `,upperdir=${spec.upper},workdir=${spec.work}`;
   return `lowerdir=${spec.lower.join(':')}${upper}`;
 }

@@ -26,8 +26,6 @@ export interface StageFilesystem {
   editFiles(state: StageState, edit: (root: string) => Promise<readonly string[]>): Promise<void>;
   /** Lets `read` read the state's files (COPY --from); the root is valid only while `read` runs. */
   readFiles<T>(state: StageState, read: (root: string) => Promise<T>): Promise<T>;
-  /** A layer of these paths (absolute inside the stage's rootfs), appended to the stage. */
-  commitLayer(state: StageState, changedPaths: readonly string[]): Promise<void>;
   /** A whole tree (COPY --link) as a layer, appended and applied to the stage's files if laid out. */
   commitTreeLayer(state: StageState, tree: string): Promise<void>;
   /**

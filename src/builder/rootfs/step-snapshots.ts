@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { applyUpperToLower } from '../../fs/snapshot/overlay-apply.ts';
 import { stackedLower, type LayerDir } from '../../fs/snapshot/lower-view.ts';
-import { overlayUpperChanges, overlayUpperEntries } from '../../fs/snapshot/overlay.ts';
+import { overlayUpperChanges, overlayUpperEntries, upperOpaqueDirs } from '../../fs/snapshot/overlay.ts';
 import { pruneUpper } from '../../fs/snapshot/overlay-prune.ts';
 import { takeSnapshot } from '../../fs/snapshot/stat-map.ts';
 import type { SnapshotResult } from '../../fs/snapshot/types.ts';
@@ -65,7 +65,7 @@ export async function runInStack(
     },
     settle: () => {
       pruneUpper(upper, options);
-      settled({ dir: upper, opaque: new Set(opaque ?? overlayUpperChanges(upper, { lower: stackedLower(layers.view) }).opaqueDirs) });
+      settled({ dir: upper, opaque: new Set(opaque ?? upperOpaqueDirs(upper)) });
     },
   };
 }

@@ -4,17 +4,11 @@
  */
 import * as path from 'node:path';
 import { keptXattrs, readXattrsOfTree } from '../xattrs/read.ts';
-import { parseGetfattr as parseRawGetfattr } from '../xattrs/getfattr.ts';
 
 export type XattrMap = Map<string, Record<string, Buffer>>;
 
 export function defaultXattrFilter(name: string): boolean {
   return !name.startsWith('trusted.overlay.') && !name.startsWith('user.overlay.') && name !== 'security.selinux';
-}
-
-/** Parses `getfattr -d -e base64 --absolute-names` output into absolute path → attributes. */
-export function parseGetfattr(output: string, filter: (name: string) => boolean = defaultXattrFilter): XattrMap {
-  return parseRawGetfattr(output, filter);
 }
 
 /** Keeps the attributes `filter` accepts; entries left without any are dropped. */

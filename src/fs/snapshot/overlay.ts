@@ -148,9 +148,14 @@ export interface OverlayUpperChanges {
   opaqueDirs: string[];
 }
 
+/** Layer-form paths of the opaque directories among an upper dir's xattrs. */
+function opaqueDirsOf(upperXattrs: XattrMap): string[] {
+  return [...upperXattrs].filter(([, attrs]) => isOpaqueDir(attrs)).map(([rel]) => rel);
+}
+
 /** Layer-form paths of the opaque directories of an (unmounted) upper dir. Cost: O(upper dir). */
 export function upperOpaqueDirs(upper: string): string[] {
-  return [...readTreeXattrs(path.resolve(upper), (name) => OPAQUE.includes(name))].filter(([, attrs]) => isOpaqueDir(attrs)).map(([rel]) => rel);
+  return opaqueDirsOf(readTreeXattrs(path.resolve(upper), (name) => OPAQUE.includes(name)));
 }
 
 /** Layer entries for what a step wrote into an overlay upper dir (unmounted). Cost: O(upper dir). */
@@ -173,7 +178,7 @@ export function overlayUpperChanges(upper: string, options: OverlayUpperOptions)
   checkSupported('', w.upperXattrs.get(''));
   walkUpper(w, '', true, false);
   settleCandidates(w);
-  const opaqueDirs = [...w.upperXattrs].filter(([, attrs]) => isOpaqueDir(attrs)).map(([rel]) => rel);
+  const opaqueDirs = opaqueDirsOf(w.upperXattrs);
   const result = snapshotResult({
     root: upperAbs,
     changed: w.changed,

@@ -143,7 +143,7 @@ describe('tar header detection', () => {
 
 describe('getfattr dumps', () => {
   it('reads base64, hex and quoted values and unescapes octal- and backslash-escaped path bytes', async () => {
-    const { parseGetfattr } = await import('../../../src/fs/layer/xattrs.ts');
+    const { parseGetfattr } = await import('../../../src/fs/xattrs/getfattr.ts');
     const dump =
       '# file: /a/new\\012line\nsecurity.capability=0sAQA=\nuser.x=0x6869\n\n' +
       '# file: /b\\\\c\nuser.y=0x\nuser.q="hi"\n\n# file: /none\n\n';
