@@ -4,7 +4,6 @@
  * its dictionary and the level, so the result is the same whichever thread computes it.
  */
 import * as zlib from 'node:zlib';
-import { isIncompressible, storedBlocks } from './stored-chunk.ts';
 
 export interface DeflateJob {
   chunk: Uint8Array;
@@ -26,9 +25,4 @@ export function deflateChunkOptions(job: DeflateJob): zlib.ZlibOptions {
 
 export function deflateRawChunk(job: DeflateJob): Uint8Array {
   return zlib.deflateRawSync(job.chunk, deflateChunkOptions(job));
-}
-
-/** A chunk of a multi-chunk stream, as DeflatePool compresses it: stored blocks when incompressible, else deflated. */
-export function compressChunk(job: DeflateJob): Uint8Array[] {
-  return job.level > 0 && isIncompressible(job.chunk) ? storedBlocks(job.chunk, job.last) : [deflateRawChunk(job)];
 }

@@ -1,8 +1,8 @@
 /**
  * Compresses chunks for ParallelGzip in parallel on libuv's thread pool (zlib's async API). No worker
  * threads: each of those carried its own V8 heap, which cost ~100 MB of resident memory per core while
- * adding nothing zlib's own threads do not do. The bytes are those of compressChunk, whoever computes them:
- * an incompressible chunk (judged from deflated samples, stored-chunk.ts) as stored blocks, any other deflated.
+ * adding nothing zlib's own threads do not do. An incompressible chunk (judged from deflated samples,
+ * stored-chunk.ts) becomes stored blocks, any other is deflated as deflateRawChunk would.
  */
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
@@ -11,7 +11,10 @@ import { SAMPLE_OPTIONS, sampleIncompressible, sampleRanges, storedBlocks } from
 
 const deflateRaw = promisify(zlib.deflateRaw) as (buf: zlib.InputType, options: zlib.ZlibOptions) => Promise<Buffer>;
 
-/** isIncompressible on the thread pool: samples one after another, the first that compresses settles it. */
+/**
+ * Whether no sample of the chunk compresses, judged on the thread pool: samples one after another, the first that
+ * compresses settles it, so a compressible chunk (the common case) costs one sample.
+ */
 async function incompressible(chunk: Uint8Array): Promise<boolean> {
   const ranges = sampleRanges(chunk.length);
   for (const [start, end] of ranges) {

@@ -10,7 +10,7 @@
  * its blocks: a header byte (BFINAL in bit 0), LEN and NLEN (little-endian), then up to 65535 bytes. A stored
  * chunk leaves the window holding its own bytes, exactly the 32 KiB dictionary the next chunk is primed with.
  */
-import * as zlib from 'node:zlib';
+import type { ZlibOptions } from 'node:zlib';
 
 /** Largest payload of one stored block. */
 export const STORED_BLOCK_MAX = 0xffff;
@@ -29,21 +29,11 @@ export function sampleRanges(length: number): Array<[number, number]> {
 }
 
 /** The options a sample is deflated with (fast, no dictionary, whole sample in one call). */
-export const SAMPLE_OPTIONS: zlib.ZlibOptions = { level: 1, chunkSize: 2 * SAMPLE_SIZE };
+export const SAMPLE_OPTIONS: ZlibOptions = { level: 1, chunkSize: 2 * SAMPLE_SIZE };
 
 /** Whether a sample that deflated to `compressedSize` bytes shows no gain. */
 export function sampleIncompressible(compressedSize: number): boolean {
   return compressedSize * 100 >= SAMPLE_SIZE * WORTH_PERCENT;
-}
-
-/**
- * Judges a chunk in this thread. Samples are tried in order and the first that compresses settles it, so a
- * compressible chunk (the common case) costs one sample.
- */
-export function isIncompressible(chunk: Uint8Array): boolean {
-  const ranges = sampleRanges(chunk.length);
-  return ranges.length > 0 && ranges.every(([start, end]) =>
-    sampleIncompressible(zlib.deflateRawSync(chunk.subarray(start, end), SAMPLE_OPTIONS).length));
 }
 
 /**

@@ -8,12 +8,24 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as zlib from 'node:zlib';
 import { DeflatePool } from '../../../src/fs/layer/deflate-pool.ts';
-import { compressChunk, deflateRawChunk } from '../../../src/fs/layer/deflate-chunk.ts';
+import { deflateRawChunk, type DeflateJob } from '../../../src/fs/layer/deflate-chunk.ts';
 import { ParallelGzip, type ParallelGzipOptions } from '../../../src/fs/layer/parallel-gzip.ts';
-import { STORED_BLOCK_MAX, isIncompressible, storedBlocks } from '../../../src/fs/layer/stored-chunk.ts';
+import { SAMPLE_OPTIONS, STORED_BLOCK_MAX, sampleIncompressible, sampleRanges, storedBlocks } from '../../../src/fs/layer/stored-chunk.ts';
 
 const KiB = 1024;
 const CHUNK = 64 * KiB;
+
+/** The stored-chunk rule, computed in this thread: every sample deflates to ≥ 97 % of its size. */
+function isIncompressible(chunk: Uint8Array): boolean {
+  const ranges = sampleRanges(chunk.length);
+  return ranges.length > 0 && ranges.every(([start, end]) =>
+    sampleIncompressible(zlib.deflateRawSync(chunk.subarray(start, end), SAMPLE_OPTIONS).length));
+}
+
+/** A chunk as the stream should hold it: stored blocks when incompressible, else deflated (the reference). */
+function compressChunk(job: DeflateJob): Uint8Array[] {
+  return job.level > 0 && isIncompressible(job.chunk) ? storedBlocks(job.chunk, job.last) : [deflateRawChunk(job)];
+}
 
 /** Reproducible incompressible bytes (sha256 in counter mode). */
 function random(length: number, seed = 'seed'): Buffer {
@@ -140,7 +152,7 @@ test('determinism: the bytes depend on input, level and chunk size, not on input
   const c = await gzip(input, { pool, maxInFlight: 16 }, 10 * CHUNK);
   await pool.close();
   assert.ok(a.equals(b) && a.equals(c));
-  // The sync chunk compressor (tests, tools) makes the same chunks as the pool.
+  // The rule computed here, chunk by chunk, gives the pool's stream.
   const parts: Uint8Array[] = [Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])];
   for (let off = 0; off <= input.length; off += CHUNK) {
     const chunk = input.subarray(off, off + CHUNK);
