@@ -7,12 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getCACertificates } from 'node:tls';
-import { Agent, buildConnector, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { KilnError } from '../errors.ts';
 import { trustEnvCertificates } from './env-certificates.ts';
 import type { RegistryOptions } from './options.ts';
 import { registryEntry, skipsTlsVerify } from './options.ts';
+import { Agent, buildConnector, request, type Connector, type ConnectorOptions } from './undici-parts.ts';
 
 export type Direction = 'pull' | 'push';
 export type Response = Dispatcher.ResponseData;
@@ -45,8 +45,8 @@ export function createAgent(registry: string, opts: RegistryOptions, direction: 
   connect.timeout = opts.timeouts.connectMs;
   // The environment's CAs (SSL_CERT_FILE/SSL_CERT_DIR) are read when the first TLS connection is made: a
   // registry reached over plain HTTP never pays for parsing them (~30 ms for a 300-file /etc/ssl/certs).
-  const tcpOrTls = buildConnector(connect as buildConnector.BuildOptions);
-  const connector: buildConnector.connector = (options, callback) => {
+  const tcpOrTls = buildConnector(connect as ConnectorOptions);
+  const connector: Connector = (options, callback) => {
     if (options.protocol === 'https:') trustEnvCertificates();
     tcpOrTls(options, callback);
   };
@@ -74,7 +74,7 @@ export async function send(agent: Agent, url: string, options: SendOptions): Pro
   for (let hop = 0; ; hop++) {
     const headers = { ...options.headers };
     if (target.origin !== origin) delete headers.authorization;
-    const res = await request(target, { dispatcher: agent, method: options.method, headers, body: options.body, signal: options.signal });
+    const res = await request(target, agent, { method: options.method, headers, body: options.body, signal: options.signal });
     const location = res.headers.location;
     if (res.statusCode >= 300 && res.statusCode < 400 && res.statusCode !== 304 && typeof location === 'string' && hop < MAX_REDIRECTS) {
       await res.body.dump();

@@ -1,0 +1,25 @@
+/**
+ * The three parts of undici the registry client uses (Agent, buildConnector, request), loaded from their own
+ * files. undici's index loads all of undici (fetch, WebSocket, EventSource, cookies, caches, mocks: 111
+ * modules) and cost ~105 ms of every build's start-up on this machine; these three cost ~40 ms
+ * (bench/startup.md). undici has no "exports" map, so its files are reachable by path; the types still come
+ * from its index. Pinned by package-lock.json; test/unit/registry/undici-parts.test.ts checks they resolve.
+ */
+import { createRequire } from 'node:module';
+import type { Agent as UndiciAgent, Dispatcher, buildConnector as undiciBuildConnector } from 'undici';
+
+const requireUndici = createRequire(import.meta.url);
+
+export const Agent = requireUndici('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
+export const buildConnector = requireUndici('undici/lib/core/connect.js') as typeof undiciBuildConnector;
+export type Agent = UndiciAgent;
+export type ConnectorOptions = undiciBuildConnector.BuildOptions;
+export type Connector = undiciBuildConnector.connector;
+
+type RequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path'>;
+const apiRequest = requireUndici('undici/lib/api/api-request.js') as (this: Dispatcher, opts: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
+
+/** undici's `request(url, { dispatcher, … })`: the request goes to `dispatcher`, never to a global one. */
+export function request(url: URL, dispatcher: Dispatcher, options: RequestOptions): Promise<Dispatcher.ResponseData> {
+  return apiRequest.call(dispatcher, { ...options, origin: url.origin, path: `${url.pathname}${url.search}` });
+}
