@@ -69,6 +69,8 @@ export class GzipChunks {
   #dictionaryUsed: (() => void) | null = null;
   /** The first full chunk, held back until we know whether the stream is larger than one chunk. */
   #held: Owned | null = null;
+  /** Whether a chunk came in: the first is held, later ones go to the pool. */
+  #started = false;
   readonly #inFlight: InFlight[] = [];
   #crc = 0;
   #inputSize = 0;
@@ -86,8 +88,9 @@ export class GzipChunks {
   /** Takes one whole chunk (chunkSize bytes), never written to again until `release`. */
   async add(chunk: Buffer, release: () => void = nothing): Promise<void> {
     this.#count(chunk);
-    if (this.#held === null && this.#inFlight.length === 0 && this.#dictionary === null) this.#held = { chunk, release };
-    else await this.#submit({ chunk, release }, false);
+    if (this.#started) await this.#submit({ chunk, release }, false);
+    else this.#held = { chunk, release };
+    this.#started = true;
   }
 
   /** Takes the last bytes (less than a chunk, maybe none) and writes out everything up to the trailer. */
@@ -99,7 +102,7 @@ export class GzipChunks {
       this.#held = null;
       await this.#emit([deflateRawChunk({ chunk: held.chunk, dictionary: null, level: this.#level, last: true })], held.release);
       release();
-    } else if (held === null && this.#inFlight.length === 0 && this.#dictionary === null) {
+    } else if (!this.#started) {
       await this.#emit([deflateRawChunk({ chunk: tail, dictionary: null, level: this.#level, last: true })], release);
     } else {
       await this.#submit({ chunk: tail, release }, true);
