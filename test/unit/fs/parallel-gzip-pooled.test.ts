@@ -169,3 +169,16 @@ test('blob file: parts land in order, `written` runs once they are on file, abor
   assert.equal(fs.existsSync(dropped.tempPath), false);
   assert.deepEqual(fs.readdirSync(path.join(store.dir, 'tmp')), []);
 });
+
+test('a layer that fails half way (a file shrinks) leaves no temp file and no blob', async (t) => {
+  const store = tempStore(t);
+  const file = path.join(store.dir, 'shrinks');
+  fs.writeFileSync(file, randomBytes(3 * MiB));
+  const entries: TarEntry[] = [
+    { path: 'a', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, content: randomBytes(5 * MiB) },
+    { path: 'b', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 4 * MiB, content: { path: file } },
+  ];
+  await assert.rejects(writeLayer(entries, { store, layerBuffers: new BufferPool(MiB, { poison: true }) }), { code: 'LAYER_FILE_CHANGED' });
+  assert.deepEqual(fs.readdirSync(path.join(store.dir, 'tmp')), []);
+  assert.deepEqual(fs.readdirSync(path.join(store.dir, 'sha256')), []);
+});
