@@ -5,6 +5,7 @@
  * layer then cycles through ~8 buffers instead of leaving 256 dead ones for the garbage collector.
  */
 import type { BlobFile } from '../../image/blob-file.ts';
+import { garbageCollector } from './buffer-garbage.ts';
 import type { BufferPool } from './buffer-pool.ts';
 import type { DeflatePool } from './deflate-pool.ts';
 import { GzipChunks } from './gzip-chunks.ts';
@@ -31,10 +32,15 @@ export async function writePooledGzip(
     { chunkSize: buffers.size, ...options },
     (parts, written) => blob.write(parts, written),
   );
+  // Deflated chunks still come back from zlib as fresh buffers (a third to a half of the input for ordinary
+  // files): garbage V8 collects late, as buffer-garbage.ts says. Stored chunks make none, so a layer of
+  // incompressible data never reaches the limit; the pool's own buffers do not count towards it.
+  const collect = garbageCollector(undefined, undefined, () => buffers.allocated * buffers.size);
   try {
     let tail: Buffer | undefined;
     for await (const batch of batches) {
       if (tail !== undefined) throw new Error('writePooledGzip: a batch shorter than a chunk was not the last');
+      collect(batch.length);
       if (batch.length === buffers.size) await gzip.add(batch, () => buffers.release(batch));
       else tail = batch;
     }
