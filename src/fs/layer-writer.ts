@@ -5,15 +5,16 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { Readable, type Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { KilnError } from '../errors.ts';
-import type { BlobStore } from '../image/blob-store.ts';
+import type { BlobInfo, BlobStore } from '../image/blob-store.ts';
 import { compressor, layerMediaType, type Compression } from '../image/compression.ts';
 import { blobStoreLayer, type KnownLayer } from '../image/layer.ts';
 import { garbageCollector } from './layer/buffer-garbage.ts';
+import { BufferPool } from './layer/buffer-pool.ts';
 import type { DeflatePool } from './layer/deflate-pool.ts';
-import { ParallelGzip } from './layer/parallel-gzip.ts';
+import { writePooledGzip } from './layer/pooled-gzip-layer.ts';
 import { BLOCK, compareTarPaths, encodeTarHeader, entrySize, layerPath, tarTrailer, type TarEntry } from './tar-entry.ts';
 
 export interface LayerWriteOptions {
@@ -37,9 +38,11 @@ export interface LayerWriteOptions {
   deflatePool?: DeflatePool;
   /** Bytes per parallel gzip chunk (default 1 MiB). */
   gzipChunkSize?: number;
+  /** Reusable tar/chunk buffers for parallel gzip, shared across layers (used when its size is the chunk size). */
+  layerBuffers?: BufferPool;
 }
 
-const BATCH = 1 << 20;
+const FRESH_BATCH = 1 << 20;
 
 /** Applies the writer's normalisation to one entry: clean path, mode bits, times. */
 export function normalizeEntry(e: TarEntry, options: Pick<LayerWriteOptions, 'reproducible' | 'sourceDateEpoch'>): TarEntry {
@@ -60,20 +63,27 @@ export function sortEntries(entries: readonly TarEntry[]): TarEntry[] {
   return [...entries].sort((a, b) => compareTarPaths(layerPath(a.path), layerPath(b.path)));
 }
 
-/** Streams the tar bytes of sorted entries in ~1 MiB batches, hashing them into `hash`. */
+/**
+ * Streams the tar bytes of sorted entries in batches, hashing them into `hash`. Every batch but the last is
+ * full. Without `buffers`, each batch is a fresh 1 MiB buffer (dead ones are collected as it goes,
+ * buffer-garbage.ts); with a pool, batches are `buffers.size` bytes, acquired from it for the caller to release.
+ */
 export async function* tarStream(
   entries: Iterable<TarEntry> | AsyncIterable<TarEntry>,
   options: Pick<LayerWriteOptions, 'reproducible' | 'sourceDateEpoch'>,
   hash?: Hash,
+  buffers?: BufferPool,
 ): AsyncGenerator<Buffer> {
-  let buf = Buffer.allocUnsafe(BATCH);
+  const batchSize = buffers?.size ?? FRESH_BATCH;
+  const collect = buffers ? undefined : garbageCollector();
+  const acquire = (): Buffer => buffers?.acquire() ?? Buffer.allocUnsafe(batchSize);
+  let buf = acquire();
   let pos = 0;
-  const collect = garbageCollector();
   const take = (): Buffer => {
     const out = buf.subarray(0, pos);
     hash?.update(out);
-    collect(out.length);
-    buf = Buffer.allocUnsafe(BATCH);
+    collect?.(out.length);
+    buf = acquire();
     pos = 0;
     return out;
   };
@@ -96,7 +106,7 @@ export async function* tarStream(
       const n = header.copy(buf, pos, off);
       pos += n;
       off += n;
-      if (pos === BATCH) yield take();
+      if (pos === batchSize) yield take();
     }
     const size = entrySize(e);
     if (e.type === 'file' && size > 0) {
@@ -109,13 +119,13 @@ export async function* tarStream(
           const n = content.copy(buf, pos, off);
           pos += n;
           off += n;
-          if (pos === BATCH) yield take();
+          if (pos === batchSize) yield take();
         }
       } else if (content !== undefined) {
         const fd = fs.openSync(content.path, 'r');
         try {
           for (let left = size; left > 0; ) {
-            const n = fs.readSync(fd, buf, pos, Math.min(left, BATCH - pos), null);
+            const n = fs.readSync(fd, buf, pos, Math.min(left, batchSize - pos), null);
             if (n === 0) {
               throw new KilnError('LAYER_FILE_CHANGED', `${content.path} shrank while it was being added to a layer`, {
                 hint: 'something else is writing to the build filesystem',
@@ -123,7 +133,7 @@ export async function* tarStream(
             }
             pos += n;
             left -= n;
-            if (pos === BATCH) yield take();
+            if (pos === batchSize) yield take();
           }
         } finally {
           fs.closeSync(fd);
@@ -133,11 +143,11 @@ export async function* tarStream(
       }
       let pad = (BLOCK - (size % BLOCK)) % BLOCK;
       while (pad > 0) {
-        const n = Math.min(pad, BATCH - pos);
+        const n = Math.min(pad, batchSize - pos);
         buf.fill(0, pos, pos + n);
         pos += n;
         pad -= n;
-        if (pos === BATCH) yield take();
+        if (pos === batchSize) yield take();
       }
     }
   }
@@ -146,20 +156,50 @@ export async function* tarStream(
     const n = trailer.copy(buf, pos, off);
     pos += n;
     off += n;
-    if (pos === BATCH) yield take();
+    if (pos === batchSize) yield take();
   }
   if (pos > 0) yield take();
+  else buffers?.release(buf);
 }
 
-function compressionStream(compression: Compression, options: LayerWriteOptions): Transform | NodeJS.ReadWriteStream {
-  if (compression === 'gzip' && options.parallel !== false) {
-    return new ParallelGzip({
+/** Parallel gzip: tar batches from reusable buffers straight into the blob file (layer/pooled-gzip-layer.ts). */
+async function writeGzipLayer(
+  entries: Iterable<TarEntry> | AsyncIterable<TarEntry>,
+  options: LayerWriteOptions,
+  diffHash: Hash,
+): Promise<BlobInfo> {
+  const chunkSize = options.gzipChunkSize ?? 1 << 20;
+  const buffers = options.layerBuffers?.size === chunkSize ? options.layerBuffers : new BufferPool(chunkSize);
+  const blob = options.store.createFile();
+  try {
+    await writePooledGzip(tarStream(entries, options, diffHash, buffers), buffers, blob, {
       level: options.compressionLevel,
-      chunkSize: options.gzipChunkSize,
       ...(options.deflatePool ? { pool: options.deflatePool } : {}),
     });
+    return await blob.commit();
+  } catch (err) {
+    await blob.abort();
+    throw err;
   }
-  return compressor(compression, options.compressionLevel);
+}
+
+/** Any other compression: a stream pipeline from the tar batches to the blob writer. */
+async function writeStreamedLayer(
+  entries: Iterable<TarEntry> | AsyncIterable<TarEntry>,
+  compression: Compression,
+  options: LayerWriteOptions,
+  diffHash: Hash,
+): Promise<BlobInfo> {
+  const blob = options.store.createWriter();
+  try {
+    const tar = Readable.from(tarStream(entries, options, diffHash), { objectMode: false, highWaterMark: 2 * FRESH_BATCH });
+    if (compression === 'none') await pipeline(tar, blob);
+    else await pipeline(tar, compressor(compression, options.compressionLevel), blob);
+    return await blob.commit();
+  } catch (err) {
+    blob.abort();
+    throw err;
+  }
 }
 
 /**
@@ -173,21 +213,13 @@ export async function writeLayer(
   const compression = options.compression ?? 'gzip';
   const sorted = Array.isArray(entries) ? sortEntries(entries as readonly TarEntry[]) : (entries as Iterable<TarEntry> | AsyncIterable<TarEntry>);
   const diffHash = createHash('sha256');
-  const blob = options.store.createWriter();
-  try {
-    const tar = Readable.from(tarStream(sorted, options, diffHash), { objectMode: false, highWaterMark: 2 * BATCH });
-    if (compression === 'none') await pipeline(tar, blob);
-    else await pipeline(tar, compressionStream(compression, options), blob);
-    const info = await blob.commit();
-    const diffID = `sha256:${diffHash.digest('hex')}`;
-    return blobStoreLayer(options.store, {
-      digest: info.digest,
-      diffID,
-      size: info.size,
-      mediaType: layerMediaType(compression, options.mediaTypes ?? 'oci'),
-    });
-  } catch (err) {
-    blob.abort();
-    throw err;
-  }
+  const info = compression === 'gzip' && options.parallel !== false
+    ? await writeGzipLayer(sorted, options, diffHash)
+    : await writeStreamedLayer(sorted, compression, options, diffHash);
+  return blobStoreLayer(options.store, {
+    digest: info.digest,
+    diffID: `sha256:${diffHash.digest('hex')}`,
+    size: info.size,
+    mediaType: layerMediaType(compression, options.mediaTypes ?? 'oci'),
+  });
 }

@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { KilnError } from '../errors.ts';
+import { BlobFile, placeBlob } from './blob-file.ts';
 import { digestHex } from './digest.ts';
 import type { Digest } from './types.ts';
 
@@ -43,10 +44,18 @@ export class BlobStore {
 
   /** A writable that hashes what it is given; `commit()` moves it to its digest path. */
   createWriter(): PendingBlob {
+    return new PendingBlob(this.#tempPath(), (digest) => this.blobPath(digest));
+  }
+
+  /** Like createWriter, without a stream: parts are written as given, and the caller learns when (blob-file.ts). */
+  createFile(): BlobFile {
+    return new BlobFile(this.#tempPath(), (digest) => this.blobPath(digest));
+  }
+
+  #tempPath(): string {
     fs.mkdirSync(path.join(this.dir, 'tmp'), { recursive: true });
     fs.mkdirSync(path.join(this.dir, 'sha256'), { recursive: true });
-    const tmp = path.join(this.dir, 'tmp', `${process.pid}-${randomBytes(8).toString('hex')}`);
-    return new PendingBlob(tmp, (digest) => this.blobPath(digest));
+    return path.join(this.dir, 'tmp', `${process.pid}-${randomBytes(8).toString('hex')}`);
   }
 
   /** Stores a whole stream; with `expected`, a mismatch is an error and nothing is stored. */
@@ -128,9 +137,7 @@ export class PendingBlob extends Writable {
       this.abort();
       throw new KilnError('DIGEST_MISMATCH', `blob digest mismatch: expected ${expected}, got ${info.digest}`);
     }
-    const target = this.#finalPath(info.digest);
-    if (fs.existsSync(target)) fs.rmSync(this.tempPath, { force: true });
-    else fs.renameSync(this.tempPath, target);
+    placeBlob(this.tempPath, this.#finalPath(info.digest));
     return info;
   }
 

@@ -2,7 +2,7 @@
  * Compresses chunks for ParallelGzip in parallel on libuv's thread pool (zlib's async API). No worker
  * threads: each of those carried its own V8 heap, which cost ~100 MB of resident memory per core while
  * adding nothing zlib's own threads do not do. An incompressible chunk (judged from deflated samples,
- * stored-chunk.ts) becomes stored blocks, any other is deflated as deflateRawChunk would.
+ * stored-chunk.ts, in the calling thread) becomes stored blocks, any other is deflated as deflateRawChunk would.
  */
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
@@ -12,13 +12,15 @@ import { SAMPLE_OPTIONS, sampleIncompressible, sampleRanges, storedBlocks } from
 const deflateRaw = promisify(zlib.deflateRaw) as (buf: zlib.InputType, options: zlib.ZlibOptions) => Promise<Buffer>;
 
 /**
- * Whether no sample of the chunk compresses, judged on the thread pool: samples one after another, the first that
- * compresses settles it, so a compressible chunk (the common case) costs one sample.
+ * Whether no sample of the chunk compresses, judged in this thread: samples one after another, the first that
+ * compresses settles it, so a compressible chunk (the common case) costs one sample. A 4 KiB level-1 sample
+ * costs ~60 µs here (mostly zlib's set-up), less than a round trip through the thread pool (measured: 1024
+ * samples 60 ms synchronous, 140 ms through the pool).
  */
-async function incompressible(chunk: Uint8Array): Promise<boolean> {
+function incompressible(chunk: Uint8Array): boolean {
   const ranges = sampleRanges(chunk.length);
   for (const [start, end] of ranges) {
-    if (!sampleIncompressible((await deflateRaw(chunk.subarray(start, end), SAMPLE_OPTIONS)).length)) return false;
+    if (!sampleIncompressible(zlib.deflateRawSync(chunk.subarray(start, end), SAMPLE_OPTIONS).length)) return false;
   }
   return ranges.length > 0;
 }
@@ -29,7 +31,7 @@ export class DeflatePool {
   /** The chunk's bytes in the stream, in parts (stored blocks point into the chunk). */
   async deflate(job: DeflateJob): Promise<Uint8Array[]> {
     if (this.#closed) throw new Error('DeflatePool is closed');
-    if (job.level > 0 && await incompressible(job.chunk)) return storedBlocks(job.chunk, job.last);
+    if (job.level > 0 && incompressible(job.chunk)) return storedBlocks(job.chunk, job.last);
     return [await deflateRaw(job.chunk, deflateChunkOptions(job))];
   }
 
