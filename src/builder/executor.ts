@@ -21,7 +21,8 @@ import { createStageFilesystem } from './rootfs/create.ts';
 import { layerWriteOptions } from './rootfs/layers.ts';
 import { withForcedMetadataLayers } from './force-build-metadata.ts';
 import type { StageFilesystem } from './rootfs/stage-filesystem.ts';
-import { probeRunAhead, runSettings } from './run-settings.ts';
+import { runSettings } from './run-settings.ts';
+import { startAhead } from './start-ahead.ts';
 import { buildStage, type StageBuildEnv } from './stage-builder.ts';
 import type { StepCache } from './step-cache.ts';
 import type { StageState } from './state.ts';
@@ -135,7 +136,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     const stopTotal = timings.start('Total Build Time');
     const run = runSettings(options, logger, control.signal);
     // Not with the layer cache: a build whose every step hits starts no sandbox, not even a probe.
-    if (!options.cache.enabled && plans.some((p) => stageInstructions(p.stages).some((i) => i.kind === 'RUN'))) probeRunAhead(run, work.root);
+    if (!options.cache.enabled) startAhead(plans.flatMap((p) => stageInstructions(p.stages)), run, work.root);
     const buildFor = async ({ graph, stages, targetPlatform }: (typeof plans)[number]): Promise<Image> => {
       const env: StageBuildEnv = {
         options, logger, work, filesystem: filesystem!, created, targetPlatform,

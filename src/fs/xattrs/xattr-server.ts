@@ -26,6 +26,12 @@ export function syscallTable(arch: string): string | undefined {
   return undefined;
 }
 
+interface Spawned {
+  child: ChildProcess;
+  /** Where the server makes its FIFOs; removed once both ends are open. */
+  dir: string;
+}
+
 interface Connection {
   child: ChildProcess;
   req: number;
@@ -34,13 +40,15 @@ interface Connection {
 
 const START_TIMEOUT_MS = 10_000;
 let connection: Connection | undefined;
+/** A server spawned ahead of its first use (startXattrServerEarly), not yet handshaken. */
+let spawned: Spawned | undefined;
 /** Set once the server failed to start: the rest of this process uses getfattr. */
 let unavailable = false;
 let exitHookInstalled = false;
 
-/** pid of the running server, if any (tests check that it goes away with Kiln). */
+/** pid of the running server (or of one started early, not yet connected), if any: tests check that it goes away with Kiln. */
 export function xattrServerPid(): number | undefined {
-  return connection?.child.pid;
+  return (connection ?? spawned)?.child.pid;
 }
 
 /** Raw xattrs of each path, index-aligned (undefined: none, or not readable); undefined when the server is unavailable. */
@@ -130,33 +138,68 @@ function disconnect(conn: Connection): void {
   if (conn.child.exitCode === null && conn.child.signalCode === null) conn.child.kill('SIGKILL');
 }
 
+/**
+ * Spawns the server now, so that its start-up (perl, ~30–40 ms) runs beside other work (the base image pull)
+ * instead of in front of the first snapshot; the first request then only opens the FIFOs. Never fails: a server
+ * that cannot start is found out, and replaced by getfattr, at first use.
+ */
+export function startXattrServerEarly(): void {
+  if (connection !== undefined || spawned !== undefined || unavailable) return;
+  spawned = spawnServer();
+  installExitHook();
+}
+
 function start(): Connection | undefined {
+  const early = spawned;
+  spawned = undefined;
+  // A server spawned ahead gives up when nobody connects within its alarm (20 s): then a fresh one.
+  return (early && connectTo(early)) ?? connectTo(spawnServer());
+}
+
+function connectTo(server: Spawned | undefined): Connection | undefined {
+  if (server === undefined) return undefined;
+  installExitHook();
+  try {
+    return handshake(server.child, server.dir);
+  } catch {
+    if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    return undefined;
+  } finally {
+    rmSync(server.dir, { recursive: true, force: true });
+  }
+}
+
+function spawnServer(): Spawned | undefined {
   const table = syscallTable(process.arch);
   if (table === undefined) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'kiln-xattrd-'));
   const [perl, ...prefix] = perlCommand();
-  let child: ChildProcess | undefined;
   try {
-    child = spawn(perl!, [...prefix, xattrServerPath, table, dir], { stdio: 'ignore' });
+    const child = spawn(perl!, [...prefix, xattrServerPath, table, dir], { stdio: 'ignore' });
     // A missing perl is reported asynchronously; the pid tells synchronously.
     child.on('error', () => {});
     child.unref();
-    if (child.pid === undefined) return undefined;
-    const conn = handshake(child, dir);
-    if (!exitHookInstalled) {
-      exitHookInstalled = true;
-      // Closing req ends the server now rather than when the kernel closes Kiln's files.
-      process.on('exit', () => {
-        if (connection !== undefined) disconnect(connection);
-      });
-    }
-    return conn;
+    if (child.pid !== undefined) return { child, dir };
   } catch {
-    if (child?.pid !== undefined && child.exitCode === null) child.kill('SIGKILL');
-    return undefined;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    // no server: getfattr
   }
+  rmSync(dir, { recursive: true, force: true });
+  return undefined;
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Closing req ends the server now rather than when the kernel closes Kiln's files; a server spawned ahead
+  // and never used is killed, and its FIFO dir removed.
+  process.on('exit', () => {
+    if (connection !== undefined) disconnect(connection);
+    if (spawned !== undefined) {
+      if (spawned.child.exitCode === null) spawned.child.kill('SIGKILL');
+      rmSync(spawned.dir, { recursive: true, force: true });
+      spawned = undefined;
+    }
+  });
 }
 
 /**

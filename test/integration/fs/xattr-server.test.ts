@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -194,4 +194,68 @@ test('without a usable perl the readers fall back to getfattr', { skip }, () => 
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+/** Runs `body` in a Node process with the server module imported as `server`; returns its stdout as JSON. */
+function runInChild(body: string): Record<string, unknown> {
+  const script = `
+    import * as server from ${JSON.stringify(serverModule)};
+    import { tmpdir } from 'node:os';
+    import { readdirSync } from 'node:fs';
+    const fifoDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith('kiln-xattrd-'));
+    ${body}`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+test('a server started early serves the first read, and its FIFO dir is gone once connected', { skip }, () => {
+  const root = makeTree();
+  try {
+    const out = runInChild(`
+      server.startXattrServerEarly();
+      const early = server.xattrServerPid();
+      const before = fifoDirs().length;
+      await new Promise((r) => setTimeout(r, 100));
+      const attrs = Object.keys(server.serverPathXattrs([${JSON.stringify(root)}])[0] ?? {});
+      console.log(JSON.stringify({ early, connected: server.xattrServerPid(), attrs, before, after: fifoDirs().length }));`);
+    assert.ok(out.early, 'a server was spawned ahead');
+    assert.equal(out.connected, out.early, 'the read used the server started early');
+    assert.deepEqual(out.attrs, ['user.root']);
+    assert.equal((out.after as number), (out.before as number) - 1, 'the FIFO dir of the early server is removed once connected');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a server started early that died before its first use is replaced, not given up for getfattr', { skip }, async () => {
+  const root = makeTree();
+  try {
+    const out = runInChild(`
+      server.startXattrServerEarly();
+      const early = server.xattrServerPid();
+      process.kill(early, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 100));
+      const attrs = Object.keys(server.serverPathXattrs([${JSON.stringify(root)}])[0] ?? {});
+      console.log(JSON.stringify({ early, connected: server.xattrServerPid() ?? null, attrs }));`);
+    assert.ok(out.connected, 'a server serves the read');
+    assert.notEqual(out.connected, out.early);
+    assert.deepEqual(out.attrs, ['user.root']);
+    for (let i = 0; i < 200 && isRunning(out.connected as number); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(isRunning(out.connected as number), false);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a server started early and never used ends with Kiln and leaves no FIFO dir', { skip }, async () => {
+  const before = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('kiln-xattrd-')));
+  const out = runInChild(`
+    server.startXattrServerEarly();
+    console.log(JSON.stringify({ pid: server.xattrServerPid() }));`);
+  assert.ok(out.pid);
+  for (let i = 0; i < 200 && isRunning(out.pid as number); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(isRunning(out.pid as number), false, 'the early server outlived its Kiln process');
+  const left = readdirSync(tmpdir()).filter((n) => n.startsWith('kiln-xattrd-') && !before.has(n));
+  assert.deepEqual(left, []);
 });
