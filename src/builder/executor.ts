@@ -136,7 +136,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     const stopTotal = timings.start('Total Build Time');
     const run = runSettings(options, logger, control.signal);
     // Not with the layer cache: a build whose every step hits starts no sandbox, not even a probe.
-    if (!options.cache.enabled) startAhead(plans.flatMap((p) => stageInstructions(p.stages)), run, work.root);
+    if (!options.cache.enabled) startAhead(plans.flatMap((p) => stageInstructions(p.stages)), run, work.root, images.waiting);
     const buildFor = async ({ graph, stages, targetPlatform }: (typeof plans)[number]): Promise<Image> => {
       const env: StageBuildEnv = {
         options, logger, work, filesystem: filesystem!, created, targetPlatform,

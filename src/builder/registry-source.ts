@@ -16,6 +16,11 @@ import type { BuildOptions } from './options.ts';
 
 export interface ImageSource {
   pull(name: string, platform: Platform): Promise<Image>;
+  /**
+   * Settles once the first pull waits on the network (its first request sent) or was answered locally: work
+   * that only needs the CPU (start-ahead.ts) starts then, so it neither delays that request nor waits for it.
+   */
+  readonly waiting: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,14 +60,20 @@ export function registryImageSource(options: BuildOptions, logger: Logger, blobs
   const prefetch = options.output.ociLayoutPath !== undefined || options.output.tarPath !== undefined;
   let session: RegistrySession | undefined;
   const pulled = new Map<string, Promise<Image>>();
+  const waiting = Promise.withResolvers<void>();
   async function pullOnce(name: string, platform: Platform): Promise<Image> {
     const local = (await loadLocalImageSources()).imageBeforeRegistry(options, name, platform, logger);
-    if (local) return local;
+    if (local) {
+      waiting.resolve();
+      return local;
+    }
     const registry = await loadRegistryClient();
     session ??= new registry.RegistrySession(opts);
     logger.info(`resolving image ${name}`);
     const started = Date.now();
-    const image = await registry.remoteImage(parseReference(name), opts, { platform, session });
+    const resolving = registry.remoteImage(parseReference(name), opts, { platform, session });
+    waiting.resolve();
+    const image = await resolving;
     const layers = (await image.manifest()).layers;
     const bytes = layers.reduce((sum, l) => sum + l.size, 0);
     // The layers download when the stage first needs its files; each blob then gets its own line.
@@ -70,6 +81,7 @@ export function registryImageSource(options: BuildOptions, logger: Logger, blobs
     return spooledImage(image, blobs, prefetch);
   }
   return {
+    waiting: waiting.promise,
     pull(name, platform) {
       const key = `${name}|${platform.os}/${platform.architecture}/${platform.variant ?? ''}`;
       let image = pulled.get(key);

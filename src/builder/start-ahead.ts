@@ -10,13 +10,16 @@ import { loadCopyInstruction, loadRunInstruction, loadStepRunner } from './lazy-
 import type { RunSettings } from './dispatch-context.ts';
 import { probeRunAhead } from './run-settings.ts';
 
-export function startAhead(instructions: readonly StageInstruction[], run: RunSettings, workRoot: string): void {
+/** `cpuWorkAfter`: when the modules may load (ImageSource.waiting: once the base image's requests are out). */
+export function startAhead(instructions: readonly StageInstruction[], run: RunSettings, workRoot: string, cpuWorkAfter: Promise<void>): void {
   const kinds = new Set(instructions.map((i) => i.kind));
   const runs = kinds.has('RUN');
   const copies = kinds.has('COPY') || kinds.has('ADD');
-  if (runs) probeRunAhead(run, workRoot);
   // Snapshots of RUN steps and COPY's own sources read xattrs.
   if (runs || copies) startXattrServerEarly();
-  const modules = [...(runs ? [loadRunInstruction(), loadStepRunner()] : []), ...(copies ? [loadCopyInstruction()] : [])];
-  for (const loading of modules) loading.catch(() => {});
+  const loaders = [...(runs ? [loadRunInstruction, loadStepRunner] : []), ...(copies ? [loadCopyInstruction] : [])];
+  void cpuWorkAfter.then(() => {
+    if (runs) probeRunAhead(run, workRoot);
+    for (const load of loaders) load().catch(() => {});
+  });
 }
