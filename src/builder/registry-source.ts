@@ -51,6 +51,11 @@ export function registryOptionsFrom(options: BuildOptions, logger: Logger, signa
   });
 }
 
+/** Whether a pull may be answered without a registry (local-image-sources.ts): only then are its readers loaded. */
+function mayBeLocal(options: BuildOptions): boolean {
+  return options.baseImageSources.length > 0 || (options.cache.enabled && options.cache.dir !== '');
+}
+
 /**
  * Images from registries (after --base-image-source and the base-image cache), each layer downloaded at most
  * once into `blobs`; with an OCI layout or tarball output, which needs every blob, downloads start at once.
@@ -62,7 +67,7 @@ export function registryImageSource(options: BuildOptions, logger: Logger, blobs
   const pulled = new Map<string, Promise<Image>>();
   const waiting = Promise.withResolvers<void>();
   async function pullOnce(name: string, platform: Platform): Promise<Image> {
-    const local = (await loadLocalImageSources()).imageBeforeRegistry(options, name, platform, logger);
+    const local = mayBeLocal(options) ? (await loadLocalImageSources()).imageBeforeRegistry(options, name, platform, logger) : undefined;
     if (local) {
       waiting.resolve();
       return local;
