@@ -184,7 +184,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     await stepCache?.cache.close();
     await pusher?.close();
     await images.close();
-    filesystem?.close();
+    await filesystem?.close();
     // The result is written and reported: deleting the work dir is not worth the user's wait. In place, `/`
     // was replaced by the image, so no helper binary can be trusted: delete it here.
     if (built && options.isolation !== 'none') work.discard();

@@ -18,7 +18,8 @@ import { removeInBackground, type WorkDir } from '../work-dir.ts';
 import { appendEntriesLayer, appendLayer, applyImageLayers, applyLayerBlob, pathEntries, treeLayer, withExtractRetry, type ExtractRetry } from './layers.ts';
 import { finishSingleSnapshot, startSingleSnapshot, type SingleSnapshotStart } from './single-snapshot.ts';
 import { loadSandbox, loadStepRunner } from '../lazy-modules.ts';
-import { mountOverlayView, type OverlayView } from './overlay-view.ts';
+import type { OverlayView } from './overlay-view.ts';
+import { OverlayViewHolder } from './overlay-view-holder.ts';
 import type { StageFilesystem } from './stage-filesystem.ts';
 import type { StepOutcome, StepSpec } from './step-snapshots.ts';
 
@@ -62,6 +63,8 @@ export class PrivateDirFilesystem implements StageFilesystem {
   readonly #links = new Map<string, string>();
   /** Whether overlay views can be mounted here: unknown until the first one is tried. */
   #viewsWork: boolean | undefined;
+  /** Mounts the build's overlay views (one process for all of them), started with the first view. */
+  readonly #views = new OverlayViewHolder();
 
   constructor(config: PrivateDirConfig) {
     this.#config = config;
@@ -167,10 +170,12 @@ export class PrivateDirFilesystem implements StageFilesystem {
     await finishSingleSnapshot(state, start, state.rootfs, this.#config.snapshotMode, this.#config.layerOptions);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     // The stage directories live in the work dir, which the executor removes; layers evicted from the store
     // are deleted off the exit path.
     if (this.#config.store) removeInBackground(this.#config.store.close());
+    // Views still open (a failed step) are unmounted before the work dir goes.
+    await this.#views.close().catch((err: unknown) => this.#config.debug?.((err as Error).message));
   }
 
   /**
@@ -204,6 +209,8 @@ export class PrivateDirFilesystem implements StageFilesystem {
   async #openView(state: StageState, writable: boolean): Promise<(OverlayView & { upper?: string }) | undefined> {
     // A stage without layers (FROM scratch) is laid out for free: an empty directory beats a mount.
     if (state.rootfs || state.layers.length === 0 || !this.#config.store || this.#viewsWork === false) return undefined;
+    // The holder starts while the stack's layers are found (or unpacked).
+    this.#views.start();
     const stack = await this.#stack(state);
     if (stack === undefined) return undefined;
     const work = this.#config.work;
@@ -216,7 +223,7 @@ export class PrivateDirFilesystem implements StageFilesystem {
     fs.mkdirSync(path.join(stepDir, 'work'));
     fs.mkdirSync(path.join(stepDir, 'mnt'));
     try {
-      const view = await mountOverlayView({
+      const view = await this.#views.mount({
         base: work.root, lower, mountPoint: path.join(stepDir, 'mnt'),
         ...(upper === undefined ? {} : { upper: rel(upper), work: rel(path.join(stepDir, 'work')) }),
       });
