@@ -91,6 +91,9 @@ function earlyPush(pusher: Pusher, target: Stage, stages: readonly Stage[]): (st
   };
 }
 
+/** Instructions that write a stage's files through an overlay view (not RUN: steps mount their own). */
+const VIEW_KINDS = new Set(['COPY', 'ADD', 'WORKDIR']);
+
 /** kaniko's BENCHMARK_FILE: milliseconds per category, plus the layer cache's hits and misses. */
 function benchmarkReport(timings: Timings, stepCache: StepCache | undefined): Record<string, number> {
   return { ...timings.toJSON(), ...(stepCache ? { 'Cache Hits': stepCache.stats.hits, 'Cache Misses': stepCache.stats.misses } : {}) };
@@ -136,6 +139,8 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     const run = runSettings(options, logger, control.signal);
     // Not with the layer cache: a build whose every step hits starts no sandbox, not even a probe.
     if (!options.cache.enabled && plans.some((p) => stageInstructions(p.stages).some((i) => i.kind === 'RUN'))) probeRunAhead(run, work.root);
+    // Likewise the overlay view holder, where COPY, ADD or WORKDIR may write through a view.
+    if (!options.cache.enabled && plans.some((p) => stageInstructions(p.stages).some((i) => VIEW_KINDS.has(i.kind)))) filesystem.startViews();
     const buildFor = async ({ graph, stages, targetPlatform }: (typeof plans)[number]): Promise<Image> => {
       const env: StageBuildEnv = {
         options, logger, work, filesystem: filesystem!, created, targetPlatform,

@@ -131,6 +131,11 @@ export class InPlaceFilesystem implements StageFilesystem {
     await finishSingleSnapshot(state, start, this.#config.root, this.#config.snapshotMode, this.#config.layerOptions);
   }
 
+  startViews(): void {
+    // COPY writes to `/` itself; only COPY --from reads through the private dirs.
+    this.#config.privateDirs.startViews();
+  }
+
   async close(): Promise<void> {
     await this.#config.privateDirs.close();
     if (!this.#config.cleanup || !this.#touched) return;

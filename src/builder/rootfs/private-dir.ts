@@ -170,6 +170,12 @@ export class PrivateDirFilesystem implements StageFilesystem {
     await finishSingleSnapshot(state, start, state.rootfs, this.#config.snapshotMode, this.#config.layerOptions);
   }
 
+  startViews(): void {
+    if (!this.#config.store || this.#viewsWork === false || this.#views.pid !== undefined) return;
+    this.#views.start();
+    if (this.#views.pid !== undefined) this.#config.debug?.(`overlay view holder started (pid ${this.#views.pid})`);
+  }
+
   async close(): Promise<void> {
     // The stage directories live in the work dir, which the executor removes; layers evicted from the store
     // are deleted off the exit path.
@@ -209,8 +215,8 @@ export class PrivateDirFilesystem implements StageFilesystem {
   async #openView(state: StageState, writable: boolean): Promise<(OverlayView & { upper?: string }) | undefined> {
     // A stage without layers (FROM scratch) is laid out for free: an empty directory beats a mount.
     if (state.rootfs || state.layers.length === 0 || !this.#config.store || this.#viewsWork === false) return undefined;
-    // The holder starts while the stack's layers are found (or unpacked).
-    this.#views.start();
+    // The holder starts (unless started ahead) while the stack's layers are found (or unpacked).
+    this.startViews();
     const stack = await this.#stack(state);
     if (stack === undefined) return undefined;
     const work = this.#config.work;
