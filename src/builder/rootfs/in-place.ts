@@ -132,7 +132,7 @@ export class InPlaceFilesystem implements StageFilesystem {
   }
 
   startViews(): void {
-    // COPY writes to `/` itself; only COPY --from reads through the private dirs.
+    // COPY writes to `/` itself; COPY --from reads through the private dirs (no views in place: no layer store).
     this.#config.privateDirs.startViews();
   }
 
