@@ -136,7 +136,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     const stopTotal = timings.start('Total Build Time');
     const run = runSettings(options, logger, control.signal);
     // Not with the layer cache: a build whose every step hits starts no sandbox, not even a probe.
-    if (!options.cache.enabled) startAhead(plans.flatMap((p) => stageInstructions(p.stages)), run, work.root, images.waiting);
+    if (!options.cache.enabled) startAhead(plans.flatMap((p) => stageInstructions(p.stages)), { run, workRoot: work.root, filesystem, after: images.waiting });
     const buildFor = async ({ graph, stages, targetPlatform }: (typeof plans)[number]): Promise<Image> => {
       const env: StageBuildEnv = {
         options, logger, work, filesystem: filesystem!, created, targetPlatform,
@@ -185,7 +185,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     await stepCache?.cache.close();
     await pusher?.close();
     await images.close();
-    filesystem?.close();
+    await filesystem?.close();
     // The result is written and reported: deleting the work dir is not worth the user's wait. In place, `/`
     // was replaced by the image, so no helper binary can be trusted: delete it here.
     if (built && options.isolation !== 'none') work.discard();

@@ -131,8 +131,13 @@ export class InPlaceFilesystem implements StageFilesystem {
     await finishSingleSnapshot(state, start, this.#config.root, this.#config.snapshotMode, this.#config.layerOptions);
   }
 
-  close(): void {
-    this.#config.privateDirs.close();
+  startViews(): void {
+    // COPY writes to `/` itself; COPY --from reads through the private dirs (no views in place: no layer store).
+    this.#config.privateDirs.startViews();
+  }
+
+  async close(): Promise<void> {
+    await this.#config.privateDirs.close();
     if (!this.#config.cleanup || !this.#touched) return;
     try {
       const deleted = deleteFilesystem(this.#config.root, this.#config.ignore);

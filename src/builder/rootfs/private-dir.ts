@@ -18,7 +18,8 @@ import { removeInBackground, type WorkDir } from '../work-dir.ts';
 import { appendEntriesLayer, appendLayer, applyImageLayers, applyLayerBlob, pathEntries, treeLayer, withExtractRetry, type ExtractRetry } from './layers.ts';
 import { finishSingleSnapshot, startSingleSnapshot, type SingleSnapshotStart } from './single-snapshot.ts';
 import { loadSandbox, loadStepRunner } from '../lazy-modules.ts';
-import { mountOverlayView, type OverlayView } from './overlay-view.ts';
+import type { OverlayView } from './overlay-view.ts';
+import { OverlayViewHolder } from './overlay-view-holder.ts';
 import type { StageFilesystem } from './stage-filesystem.ts';
 import type { StepOutcome, StepSpec } from './step-snapshots.ts';
 
@@ -62,6 +63,9 @@ export class PrivateDirFilesystem implements StageFilesystem {
   readonly #links = new Map<string, string>();
   /** Whether overlay views can be mounted here: unknown until the first one is tried. */
   #viewsWork: boolean | undefined;
+  #closed = false;
+  /** Mounts the build's overlay views (one process for all of them), started with the first view. */
+  readonly #views = new OverlayViewHolder();
 
   constructor(config: PrivateDirConfig) {
     this.#config = config;
@@ -167,10 +171,20 @@ export class PrivateDirFilesystem implements StageFilesystem {
     await finishSingleSnapshot(state, start, state.rootfs, this.#config.snapshotMode, this.#config.layerOptions);
   }
 
-  close(): void {
+  startViews(): void {
+    // Not once closed: a start-ahead (start-ahead.ts) may come after a build that failed fast.
+    if (this.#closed || !this.#config.store || this.#viewsWork === false || this.#views.pid !== undefined) return;
+    this.#views.start();
+    if (this.#views.pid !== undefined) this.#config.debug?.(`overlay view holder started (pid ${this.#views.pid})`);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
     // The stage directories live in the work dir, which the executor removes; layers evicted from the store
     // are deleted off the exit path.
     if (this.#config.store) removeInBackground(this.#config.store.close());
+    // Views still open (a failed step) are unmounted before the work dir goes.
+    await this.#views.close().catch((err: unknown) => this.#config.debug?.((err as Error).message));
   }
 
   /**
@@ -204,6 +218,8 @@ export class PrivateDirFilesystem implements StageFilesystem {
   async #openView(state: StageState, writable: boolean): Promise<(OverlayView & { upper?: string }) | undefined> {
     // A stage without layers (FROM scratch) is laid out for free: an empty directory beats a mount.
     if (state.rootfs || state.layers.length === 0 || !this.#config.store || this.#viewsWork === false) return undefined;
+    // The holder starts (unless started ahead) while the stack's layers are found (or unpacked).
+    this.startViews();
     const stack = await this.#stack(state);
     if (stack === undefined) return undefined;
     const work = this.#config.work;
@@ -216,7 +232,7 @@ export class PrivateDirFilesystem implements StageFilesystem {
     fs.mkdirSync(path.join(stepDir, 'work'));
     fs.mkdirSync(path.join(stepDir, 'mnt'));
     try {
-      const view = await mountOverlayView({
+      const view = await this.#views.mount({
         base: work.root, lower, mountPoint: path.join(stepDir, 'mnt'),
         ...(upper === undefined ? {} : { upper: rel(upper), work: rel(path.join(stepDir, 'work')) }),
       });

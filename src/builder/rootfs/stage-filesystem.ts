@@ -39,6 +39,11 @@ export interface StageFilesystem {
   runStep(state: StageState, spec: StepSpec, stepDir: string, ignore: readonly string[]): Promise<StepOutcome>;
   /** The stage's instructions are done (--single-snapshot: its one layer). */
   finishStage(state: StageState): Promise<void>;
-  /** The build is over (in place with --cleanup: the build's files leave `/`). Runs even after a failure. */
-  close(): void;
+  /** COPY, ADD or WORKDIR will come: start what their overlay views need now, beside the base pull (a hint). */
+  startViews(): void;
+  /**
+   * The build is over (in place with --cleanup: the build's files leave `/`; the overlay view holder ends).
+   * Runs even after a failure; never rejects.
+   */
+  close(): Promise<void>;
 }

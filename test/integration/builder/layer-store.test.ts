@@ -102,6 +102,10 @@ for (const [name, dockerfile] of Object.entries(DOCKERFILES)) {
     // With the store, COPY and WORKDIR write through an overlay of the stage's layer dirs: no stage is laid out.
     assert.doesNotMatch(warm.stderr, /laying out/);
     assert.match(off.stderr, /laying out/);
+    // One view holder process for all of a build's views (started ahead, beside the base pull); none without the store.
+    const holders = (stderr: string): number => stderr.match(/overlay view holder started/g)?.length ?? 0;
+    const views = /^(COPY|WORKDIR)/m.test(dockerfile) ? 1 : 0;
+    assert.deepEqual([holders(off.stderr), holders(cold.stderr), holders(warm.stderr)], [0, views, views]);
   });
 }
 

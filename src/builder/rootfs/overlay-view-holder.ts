@@ -1,0 +1,152 @@
+/**
+ * The build's overlay view holder: one small process (overlay-view-holder.pl, started by `unshare --mount`)
+ * that mounts and unmounts every overlay view of the build in its private mount namespace, on request over its
+ * stdin, answering on its stdout; Kiln reaches a view through `/proc/PID/root/<mount point>`. One process for
+ * the whole build instead of one per view (setpriv + unshare + perl: ~25 ms each).
+ *
+ * Nothing is mounted in Kiln's own (the machine's) mount namespace, so nothing can be left behind: the mounts
+ * go with the holder, and the holder goes with Kiln (death signal). Closing the holder closes its stdin: it
+ * unmounts what is still mounted and exits. While no request is in flight the holder does not keep Kiln's
+ * event loop alive, so a holder nobody closed never holds Kiln up (it dies with Kiln).
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { Socket } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { perlCommand } from '../../bundled-tools.ts';
+import { overlayOptions, parseAnswer, requestLine, type OverlayView, type OverlayViewSpec } from './overlay-view.ts';
+
+const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+const holderPath = fileURLToPath(new URL('./overlay-view-holder.pl', import.meta.url));
+
+interface Pending {
+  op: 'mount' | 'umount';
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class OverlayViewHolder {
+  #child: ChildProcessWithoutNullStreams | undefined;
+  #exited: Promise<void> | undefined;
+  /** Why the holder cannot serve: it could not start, or it is gone. */
+  #failure: Error | undefined;
+  #closed = false;
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+  #stderr = '';
+  #exitCode: number | null = null;
+
+  /** The holder's pid once started (tests check that it goes away). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Starts the holder now rather than at the first mount, so its start-up overlaps other work. */
+  start(): void {
+    if (!this.#closed) this.#spawn();
+  }
+
+  /** Mounts a view; rejects when the holder cannot mount (no CAP_SYS_ADMIN, no overlayfs there) or cannot run. */
+  async mount(spec: OverlayViewSpec): Promise<OverlayView> {
+    if (this.#closed) throw new Error('the overlay view holder is closed');
+    const pid = this.#spawn().pid;
+    await this.#request('mount', [spec.base, overlayOptions(spec), spec.mountPoint]);
+    let unmounted: Promise<void> | undefined;
+    return {
+      root: path.join(`/proc/${pid}/root`, spec.mountPoint),
+      close: () => (unmounted ??= this.#request('umount', [spec.mountPoint])),
+    };
+  }
+
+  /**
+   * Ends the holder: it unmounts the views still open and exits; resolves once it is gone. Rejects when it
+   * could not unmount one (it is gone all the same, and its mounts with its namespace).
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#child === undefined) return;
+    const failedBefore = this.#failure !== undefined;
+    this.#child.stdin.end();
+    this.#setRef(true);
+    await this.#exited;
+    if (!failedBefore && this.#exitCode !== 0) throw this.#failure ?? new Error('the overlay view holder failed');
+  }
+
+  #spawn(): ChildProcessWithoutNullStreams {
+    if (this.#child !== undefined) return this.#child;
+    const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--propagation', 'private', '--',
+      ...perlCommand(), holderPath, process.arch], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: toolPath } });
+    this.#child = child;
+    child.stdin.on('error', () => {});
+    child.stderr.on('data', (d: Buffer) => { this.#stderr += d.toString(); });
+    let buffered = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      buffered += d;
+      let end: number;
+      while ((end = buffered.indexOf('\n')) >= 0) {
+        this.#answer(buffered.slice(0, end));
+        buffered = buffered.slice(end + 1);
+      }
+    });
+    this.#exited = new Promise((resolve) => {
+      child.on('error', (err) => {
+        this.#exitCode ??= 127;
+        this.#fail(new Error(`the overlay view holder could not start: ${err.message}`));
+        resolve();
+      });
+      child.on('close', (code, signal) => {
+        this.#exitCode ??= code ?? 128;
+        this.#fail(new Error(`the overlay view holder exited (${code ?? signal}): ${this.#stderr.trim() || 'no output'}`));
+        resolve();
+      });
+    });
+    this.#setRef(false);
+    return child;
+  }
+
+  #request(op: 'mount' | 'umount', args: readonly string[]): Promise<void> {
+    // A holder that is gone holds no mounts any more: an unmount is done.
+    if (this.#failure !== undefined) return op === 'umount' ? Promise.resolve() : Promise.reject(this.#failure);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { op, resolve, reject });
+      this.#setRef(true);
+      this.#child!.stdin.write(requestLine(op, id, args));
+    });
+  }
+
+  #answer(line: string): void {
+    const answer = parseAnswer(line);
+    const pending = answer && this.#pending.get(answer.id);
+    if (!answer || !pending) return;
+    this.#settle(answer.id);
+    if (answer.ok) pending.resolve();
+    else pending.reject(new Error(`overlay view ${pending.op}: ${answer.message}`));
+  }
+
+  #fail(err: Error): void {
+    this.#failure ??= err;
+    for (const [id, pending] of this.#pending) {
+      this.#settle(id);
+      if (pending.op === 'umount') pending.resolve();
+      else pending.reject(this.#failure);
+    }
+  }
+
+  #settle(id: number): void {
+    this.#pending.delete(id);
+    if (this.#pending.size === 0 && !this.#closed) this.#setRef(false);
+  }
+
+  /** Whether the holder keeps Kiln's event loop alive: only while Kiln waits for it. */
+  #setRef(on: boolean): void {
+    const child = this.#child;
+    if (child === undefined) return;
+    for (const handle of [child, child.stdin as unknown as Socket, child.stdout as unknown as Socket, child.stderr as unknown as Socket]) {
+      if (on) handle.ref?.();
+      else handle.unref?.();
+    }
+  }
+}
