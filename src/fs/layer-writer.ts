@@ -11,9 +11,11 @@ import { KilnError } from '../errors.ts';
 import type { BlobInfo, BlobStore } from '../image/blob-store.ts';
 import { compressor, layerMediaType, type Compression } from '../image/compression.ts';
 import { blobStoreLayer, type KnownLayer } from '../image/layer.ts';
+import type { OrderedHash } from '../image/ordered-hash.ts';
 import { garbageCollector } from './layer/buffer-garbage.ts';
 import { BufferPool } from './layer/buffer-pool.ts';
 import type { DeflatePool } from './layer/deflate-pool.ts';
+import { HashThread, type HashThreadOptions } from './layer/hash-thread.ts';
 import { writePooledGzip } from './layer/pooled-gzip-layer.ts';
 import { BLOCK, compareTarPaths, encodeTarHeader, entrySize, layerPath, tarTrailer, type TarEntry } from './tar-entry.ts';
 
@@ -40,6 +42,8 @@ export interface LayerWriteOptions {
   gzipChunkSize?: number;
   /** Reusable tar/chunk buffers for parallel gzip, shared across layers (used when its size is the chunk size). */
   layerBuffers?: BufferPool;
+  /** When the parallel gzip path hashes on a worker thread (layer/hash-thread.ts; tests). */
+  hashThread?: HashThreadOptions;
 }
 
 const FRESH_BATCH = 1 << 20;
@@ -162,24 +166,37 @@ export async function* tarStream(
   else buffers?.release(buf);
 }
 
-/** Parallel gzip: tar batches from reusable buffers straight into the blob file (layer/pooled-gzip-layer.ts). */
+interface WrittenLayer {
+  info: BlobInfo;
+  diffID: string;
+}
+
+/**
+ * Parallel gzip: tar batches from reusable buffers straight into the blob file (layer/pooled-gzip-layer.ts).
+ * Both sha256 (diffID and digest) run on a hash thread once the layer is big enough (layer/hash-thread.ts).
+ */
 async function writeGzipLayer(
   entries: Iterable<TarEntry> | AsyncIterable<TarEntry>,
   options: LayerWriteOptions,
-  diffHash: Hash,
-): Promise<BlobInfo> {
+): Promise<WrittenLayer> {
   const chunkSize = options.gzipChunkSize ?? 1 << 20;
-  const buffers = options.layerBuffers?.size === chunkSize ? options.layerBuffers : new BufferPool(chunkSize);
-  const blob = options.store.createFile();
+  const buffers = options.layerBuffers?.size === chunkSize ? options.layerBuffers : new BufferPool(chunkSize, { shared: true });
+  const hashes = new HashThread(2, options.hashThread);
+  const [tarHash, blobHash] = hashes.streams as [OrderedHash, OrderedHash];
+  const blob = options.store.createFile(blobHash);
   try {
-    await writePooledGzip(tarStream(entries, options, diffHash, buffers), buffers, blob, {
+    await writePooledGzip(tarStream(entries, options, undefined, buffers), buffers, blob, {
       level: options.compressionLevel,
+      tarHash,
       ...(options.deflatePool ? { pool: options.deflatePool } : {}),
     });
-    return await blob.commit();
+    const info = await blob.commit();
+    return { info, diffID: `sha256:${await tarHash.digest()}` };
   } catch (err) {
     await blob.abort();
     throw err;
+  } finally {
+    await hashes.close();
   }
 }
 
@@ -188,14 +205,14 @@ async function writeStreamedLayer(
   entries: Iterable<TarEntry> | AsyncIterable<TarEntry>,
   compression: Compression,
   options: LayerWriteOptions,
-  diffHash: Hash,
-): Promise<BlobInfo> {
+): Promise<WrittenLayer> {
+  const diffHash = createHash('sha256');
   const blob = options.store.createWriter();
   try {
     const tar = Readable.from(tarStream(entries, options, diffHash), { objectMode: false, highWaterMark: 2 * FRESH_BATCH });
     if (compression === 'none') await pipeline(tar, blob);
     else await pipeline(tar, compressor(compression, options.compressionLevel), blob);
-    return await blob.commit();
+    return { info: await blob.commit(), diffID: `sha256:${diffHash.digest('hex')}` };
   } catch (err) {
     blob.abort();
     throw err;
@@ -212,13 +229,12 @@ export async function writeLayer(
 ): Promise<KnownLayer> {
   const compression = options.compression ?? 'gzip';
   const sorted = Array.isArray(entries) ? sortEntries(entries as readonly TarEntry[]) : (entries as Iterable<TarEntry> | AsyncIterable<TarEntry>);
-  const diffHash = createHash('sha256');
-  const info = compression === 'gzip' && options.parallel !== false
-    ? await writeGzipLayer(sorted, options, diffHash)
-    : await writeStreamedLayer(sorted, compression, options, diffHash);
+  const { info, diffID } = compression === 'gzip' && options.parallel !== false
+    ? await writeGzipLayer(sorted, options)
+    : await writeStreamedLayer(sorted, compression, options);
   return blobStoreLayer(options.store, {
     digest: info.digest,
-    diffID: `sha256:${diffHash.digest('hex')}`,
+    diffID,
     size: info.size,
     mediaType: layerMediaType(compression, options.mediaTypes ?? 'oci'),
   });
