@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import type { OrderedHash } from '../../image/ordered-hash.ts';
 
 export interface HashThreadOptions {
-  /** Bytes given (all streams together) before the worker is started (default 2 MiB). */
+  /** Bytes given (all streams together) before the worker is started (default 4 MiB). */
   startAfter?: number;
   /** Bytes given and not yet hashed at most before callers are asked to wait (default 8 MiB). */
   maxPending?: number;
@@ -61,7 +61,7 @@ export class HashThread {
   #local: Hash[] = [];
 
   constructor(count: number, options: HashThreadOptions = {}) {
-    this.#startAfter = options.startAfter ?? 2 * MiB;
+    this.#startAfter = options.startAfter ?? 4 * MiB;
     this.#maxPending = options.maxPending ?? 8 * MiB;
     this.streams = Array.from({ length: count }, (_, stream): OrderedHash => ({
       update: (parts, hashed) => this.#update(stream, parts, hashed),
@@ -117,8 +117,8 @@ export class HashThread {
 
   #start(): void {
     const worker = new Worker(WORKER_URL);
+    // Not unref()'d: a digest awaited from the worker must keep the process alive; close() ends it.
     this.#worker = worker;
-    worker.unref();
     worker.on('online', () => {
       if (this.#mode !== 'held' || this.#worker !== worker) return;
       this.#mode = 'worker';
