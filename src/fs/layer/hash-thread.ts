@@ -12,10 +12,16 @@
  * to be hashed: past that, update() returns a promise to wait for (the tar reader then waits for the hasher).
  */
 import { createHash, type Hash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { OrderedHash } from '../../image/ordered-hash.ts';
 
 export interface HashThreadOptions {
+  /**
+   * Whether a worker may hash at all (default: when there are 2 or more CPUs; with one, the worker's start
+   * and messages would only add to the same CPU's work). Without, everything is hashed in this thread.
+   */
+  offThread?: boolean;
   /** Bytes given (all streams together) before the worker is started (default 4 MiB). */
   startAfter?: number;
   /** Bytes given and not yet hashed at most before callers are asked to wait (default 8 MiB). */
@@ -45,6 +51,7 @@ function byteLength(parts: readonly Uint8Array[]): number {
 export class HashThread {
   /** The ordered hashes, one per stream. */
   readonly streams: readonly OrderedHash[];
+  readonly #count: number;
   readonly #startAfter: number;
   readonly #maxPending: number;
   /** held: updates kept until the worker is online; worker: posted to it; local: hashed in this thread. */
@@ -61,8 +68,10 @@ export class HashThread {
   #local: Hash[] = [];
 
   constructor(count: number, options: HashThreadOptions = {}) {
+    this.#count = count;
     this.#startAfter = options.startAfter ?? 4 * MiB;
     this.#maxPending = options.maxPending ?? 8 * MiB;
+    if (!(options.offThread ?? availableParallelism() > 1)) this.#goLocal();
     this.streams = Array.from({ length: count }, (_, stream): OrderedHash => ({
       update: (parts, hashed) => this.#update(stream, parts, hashed),
       digest: () => this.#digest(stream),
@@ -172,7 +181,7 @@ export class HashThread {
   /** The layer ended before the worker took over: hash what is held here, and from now on. */
   #goLocal(): void {
     this.#mode = 'local';
-    this.#local = this.streams.map(() => createHash('sha256'));
+    this.#local = Array.from({ length: this.#count }, () => createHash('sha256'));
     void this.close();
     const held = this.#held;
     this.#held = [];

@@ -143,3 +143,15 @@ test('blob file with a hash that answers late: `written` waits for the hash as w
   assert.equal(info.digest, `sha256:${sha256(parts)}`);
   assert.ok(fs.readFileSync(store.blobPath(info.digest)).equals(Buffer.concat(parts)));
 });
+
+test('offThread false (one CPU): everything is hashed in this thread at once, whatever the size', async () => {
+  const hashes = new HashThread(1, { offThread: false, startAfter: 0, maxPending: 0 });
+  const [stream] = hashes.streams as [OrderedHash];
+  const data = shared(randomBytes(3 * MiB));
+  let hashed = 0;
+  for (let i = 0; i < 4; i++) assert.equal(stream.update([data], () => hashed++), undefined, 'never asked to wait');
+  assert.equal(hashed, 4);
+  assert.equal(await stream.digest(), sha256([data, data, data, data]));
+  assert.equal(hashes.offThread, false);
+  await hashes.close();
+});
