@@ -9,7 +9,11 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import * as zlib from 'node:zlib';
+import { writeLayer } from '../../../src/fs/layer-writer.ts';
+import { BufferPool } from '../../../src/fs/layer/buffer-pool.ts';
 import { HashThread } from '../../../src/fs/layer/hash-thread.ts';
+import type { TarEntry } from '../../../src/fs/tar-entry.ts';
 import { BlobStore } from '../../../src/image/blob-store.ts';
 import type { OrderedHash } from '../../../src/image/ordered-hash.ts';
 
@@ -154,4 +158,22 @@ test('offThread false (one CPU): everything is hashed in this thread at once, wh
   assert.equal(await stream.digest(), sha256([data, data, data, data]));
   assert.equal(hashes.offThread, false);
   await hashes.close();
+});
+
+test('writeLayer hashing on the worker (a poisoned shared pool): digest and diffID of the bytes on file', async (t) => {
+  const dir = fs.mkdtempSync(path.join(tmpdir(), 'kiln-hash-thread-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const store = new BlobStore(dir);
+  const text = Buffer.from('a line of text that compresses well\n'.repeat(60_000));
+  const entries: TarEntry[] = [
+    { path: 'random', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, content: randomBytes(5 * MiB + 77) },
+    { path: 'text', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, content: text },
+  ];
+  for (const hashThread of [{ startAfter: 0 }, { offThread: false }]) {
+    const pool = new BufferPool(256 * KiB, { poison: true, shared: true });
+    const layer = await writeLayer(entries, { store, layerBuffers: pool, gzipChunkSize: 256 * KiB, hashThread });
+    const blob = fs.readFileSync(store.blobPath(layer.info.digest));
+    assert.equal(layer.info.digest, `sha256:${sha256([blob])}`, `${JSON.stringify(hashThread)}: digest`);
+    assert.equal(layer.info.diffID, `sha256:${sha256([zlib.gunzipSync(blob)])}`, `${JSON.stringify(hashThread)}: diffID`);
+  }
 });
