@@ -15,7 +15,7 @@ import type { OrderedHash } from '../image/ordered-hash.ts';
 import { garbageCollector } from './layer/buffer-garbage.ts';
 import { BufferPool } from './layer/buffer-pool.ts';
 import type { DeflatePool } from './layer/deflate-pool.ts';
-import { dropHashWorker, HashThread, type HashThreadOptions } from './layer/hash-thread.ts';
+import { HashThread, type HashThreadOptions } from './layer/hash-thread.ts';
 import { writePooledGzip } from './layer/pooled-gzip-layer.ts';
 import { BLOCK, compareTarPaths, encodeTarHeader, entrySize, layerPath, tarTrailer, type TarEntry } from './tar-entry.ts';
 
@@ -201,11 +201,8 @@ async function writeGzipLayer(
 ): Promise<WrittenLayer> {
   const chunkSize = options.gzipChunkSize ?? 1 << 20;
   const buffers = options.layerBuffers?.size === chunkSize ? options.layerBuffers : new BufferPool(chunkSize, { shared: true });
-  // A big layer takes the worker started ahead (warmHashWorker) or starts one at once (online ~80 ms later,
-  // while the first 8 MiB are held for it); a small one lets a worker started ahead go.
-  const big = fileBytes !== undefined && fileBytes >= OFF_THREAD_BYTES;
-  if (!big && options.hashThread === undefined) dropHashWorker();
-  const hashes = new HashThread(2, options.hashThread ?? (big ? { startAfter: 0 } : { offThread: false }));
+  // A big layer starts the worker at once: it is online ~80 ms later, while the first 8 MiB are held for it.
+  const hashes = new HashThread(2, options.hashThread ?? (fileBytes !== undefined && fileBytes >= OFF_THREAD_BYTES ? { startAfter: 0 } : { offThread: false }));
   const [tarHash, blobHash] = hashes.streams as [OrderedHash, OrderedHash];
   const blob = options.store.createFile(blobHash);
   try {

@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RunInstruction } from '../../dockerfile/instructions/index.ts';
 import { KilnError } from '../../errors.ts';
-import { warmHashWorker } from '../../fs/layer/hash-thread.ts';
 import type { RunMountSpec, RunSpec } from '../../sandbox/types.ts';
 import type { DispatchContext } from '../dispatch-context.ts';
 import { historyEntry } from '../history.ts';
@@ -18,12 +17,6 @@ import type { StepResult } from '../step-result.ts';
 
 /** Paths a step's diff never contains: kernel filesystems and the sandbox's own mount points. */
 const ALWAYS_IGNORED = ['/proc', '/sys', '/dev'];
-/**
- * After this long, a RUN step starts the layer writer's hash worker (fs/layer/hash-thread.ts) while it still
- * runs: ~95 ms of CPU on the core the step leaves idle, dropped unused if the layer is small. Shorter steps
- * (most) pay nothing; their layers rarely reach the 64 MiB at which the worker is used.
- */
-const WARM_HASH_WORKER_MS = 250;
 
 function runFailed(inst: RunInstruction, argv: readonly string[], exitCode: number): KilnError {
   return new KilnError('RUN_FAILED', `process "${argv.join(' ')}" did not complete successfully: exit code: ${exitCode}`, {
@@ -72,9 +65,7 @@ export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: 
       ...(ctx.run.signal ? { signal: ctx.run.signal } : {}),
     };
     const ignore = [...ALWAYS_IGNORED, ...mounts.map((m) => m.target).filter((t) => t !== '')];
-    // A step still running after a while may well leave a big layer: its hash worker starts beside it.
-    const warm = setTimeout(warmHashWorker, WARM_HASH_WORKER_MS).unref();
-    const outcome = await ctx.runStep(state, spec, stepDir, ignore).finally(() => clearTimeout(warm));
+    const outcome = await ctx.runStep(state, spec, stepDir, ignore);
     if (outcome.exitCode !== 0) throw runFailed(inst, prepared.argv, outcome.exitCode);
     const layer = await ctx.commitEntries(state, outcome.snapshot().entries);
     outcome.settle();

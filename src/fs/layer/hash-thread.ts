@@ -42,45 +42,6 @@ interface Answer {
 const MiB = 1 << 20;
 const WORKER_URL = new URL('./hash-worker.cjs', import.meta.url);
 
-interface Spare {
-  worker: Worker;
-  online: boolean;
-}
-
-/** A worker started ahead of its layer (warmHashWorker), idle and unref'd until a HashThread takes it. */
-let spare: Spare | undefined;
-
-/**
- * Starts a worker for the next big layer ahead of time, so that its ~80 ms start overlaps the work that comes
- * before the layer (a slow RUN step) instead of delaying the hashing. No-op with one CPU or a worker waiting.
- */
-export function warmHashWorker(): void {
-  if (spare !== undefined || availableParallelism() < 2) return;
-  const s: Spare = { worker: new Worker(WORKER_URL), online: false };
-  s.worker.unref();
-  s.worker.once('online', () => {
-    s.online = true;
-  });
-  const forget = (): void => {
-    if (spare === s) spare = undefined;
-  };
-  s.worker.on('error', forget);
-  s.worker.once('exit', forget);
-  spare = s;
-}
-
-/** Stops a worker started ahead that no layer took (the layer that came was small): its memory goes back. */
-export function dropHashWorker(): void {
-  const s = spare;
-  spare = undefined;
-  void s?.worker.terminate();
-}
-
-/** The worker started ahead, if one is waiting (tests). */
-export function hashWorkerWaiting(): 'starting' | 'online' | undefined {
-  return spare === undefined ? undefined : spare.online ? 'online' : 'starting';
-}
-
 function byteLength(parts: readonly Uint8Array[]): number {
   let n = 0;
   for (const p of parts) n += p.byteLength;
@@ -164,13 +125,10 @@ export class HashThread {
   }
 
   #start(): void {
-    const taken = spare;
-    spare = undefined;
-    const worker = taken?.worker ?? new Worker(WORKER_URL);
-    // Ref'd while in use: a digest awaited from the worker must keep the process alive; close() ends it.
-    worker.ref();
+    const worker = new Worker(WORKER_URL);
+    // Not unref()'d: a digest awaited from the worker must keep the process alive; close() ends it.
     this.#worker = worker;
-    const online = (): void => {
+    worker.on('online', () => {
       if (this.#mode !== 'held' || this.#worker !== worker) return;
       this.#mode = 'worker';
       const held = this.#held;
@@ -180,9 +138,7 @@ export class HashThread {
         this.#pending -= bytes;
         this.#post(h, bytes);
       }
-    };
-    if (taken?.online) online();
-    else worker.once('online', online);
+    });
     worker.on('message', (value: unknown) => this.#answers.shift()?.answer(value));
     worker.on('error', (err: Error) => this.#fail(err));
     worker.on('exit', (code) => {

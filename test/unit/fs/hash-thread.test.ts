@@ -12,8 +12,7 @@ import { test } from 'node:test';
 import * as zlib from 'node:zlib';
 import { writeLayer } from '../../../src/fs/layer-writer.ts';
 import { BufferPool } from '../../../src/fs/layer/buffer-pool.ts';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { dropHashWorker, HashThread, hashWorkerWaiting, warmHashWorker } from '../../../src/fs/layer/hash-thread.ts';
+import { HashThread } from '../../../src/fs/layer/hash-thread.ts';
 import type { TarEntry } from '../../../src/fs/tar-entry.ts';
 import { BlobStore } from '../../../src/image/blob-store.ts';
 import type { OrderedHash } from '../../../src/image/ordered-hash.ts';
@@ -177,37 +176,4 @@ test('writeLayer hashing on the worker (a poisoned shared pool): digest and diff
     assert.equal(layer.info.digest, `sha256:${sha256([blob])}`, `${JSON.stringify(hashThread)}: digest`);
     assert.equal(layer.info.diffID, `sha256:${sha256([zlib.gunzipSync(blob)])}`, `${JSON.stringify(hashThread)}: diffID`);
   }
-});
-
-test('a worker started ahead (a slow RUN step): the next big layer takes it online, a small one lets it go', async (t) => {
-  t.after(dropHashWorker);
-  const dir = fs.mkdtempSync(path.join(tmpdir(), 'kiln-hash-thread-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const store = new BlobStore(dir);
-
-  warmHashWorker();
-  warmHashWorker();
-  for (let i = 0; i < 200 && hashWorkerWaiting() !== 'online'; i++) await sleep(10);
-  assert.equal(hashWorkerWaiting(), 'online');
-  const hashes = new HashThread(1, { startAfter: 0 });
-  const [stream] = hashes.streams as [OrderedHash];
-  const data = shared(randomBytes(MiB));
-  let hashed = false;
-  void stream.update([data], () => {
-    hashed = true;
-  });
-  assert.equal(hashes.offThread, true, 'the waiting worker took over at once');
-  assert.equal(hashWorkerWaiting(), undefined, 'taken');
-  assert.equal(await stream.digest(), sha256([data]));
-  assert.equal(hashed, true);
-  await hashes.close();
-
-  // A small layer (well under 64 MiB) hashes on the main thread and stops the worker started for it.
-  warmHashWorker();
-  assert.equal(hashWorkerWaiting(), 'starting');
-  const content = randomBytes(100 * KiB);
-  const layer = await writeLayer([{ path: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, content }], { store });
-  assert.equal(hashWorkerWaiting(), undefined, 'dropped');
-  const blob = fs.readFileSync(store.blobPath(layer.info.digest));
-  assert.equal(layer.info.digest, `sha256:${sha256([blob])}`);
 });
