@@ -4,9 +4,9 @@
  * order given and written one write after another; write() returns once few enough are queued, which holds
  * the producer back when the disk is slower. `commit()` renames the file to its digest path, as PendingBlob does.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { BlobInfo } from './blob-store.ts';
+import { countdown, mainThreadHash, type OrderedHash } from './ordered-hash.ts';
 import type { Digest } from './types.ts';
 
 /** Writes queued at most before write() waits (each is one chunk's parts, ~1 MiB). */
@@ -15,7 +15,7 @@ const MAX_QUEUED = 2;
 export class BlobFile {
   readonly tempPath: string;
   readonly #finalPath: (digest: Digest) => string;
-  readonly #hash = createHash('sha256');
+  readonly #hash: OrderedHash;
   #fd: number;
   #size = 0;
   /** The last write queued; each write starts when the previous one is done. */
@@ -24,9 +24,11 @@ export class BlobFile {
   #failure: Error | null = null;
   #roomWaiter: (() => void) | null = null;
 
-  constructor(tempPath: string, finalPath: (digest: Digest) => string) {
+  /** `hash` may hash later, elsewhere: a part counts as written once it is on file and hashed. */
+  constructor(tempPath: string, finalPath: (digest: Digest) => string, hash: OrderedHash = mainThreadHash()) {
     this.tempPath = tempPath;
     this.#finalPath = finalPath;
+    this.#hash = hash;
     this.#fd = fs.openSync(tempPath, 'wx', 0o644);
   }
 
@@ -36,12 +38,13 @@ export class BlobFile {
    */
   async write(parts: Uint8Array[], written: () => void = () => {}): Promise<void> {
     if (this.#failure) throw this.#failure;
-    for (const p of parts) {
-      this.#hash.update(p);
-      this.#size += p.byteLength;
-    }
+    for (const p of parts) this.#size += p.byteLength;
+    const done = countdown(2, written);
+    const hashing = this.#hash.update(parts, done);
+    // Awaited below, unless a failed write throws first.
+    hashing?.catch(() => {});
     this.#queued++;
-    this.#tail = this.#tail.then(() => this.#failure ? undefined : writeAll(this.#fd, parts).then(written, (err: Error) => {
+    this.#tail = this.#tail.then(() => this.#failure ? undefined : writeAll(this.#fd, parts).then(done, (err: Error) => {
       this.#failure ??= err;
     })).finally(() => {
       this.#queued--;
@@ -54,6 +57,7 @@ export class BlobFile {
       this.#roomWaiter = null;
     }
     if (this.#failure) throw this.#failure;
+    await hashing;
   }
 
   /** Waits for the queued writes, closes the file and renames it to its digest path. */
@@ -63,7 +67,7 @@ export class BlobFile {
     const fd = this.#fd;
     this.#fd = -1;
     fs.closeSync(fd);
-    const info: BlobInfo = { digest: `sha256:${this.#hash.digest('hex')}`, size: this.#size };
+    const info: BlobInfo = { digest: `sha256:${await this.#hash.digest()}`, size: this.#size };
     placeBlob(this.tempPath, this.#finalPath(info.digest));
     return info;
   }

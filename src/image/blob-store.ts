@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import { KilnError } from '../errors.ts';
 import { BlobFile, placeBlob } from './blob-file.ts';
 import { digestHex } from './digest.ts';
+import type { OrderedHash } from './ordered-hash.ts';
 import type { Digest } from './types.ts';
 
 export interface BlobInfo {
@@ -48,8 +49,8 @@ export class BlobStore {
   }
 
   /** Like createWriter, without a stream: parts are written as given, and the caller learns when (blob-file.ts). */
-  createFile(): BlobFile {
-    return new BlobFile(this.#tempPath(), (digest) => this.blobPath(digest));
+  createFile(hash?: OrderedHash): BlobFile {
+    return new BlobFile(this.#tempPath(), (digest) => this.blobPath(digest), hash);
   }
 
   #tempPath(): string {

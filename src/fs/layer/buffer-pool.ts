@@ -10,18 +10,25 @@ export interface BufferPoolOptions {
    * as wrong bytes in the output.
    */
   poison?: boolean;
+  /**
+   * Buffers in shared memory (SharedArrayBuffer), which the hash thread reads without a copy
+   * (hash-thread.ts); every file, zlib and crypto call takes them as any other buffer.
+   */
+  shared?: boolean;
 }
 
 export class BufferPool {
   /** Bytes per buffer. */
   readonly size: number;
-  readonly #free: ArrayBuffer[] = [];
+  readonly #free: ArrayBufferLike[] = [];
   readonly #poison: boolean;
+  readonly #shared: boolean;
   #allocated = 0;
 
   constructor(size: number, options: BufferPoolOptions = {}) {
     this.size = size;
     this.#poison = options.poison ?? false;
+    this.#shared = options.shared ?? false;
   }
 
   /** Buffers allocated so far (the most that were in use at once). */
@@ -35,12 +42,12 @@ export class BufferPool {
     if (free) return Buffer.from(free, 0, this.size);
     this.#allocated++;
     // Its own ArrayBuffer (not a slice of Node's shared pool), so release() can find the whole buffer.
-    return Buffer.allocUnsafeSlow(this.size);
+    return this.#shared ? Buffer.from(new SharedArrayBuffer(this.size)) : Buffer.allocUnsafeSlow(this.size);
   }
 
   /** Gives back a buffer from acquire(), or any view into one. */
   release(view: Uint8Array): void {
-    const whole = view.buffer as ArrayBuffer;
+    const whole = view.buffer;
     if (whole.byteLength !== this.size) throw new Error(`BufferPool: released a buffer of ${whole.byteLength} bytes, not ${this.size}`);
     if (this.#free.includes(whole)) throw new Error('BufferPool: a buffer was released twice');
     if (this.#poison) new Uint8Array(whole).fill(0xa5);

@@ -11,6 +11,7 @@
  */
 import { availableParallelism } from 'node:os';
 import * as zlib from 'node:zlib';
+import { countdown } from '../../image/ordered-hash.ts';
 import { DeflatePool } from './deflate-pool.ts';
 import { DICTIONARY_SIZE, deflateRawChunk, type DeflateJob } from './deflate-chunk.ts';
 
@@ -47,14 +48,6 @@ const nothing = (): void => {};
 function gzipHeader(level: number): Buffer {
   const xfl = level === 9 ? 2 : level === 1 ? 4 : 0;
   return Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]);
-}
-
-/** A callback that runs `release` on its `count`-th call. */
-function countdown(count: number, release: () => void): () => void {
-  let left = count;
-  return () => {
-    if (--left === 0) release();
-  };
 }
 
 export class GzipChunks {

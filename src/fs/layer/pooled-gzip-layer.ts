@@ -5,6 +5,7 @@
  * layer then cycles through ~8 buffers instead of leaving 256 dead ones for the garbage collector.
  */
 import type { BlobFile } from '../../image/blob-file.ts';
+import { countdown, type OrderedHash } from '../../image/ordered-hash.ts';
 import { garbageCollector } from './buffer-garbage.ts';
 import type { BufferPool } from './buffer-pool.ts';
 import type { DeflatePool } from './deflate-pool.ts';
@@ -16,6 +17,8 @@ export interface PooledGzipOptions {
   pool?: DeflatePool;
   /** Chunks in flight at most (default as GzipChunks). */
   maxInFlight?: number;
+  /** Hashes the uncompressed batches (the diffID); a batch goes back to the pool once hashed too. */
+  tarHash?: OrderedHash;
 }
 
 /**
@@ -37,18 +40,17 @@ export async function writePooledGzip(
   // incompressible data never reaches the limit; the pool's own buffers do not count towards it.
   const collect = garbageCollector(undefined, undefined, () => buffers.allocated * buffers.size);
   try {
-    let tail: Buffer | undefined;
+    let tail: { batch: Buffer; release: () => void } | undefined;
     for await (const batch of batches) {
       if (tail !== undefined) throw new Error('writePooledGzip: a batch shorter than a chunk was not the last');
       collect(batch.length);
-      if (batch.length === buffers.size) await gzip.add(batch, () => buffers.release(batch));
-      else tail = batch;
+      const release = countdown(options.tarHash ? 2 : 1, () => buffers.release(batch));
+      await options.tarHash?.update([batch], release);
+      if (batch.length === buffers.size) await gzip.add(batch, release);
+      else tail = { batch, release };
     }
     if (tail === undefined) await gzip.finish(Buffer.alloc(0));
-    else {
-      const last = tail;
-      await gzip.finish(last, () => buffers.release(last));
-    }
+    else await gzip.finish(tail.batch, tail.release);
   } finally {
     await gzip.close();
   }
