@@ -44,7 +44,7 @@ export interface LayerWriteOptions {
   layerBuffers?: BufferPool;
   /**
    * When the parallel gzip path hashes on a worker thread (layer/hash-thread.ts). Default: only for a list of
-   * entries whose files hold at least 64 MiB; given, for any layer (tests, benchmarks).
+   * entries whose files hold at least 192 MiB; given, for any layer (tests, benchmarks).
    */
   hashThread?: HashThreadOptions;
 }
@@ -53,10 +53,12 @@ const FRESH_BATCH = 1 << 20;
 
 /**
  * File bytes from which a layer's two sha256 move to a worker thread. Below, the worker's start (~95 ms of CPU,
- * ~20 MB resident) costs more than the hashing it takes off the main thread (~1.3 ms per MiB of incompressible
- * tar, less for compressible data, where deflate rather than hashing is the bottleneck).
+ * ~17–20 MB resident) costs more than the hashing it takes off the main thread (~1.3 ms per MiB of incompressible
+ * tar, less for compressible data, where deflate rather than hashing is the bottleneck). At 64 MiB the bench's
+ * copyctx (100 MB) and apt layers took it, and Kiln's peak RSS went past issue 11's 150 MB (134 → 151 MB, 132 →
+ * 160 MB); from 192 MiB only layers like bigfile's (256 MiB, 130 MB peak with the worker) do.
  */
-const OFF_THREAD_BYTES = 64 << 20;
+const OFF_THREAD_BYTES = 192 << 20;
 
 /** The file bytes of a list of entries, as far as known before reading (a wrong size fails later, as ever). */
 function knownFileBytes(entries: readonly TarEntry[]): number {
