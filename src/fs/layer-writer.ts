@@ -202,9 +202,13 @@ async function writeGzipLayer(
   fileBytes: number | undefined,
 ): Promise<WrittenLayer> {
   const chunkSize = options.gzipChunkSize ?? 1 << 20;
-  const buffers = options.layerBuffers?.size === chunkSize ? options.layerBuffers : new BufferPool(chunkSize, { shared: true });
   // A big layer starts the worker at once: it is online ~80 ms later, while the first 8 MiB are held for it.
-  const hashes = new HashThread(2, options.hashThread ?? (fileBytes !== undefined && fileBytes >= OFF_THREAD_BYTES ? { startAfter: 0 } : { offThread: false }));
+  const threadOptions = options.hashThread ?? (fileBytes !== undefined && fileBytes >= OFF_THREAD_BYTES ? { startAfter: 0 } : { offThread: false });
+  // Shared memory only where the worker may read it: each SharedArrayBuffer is a fresh zeroed allocation that
+  // V8 counts as external memory, ~10 ms per small layer in GC and allocation (runheavy's ten RUN layers: 120 ms).
+  const shared = threadOptions.offThread !== false;
+  const buffers = options.layerBuffers?.size === chunkSize ? options.layerBuffers : new BufferPool(chunkSize, { shared });
+  const hashes = new HashThread(2, threadOptions);
   const [tarHash, blobHash] = hashes.streams as [OrderedHash, OrderedHash];
   const blob = options.store.createFile(blobHash);
   try {
