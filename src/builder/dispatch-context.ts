@@ -58,4 +58,9 @@ export interface RunSettings {
   proxies: ReadonlyMap<string, string>;
   /** Aborts the running step (SIGINT/SIGTERM to Kiln). */
   signal?: AbortSignal;
+  /**
+   * RUN steps still to come in this build, when counted (no layer cache: every RUN runs): a step that is not
+   * the last has the next one's launcher started while it runs.
+   */
+  runsLeft?: { count: number };
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { proxyEnvFromBuildArgs } from '../dockerfile/platform-args.ts';
 import { KilnError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
-import type { ResolvedIsolation } from '../sandbox/types.ts';
+import type { ResolvedIsolation, RunSpec } from '../sandbox/types.ts';
 import type { RunSettings } from './dispatch-context.ts';
 import { loadSandbox } from './lazy-modules.ts';
 import type { BuildOptions } from './options.ts';
@@ -40,11 +40,15 @@ export function runSettings(options: BuildOptions, logger: Logger, signal?: Abor
 }
 
 /**
- * Starts the isolation probe (and, for namespaced steps, the overlay probe of the work dir's filesystem) now,
- * beside the base image pull, instead of in front of the first RUN step. Errors surface at that step.
+ * Starts the isolation probe (and, for namespaced steps, the overlay probe of the work dir's filesystem and
+ * the first step's launcher) now, beside the base image pull, instead of in front of the first RUN step.
+ * Errors surface at that step.
  */
-export function probeRunAhead(run: RunSettings, workRoot: string): void {
+export function probeRunAhead(run: RunSettings, workRoot: string, network: RunSpec['network']): void {
   run.isolation().then(async (isolation) => {
-    if (isolation === 'namespace' || isolation === 'userns') await (await loadSandbox()).overlayWorks(isolation, workRoot);
+    if (isolation !== 'namespace' && isolation !== 'userns') return;
+    const sandbox = await loadSandbox();
+    await sandbox.overlayWorks(isolation, workRoot);
+    sandbox.prepareLauncher(isolation, network);
   }).catch(() => {});
 }

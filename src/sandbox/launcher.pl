@@ -8,8 +8,9 @@
 # drops to the step's user and execve()s the command. The parent reaps everything and exits with the
 # step's status; in namespace mode its exit kills every process left in the namespace and unmounts all.
 #
-# Fd 3 is the status channel to Kiln: NUL-separated records (name, argument count, arguments):
-# `stub KIND PATH` for each mount point created in the root, `error CODE MESSAGE` before giving up.
+# Fd 3 is the status channel to Kiln: NUL-separated records (name, argument count, arguments): `plan`
+# once the plan is read, `stub KIND PATH` for each mount point created in the root, `error CODE MESSAGE`
+# before giving up.
 use strict;
 use warnings;
 
@@ -43,8 +44,10 @@ my $EXIT_LAUNCH_FAILED = 125;
 my $status_fh;
 my $sys;
 my @inputs;
-my %plan = read_plan($ARGV[0]);
+my %plan = read_plan($ARGV[0] eq '-' ? read_plan_path() : $ARGV[0]);
 open_status_channel();
+# The plan is read: from here on this launcher runs the step (Kiln retries a spare that died before this).
+report('plan', 0);
 $sys = $SYSCALLS{ first('arch') eq 'x64' ? 'x64' : 'generic' };
 my $mode = first('mode');
 
@@ -93,11 +96,25 @@ sub secret_value {
   return defined $index && $index ne '' ? $inputs[$index] : read_file($source, 'secret');
 }
 
-sub read_inputs {
+# A launcher started ahead of its step (a spare, step-process.ts) waits, already in its namespaces, for its
+# stdin: the plan's path on the first line, then the inputs (read_inputs), all written at once by Kiln.
+my $stdin_data;
+
+sub read_stdin {
   binmode STDIN;
   my $data = do { local $/; <STDIN> };
-  $data = '' unless defined $data;
-  open(STDIN, '<', '/dev/null') or fail('RUN_LAUNCH', "reopen stdin: $!");
+  open(STDIN, '<', '/dev/null') or die "kiln launcher: reopen stdin: $!\n";
+  return defined $data ? $data : '';
+}
+
+sub read_plan_path {
+  $stdin_data = read_stdin();
+  $stdin_data =~ s/\A([^\n]*)\n//s or die "kiln launcher: no plan path on stdin\n";
+  return $1;
+}
+
+sub read_inputs {
+  my $data = defined $stdin_data ? $stdin_data : read_stdin();
   my @values;
   while ($data =~ /\G(\d+)\n/gc) {
     my $start = pos($data);

@@ -4,12 +4,13 @@
  * process of the step and drops every mount. Other modes: the launcher is a subreaper that kills all its
  * descendants before it exits (and on SIGTERM, which Kiln's death also sends).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { perlCommand } from '../bundled-tools.ts';
+import { prepareSpare, takeSpare } from './spare-launcher.ts';
 import { isNamespaced, type ResolvedIsolation, type RunSpec } from './types.ts';
 
 export const launcherPath = fileURLToPath(new URL('./launcher.pl', import.meta.url));
@@ -31,6 +32,8 @@ export interface LaunchOptions {
   signal: AbortSignal | undefined;
   /** Written to the launcher's stdin (secret values), then closed. */
   input: Buffer;
+  /** Start a spare launcher of the same kind once this one has its plan: another step follows. */
+  prepareNext?: boolean;
 }
 
 export interface StepExit {
@@ -85,18 +88,42 @@ function pipeOut(from: Readable | null, to: RunSpec['stdout']): void {
   else from.pipe(to, { end: false });
 }
 
-/** Run the launcher to its end (or abort); resolves once every process of the step is gone. */
-export function runLauncher(options: LaunchOptions): Promise<StepExit> {
-  const [command, ...args] = launchCommand(options.isolation, options.network, options.planPath) as [string, ...string[]];
+/** Spawns a launcher that reads its plan's path from stdin (launcher.pl "-"): for a step now, or as a spare. */
+function spawnLauncher(isolation: ResolvedIsolation, network: RunSpec['network']): ChildProcess {
+  const [command, ...args] = launchCommand(isolation, network, '-') as [string, ...string[]];
+  const child = spawn(command, args, { detached: true, env: { PATH: toolPath }, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+  // The launcher reads its stdin to the end before anything else; a launcher that died early closes it.
+  child.stdin?.on('error', () => {});
+  return child;
+}
+
+/** Starts the launcher of a later step of this kind now (spare-launcher.ts). */
+export function prepareLauncher(isolation: ResolvedIsolation, network: RunSpec['network']): void {
+  prepareSpare(isolation, network, spawnLauncher);
+}
+
+/** The `plan` record launcher.pl writes first once it has read its plan. */
+const PLAN_READ = Buffer.from('plan\u00000\u0000');
+
+/**
+ * Run the launcher to its end (or abort); resolves once every process of the step is gone. A spare that died
+ * before it read the plan (killed while it waited) never started the step: a fresh launcher runs it.
+ */
+export async function runLauncher(options: LaunchOptions): Promise<StepExit> {
+  const spare = takeSpare(options.isolation, options.network);
+  let exit = await runOn(spare ?? spawnLauncher(options.isolation, options.network), options);
+  if (spare !== undefined && !exit.aborted && !exit.status.subarray(0, PLAN_READ.length).equals(PLAN_READ)) {
+    exit = await runOn(spawnLauncher(options.isolation, options.network), options);
+  }
+  // The next step's launcher starts (on the other core) while this one's snapshot and layer are made; started
+  // while this step runs, it slowed the step more than it saved.
+  if (options.prepareNext && !exit.aborted) prepareLauncher(options.isolation, options.network);
+  return exit;
+}
+
+function runOn(child: ChildProcess, options: LaunchOptions): Promise<StepExit> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      detached: true,
-      env: { PATH: toolPath },
-      stdio: ['pipe', options.stdout === undefined ? 'ignore' : 'pipe', options.stderr === undefined ? 'ignore' : 'pipe', 'pipe'],
-    });
-    // The launcher reads its stdin to the end before anything else; a launcher that died early closes it.
-    child.stdin?.on('error', () => {});
-    child.stdin?.end(options.input);
+    child.stdin?.end(Buffer.concat([Buffer.from(`${options.planPath}\n`), options.input]));
     const status: Buffer[] = [];
     (child.stdio[3] as Readable).on('data', (chunk: Buffer) => status.push(chunk));
     pipeOut(child.stdout, options.stdout);
@@ -119,17 +146,20 @@ export function runLauncher(options: LaunchOptions): Promise<StepExit> {
     };
     options.signal?.addEventListener('abort', abort, { once: true });
 
-    child.on('error', (err) => {
-      options.signal?.removeEventListener('abort', abort);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
       options.signal?.removeEventListener('abort', abort);
       if (graceTimer !== undefined) clearTimeout(graceTimer);
       // Anything still in the launcher's group (it never should be) goes too.
       if (child.pid !== undefined) killQuietly(-child.pid, 'SIGKILL');
       resolve({ exitCode: exitCodeOf(code, signal), status: Buffer.concat(status), aborted });
+    };
+    child.on('error', (err) => {
+      options.signal?.removeEventListener('abort', abort);
+      reject(err);
     });
+    // A spare that is already gone: its 'close' came before this step took it.
+    if (child.exitCode !== null || child.signalCode !== null) finish(child.exitCode, child.signalCode);
+    else child.on('close', finish);
     if (options.signal?.aborted) abort();
   });
 }

@@ -67,6 +67,8 @@ export interface RunSpec {
   signal?: AbortSignal;
   /** Parent of the step's scratch dir (default: the OS temp dir). */
   tempDir?: string;
+  /** Another step follows: start its launcher while this one runs (spare-launcher.ts). */
+  prepareNext?: boolean;
 }
 
 export interface RunResult {

@@ -38,6 +38,13 @@ export function runHistory(state: StageState, inst: RunInstruction): StepResult[
   return historyEntry(runCreatedBy(prepareRun(inst, state.config).argv, state.vars), { layer: true, fromFilesystemChange: true });
 }
 
+/** Counts this RUN off the build's; true when another RUN step follows it. */
+function takeRun(run: DispatchContext['run']): boolean {
+  if (run.runsLeft === undefined) return false;
+  run.runsLeft.count = Math.max(0, run.runsLeft.count - 1);
+  return run.runsLeft.count > 0;
+}
+
 export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: DispatchContext): Promise<StepResult> {
   const prepared = prepareRun(inst, state.config);
   const isolation = await ctx.run.isolation();
@@ -63,6 +70,7 @@ export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: 
       stderr: process.stderr,
       tempDir: stepDir,
       ...(ctx.run.signal ? { signal: ctx.run.signal } : {}),
+      ...(takeRun(ctx.run) ? { prepareNext: true } : {}),
     };
     const ignore = [...ALWAYS_IGNORED, ...mounts.map((m) => m.target).filter((t) => t !== '')];
     const outcome = await ctx.runStep(state, spec, stepDir, ignore);

@@ -1,0 +1,116 @@
+/**
+ * Spare launchers (src/sandbox/spare-launcher.ts): a step with `prepareNext` leaves a launcher waiting in its
+ * namespaces for the next step, which uses it; a spare that died or is of another kind is never used; a spare
+ * nobody takes does not keep Kiln alive and dies with it.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { dropSpare, sparePid } from '../../../src/sandbox/spare-launcher.ts';
+import { makeBusyboxRootfs, makeTempDir, removeDir, skipUnlessRoot, step } from './helpers.ts';
+
+const sandboxModule = fileURLToPath(new URL('../../../src/sandbox/index.ts', import.meta.url));
+const spareModule = fileURLToPath(new URL('../../../src/sandbox/spare-launcher.ts', import.meta.url));
+
+function isRunning(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return false;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter((p) => p !== '').map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function gone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 300 && isRunning(pid); i++) await new Promise((r) => setTimeout(r, 10));
+  return !isRunning(pid);
+}
+
+describe('spare launchers', { skip: skipUnlessRoot }, () => {
+  let work: string;
+  let root: string;
+  let steps: string;
+  before(() => {
+    work = makeTempDir('kiln-sandbox-spare-');
+    root = join(work, 'root');
+    steps = join(work, 'steps');
+    mkdirSync(steps);
+    makeBusyboxRootfs(root);
+  });
+  after(() => {
+    dropSpare();
+    removeDir(work);
+  });
+  const dir = () => ({ rootfs: { kind: 'dir' as const, path: root }, tempDir: steps });
+
+  it('a step with prepareNext leaves a spare, and the next step of the same kind runs in it', async () => {
+    const first = await step({ ...dir(), prepareNext: true }, 'echo one > /tmp/one; echo $$');
+    assert.equal(first.exitCode, 0, first.stderr);
+    const waiting = sparePid();
+    assert.ok(waiting !== undefined && isRunning(waiting), 'a spare waits after a step with prepareNext');
+    // The spare's pid is unshare's: the step's pid 1 (the launcher) is its child, the step's shell its grandchild.
+    const running = step(dir(), 'cat /tmp/one; sleep 0.4; echo spare-step-marker >/dev/null');
+    await new Promise((r) => setTimeout(r, 200));
+    const shells = childrenOf(waiting).flatMap(childrenOf).map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+    const second = await running;
+    assert.equal(second.exitCode, 0, second.stderr);
+    assert.equal(second.stdout, 'one\n');
+    assert.ok(shells.some((c) => c.includes('spare-step-marker')), `the step ran under the spare: ${JSON.stringify(shells)}`);
+    assert.equal(sparePid(), undefined, 'the spare was taken and none was started after the last step');
+    assert.ok(await gone(waiting), 'the spare ran the step and ended with it');
+  });
+
+  it('a spare that died while waiting is not used: the step runs in a fresh launcher', async () => {
+    await step({ ...dir(), prepareNext: true }, 'true');
+    const waiting = sparePid();
+    assert.ok(waiting);
+    process.kill(waiting, 'SIGKILL');
+    assert.ok(await gone(waiting));
+    const out = await step(dir(), 'echo fresh');
+    assert.equal(out.exitCode, 0, out.stderr);
+    assert.equal(out.stdout, 'fresh\n');
+  });
+
+  it('a spare of another kind (network none) is replaced, and the step gets its own network namespace', async () => {
+    await step({ ...dir(), prepareNext: true }, 'true');
+    const waiting = sparePid();
+    assert.ok(waiting);
+    const out = await step({ ...dir(), network: 'none' }, 'ls /sys/class/net');
+    assert.equal(out.exitCode, 0, out.stderr);
+    assert.equal(out.stdout.trim(), 'lo', 'network none: only a loopback interface');
+    assert.ok(await gone(waiting), 'the spare of the other kind was killed');
+  });
+
+  it('a step keeps its exit code and output when it ran in a spare', async () => {
+    await step({ ...dir(), prepareNext: true }, 'true');
+    assert.ok(sparePid());
+    const out = await step(dir(), 'echo out; echo err >&2; exit 7');
+    assert.equal(out.exitCode, 7);
+    assert.equal(out.stdout, 'out\n');
+    assert.equal(out.stderr, 'err\n');
+  });
+
+  it('a spare nobody takes does not keep Kiln running and dies with it', async () => {
+    const script = `
+      import { prepareLauncher } from ${JSON.stringify(sandboxModule)};
+      import { sparePid } from ${JSON.stringify(spareModule)};
+      prepareLauncher('namespace', 'default');
+      await new Promise((r) => setTimeout(r, 200));
+      console.log(String(sparePid()));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const pid = Number(r.stdout.trim());
+    assert.ok(pid > 0, r.stdout);
+    assert.ok(await gone(pid), `spare ${pid} outlived its Kiln process`);
+  });
+});
