@@ -27,20 +27,25 @@ my %SYSCALLS = (
 my ($O_RDONLY, $O_WRONLY) = (0, 1);
 my $S_IFIFO = 010000;
 my $AT_FDCWD = -100;
-my ($PR_SET_PDEATHSIG, $SIGKILL) = (1, 9);
+my ($PR_SET_PDEATHSIG, $SIGKILL, $SIGTERM) = (1, 9, 15);
 my $ERANGE = 34;
 my $SMALL = 1024;
 
 my ($arch, $dir) = @ARGV;
 my $sys = $SYSCALLS{$arch} or die "xattr-server: no syscall numbers for $arch\n";
 my ($LLISTXATTR, $LGETXATTR) = @$sys{qw(llistxattr lgetxattr)};
-syscall($sys->{prctl}, $PR_SET_PDEATHSIG, $SIGKILL, 0, 0, 0);
+# Until Kiln has both ends open (it then removes DIR itself), a server that gives up removes DIR: its Kiln
+# died (the death signal is SIGTERM until then, so this runs) or never came (a Kiln that never completes the
+# handshake must not leave this process behind either).
+$SIG{TERM} = $SIG{ALRM} = sub { unlink "$dir/req", "$dir/resp"; rmdir $dir; exit 1; };
+syscall($sys->{prctl}, $PR_SET_PDEATHSIG, $SIGTERM, 0, 0, 0);
 chdir '/';
-# A Kiln that never completes the handshake must not leave this process behind.
 alarm 20;
 
 my ($req, $resp) = open_channel($dir);
 alarm 0;
+$SIG{TERM} = $SIG{ALRM} = 'DEFAULT';
+syscall($sys->{prctl}, $PR_SET_PDEATHSIG, $SIGKILL, 0, 0, 0);
 my $small_buf = "\0" x $SMALL;
 serve();
 exit 0;

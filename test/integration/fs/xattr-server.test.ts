@@ -259,3 +259,21 @@ test('a server started early and never used ends with Kiln and leaves no FIFO di
   const left = readdirSync(tmpdir()).filter((n) => n.startsWith('kiln-xattrd-') && !before.has(n));
   assert.deepEqual(left, []);
 });
+
+test('a Kiln killed before it used its early server leaves neither the server nor its FIFO dir', { skip }, async () => {
+  const before = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('kiln-xattrd-')));
+  const script = `
+    import * as server from ${JSON.stringify(serverModule)};
+    server.startXattrServerEarly();
+    console.log(String(server.xattrServerPid()));
+    // Give the server time to make its FIFOs and wait on them, then die as a SIGKILLed Kiln would.
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.signal, 'SIGKILL');
+  const pid = Number(r.stdout.trim());
+  assert.ok(pid > 0, r.stdout);
+  for (let i = 0; i < 300 && isRunning(pid); i++) await new Promise((res) => setTimeout(res, 10));
+  assert.equal(isRunning(pid), false, 'the early server outlived its killed Kiln process');
+  const left = readdirSync(tmpdir()).filter((n) => n.startsWith('kiln-xattrd-') && !before.has(n));
+  assert.deepEqual(left, [], 'the FIFO dir of a server whose Kiln died is removed');
+});
