@@ -1,6 +1,6 @@
 # Kiln's RUN-step launcher. Node can neither mount, chroot nor change credentials, so Kiln starts this
-# script (perl-base is Essential on Debian, so it is always there) with a plan file written by
-# launch-plan.ts. Only core built-ins are used: POSIX and Socket alone would add ~20 ms per step, so the
+# script (perl-base is Essential on Debian, so it is always there) with the path of a plan file written by
+# launch-plan.ts on its stdin. Only core built-ins are used: POSIX and Socket alone would add ~20 ms per step, so the
 # few syscalls needed are called by number.
 #
 # Process shape: this script stays as the parent (pid 1 of the step's pid namespace in namespace mode, a
@@ -44,7 +44,8 @@ my $EXIT_LAUNCH_FAILED = 125;
 my $status_fh;
 my $sys;
 my @inputs;
-my %plan = read_plan($ARGV[0] eq '-' ? read_plan_path() : $ARGV[0]);
+my ($plan_path, $input_data) = read_stdin();
+my %plan = read_plan($plan_path);
 open_status_channel();
 # The plan is read: from here on this launcher runs the step (Kiln retries a spare that died before this).
 report('plan', 0);
@@ -54,7 +55,7 @@ my $mode = first('mode');
 main();
 
 sub main {
-  @inputs = read_inputs();
+  @inputs = parse_inputs($input_data);
   my $env = [ @{ $plan{env}[0] } ];
   push @$env, map { "$_->[0]=" . secret_value($_->[1], $_->[2]) } @{ $plan{secretenv} || [] };
   if (namespaced()) {
@@ -96,25 +97,19 @@ sub secret_value {
   return defined $index && $index ne '' ? $inputs[$index] : read_file($source, 'secret');
 }
 
-# A launcher started ahead of its step (a spare, step-process.ts) waits, already in its namespaces, for its
-# stdin: the plan's path on the first line, then the inputs (read_inputs), all written at once by Kiln.
-my $stdin_data;
-
+# The launcher waits (a spare started ahead of its step, step-process.ts, waits here in its namespaces) for
+# its stdin, written at once by Kiln: the plan's path on the first line, then the inputs (secret values).
 sub read_stdin {
   binmode STDIN;
   my $data = do { local $/; <STDIN> };
   open(STDIN, '<', '/dev/null') or die "kiln launcher: reopen stdin: $!\n";
-  return defined $data ? $data : '';
+  $data = '' unless defined $data;
+  $data =~ s/\A([^\n]*)\n//s or die "kiln launcher: no plan path on stdin\n";
+  return ($1, $data);
 }
 
-sub read_plan_path {
-  $stdin_data = read_stdin();
-  $stdin_data =~ s/\A([^\n]*)\n//s or die "kiln launcher: no plan path on stdin\n";
-  return $1;
-}
-
-sub read_inputs {
-  my $data = defined $stdin_data ? $stdin_data : read_stdin();
+sub parse_inputs {
+  my ($data) = @_;
   my @values;
   while ($data =~ /\G(\d+)\n/gc) {
     my $start = pos($data);

@@ -1,6 +1,6 @@
 /**
- * A launcher started ahead of its step: setpriv, unshare and perl (launcher.pl with plan "-") are spawned
- * while earlier work runs, and wait in their fresh namespaces for the plan's path on stdin. A RUN step then
+ * A launcher started ahead of its step: setpriv, unshare and perl (launcher.pl) are spawned while earlier
+ * work runs, and wait in their fresh namespaces for the plan's path on stdin. A RUN step then
  * costs neither a fork of Kiln's ~100 MB process (~10 ms of its main thread) nor the three programs' start
  * (~15 ms) on its critical path. One spare at a time, for one kind of launch (isolation and network); a spare
  * of another kind is killed and a fresh launcher spawned. A spare holds nothing (no plan, no mounts but its

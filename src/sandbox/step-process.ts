@@ -44,11 +44,11 @@ export interface StepExit {
   aborted: boolean;
 }
 
-/** argv that starts the launcher for `isolation`. */
-export function launchCommand(isolation: ResolvedIsolation, network: RunSpec['network'], planPath: string): string[] {
+/** argv that starts the launcher for `isolation`; it reads its plan's path from stdin (so it can start early). */
+export function launchCommand(isolation: ResolvedIsolation, network: RunSpec['network']): string[] {
   // In place (kaniko's model) the base image replaces /usr: perl then lives in a kept directory.
   const perl = perlCommand();
-  const launcher = [...perl, launcherPath, planPath];
+  const launcher = [...perl, launcherPath];
   if (!isNamespaced(isolation)) return launcher;
   // setpriv's death signal reaches unshare (exec keeps it); unshare's --kill-child then reaches pid 1, whose
   // death ends the namespace: a SIGKILLed Kiln leaves no step behind.
@@ -88,9 +88,9 @@ function pipeOut(from: Readable | null, to: RunSpec['stdout']): void {
   else from.pipe(to, { end: false });
 }
 
-/** Spawns a launcher that reads its plan's path from stdin (launcher.pl "-"): for a step now, or as a spare. */
+/** Spawns a launcher, which reads its plan's path from stdin: for a step now, or as a spare. */
 function spawnLauncher(isolation: ResolvedIsolation, network: RunSpec['network']): ChildProcess {
-  const [command, ...args] = launchCommand(isolation, network, '-') as [string, ...string[]];
+  const [command, ...args] = launchCommand(isolation, network) as [string, ...string[]];
   const child = spawn(command, args, { detached: true, env: { PATH: toolPath }, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
   // The launcher reads its stdin to the end before anything else; a launcher that died early closes it.
   child.stdin?.on('error', () => {});
