@@ -24,10 +24,10 @@ export interface AheadInputs {
 
 export function startAhead(instructions: readonly StageInstruction[], inputs: AheadInputs): void {
   const kinds = new Set(instructions.map((i) => i.kind));
-  const runs = kinds.has('RUN');
-  const firstRun = instructions.find((i) => i.kind === 'RUN');
+  const runSteps = instructions.filter((i) => i.kind === 'RUN');
+  const runs = runSteps.length > 0;
   // Every RUN runs (no layer cache here): each one but the last starts the next one's launcher.
-  inputs.run.runsLeft = { count: instructions.filter((i) => i.kind === 'RUN').length };
+  inputs.run.runsLeft = { count: runSteps.length };
   const copies = kinds.has('COPY') || kinds.has('ADD');
   // COPY, ADD and WORKDIR write a stage's files through an overlay view (RUN steps mount their own).
   const views = copies || kinds.has('WORKDIR');
@@ -38,7 +38,7 @@ export function startAhead(instructions: readonly StageInstruction[], inputs: Ah
       // Snapshots of RUN steps and COPY's own sources read xattrs.
       if (runs || copies) startXattrServerEarly();
       if (views) inputs.filesystem.startViews();
-      if (firstRun !== undefined) probeRunAhead(inputs.run, inputs.workRoot, firstRun.network);
+      if (runs) probeRunAhead(inputs.run, inputs.workRoot, runSteps[0]!.network);
       for (const load of loaders) load().catch(() => {});
     });
   });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { getfattrPathXattrs, getfattrTreeXattrs } from '../../../src/fs/xattrs/g
 import { readPathXattrs } from '../../../src/fs/snapshot/xattrs.ts';
 import { readTreeXattrs } from '../../../src/fs/layer/xattrs.ts';
 import { unlessRoot, unmet } from '../../env/requirements.ts';
+import { isRunning, waitGone } from '../../env/process-state.ts';
 
 const hasAttrTools = spawnSync('setfattr', ['--version']).error === undefined && spawnSync('getfattr', ['--version']).error === undefined;
 const skip = unlessRoot('trusted.* xattrs on symlinks') || unmet(!hasAttrTools && 'setfattr/getfattr (Debian package attr) not installed');
@@ -142,7 +143,7 @@ test('a server that died is restarted on the next read', { skip }, async () => {
     const first = xattrServerPid();
     assert.ok(first);
     process.kill(first, 'SIGKILL');
-    for (let i = 0; i < 200 && isRunning(first); i++) await new Promise((r) => setTimeout(r, 10));
+    await waitGone(first);
     assert.equal(serverPathXattrs([root])?.[0]?.['user.root']?.toString(), 'r');
     const second = xattrServerPid();
     assert.ok(second && second !== first);
@@ -150,14 +151,6 @@ test('a server that died is restarted on the next read', { skip }, async () => {
     rmSync(root, { recursive: true, force: true });
   }
 });
-
-function isRunning(pid: number): boolean {
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
-  } catch {
-    return false;
-  }
-}
 
 /** Runs a Node process that reads xattrs of `path` and prints the server's pid and what it read. */
 function readInChild(path: string, env: NodeJS.ProcessEnv = {}): { pid: number | null; attrs: string[] } {
@@ -177,7 +170,7 @@ test('the server ends with the Kiln process and never keeps it alive', { skip },
     const { pid, attrs } = readInChild(root);
     assert.deepEqual(attrs, ['user.root']);
     assert.ok(pid);
-    for (let i = 0; i < 200 && isRunning(pid); i++) await new Promise((r) => setTimeout(r, 10));
+    await waitGone(pid);
     assert.equal(isRunning(pid), false, `xattr server ${pid} outlived its Kiln process`);
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -196,20 +189,38 @@ test('without a usable perl the readers fall back to getfattr', { skip }, () => 
   }
 });
 
-/** Runs `body` in a Node process with the server module imported as `server`; returns its stdout as JSON. */
-function runInChild(body: string): Record<string, unknown> {
+/**
+ * Runs `body` in a Node process with the server module imported as `server` and a private temp dir (TMPDIR),
+ * so that what it leaves there is its own, whatever other tests run beside it.
+ */
+function spawnChild(body: string, tmp: string): SpawnSyncReturns<string> {
   const script = `
     import * as server from ${JSON.stringify(serverModule)};
     import { tmpdir } from 'node:os';
     import { readdirSync } from 'node:fs';
     const fifoDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith('kiln-xattrd-'));
     ${body}`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  return spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, TMPDIR: tmp } });
+}
+
+/** spawnChild that must succeed; its stdout as JSON. */
+function runInChild(body: string, tmp: string): Record<string, unknown> {
+  const r = spawnChild(body, tmp);
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }
 
-test('a server started early serves the first read, and its FIFO dir is gone once connected', { skip }, () => {
+/** Runs `check` with a fresh temp dir for a child, removed afterwards. */
+async function withChildTmp(check: (tmp: string) => void | Promise<void>): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'kiln-test-child-tmp-'));
+  try {
+    await check(tmp);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+test('a server started early serves the first read, and its FIFO dir is gone once connected', { skip }, () => withChildTmp((tmp) => {
   const root = makeTree();
   try {
     const out = runInChild(`
@@ -218,17 +229,18 @@ test('a server started early serves the first read, and its FIFO dir is gone onc
       const before = fifoDirs().length;
       await new Promise((r) => setTimeout(r, 100));
       const attrs = Object.keys(server.serverPathXattrs([${JSON.stringify(root)}])[0] ?? {});
-      console.log(JSON.stringify({ early, connected: server.xattrServerPid(), attrs, before, after: fifoDirs().length }));`);
+      console.log(JSON.stringify({ early, connected: server.xattrServerPid(), attrs, before, after: fifoDirs().length }));`, tmp);
     assert.ok(out.early, 'a server was spawned ahead');
     assert.equal(out.connected, out.early, 'the read used the server started early');
     assert.deepEqual(out.attrs, ['user.root']);
-    assert.equal((out.after as number), (out.before as number) - 1, 'the FIFO dir of the early server is removed once connected');
+    assert.equal(out.before, 1, 'the early server made its FIFO dir');
+    assert.equal(out.after, 0, 'the FIFO dir of the early server is removed once connected');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
-});
+}));
 
-test('a server started early that died before its first use is replaced, not given up for getfattr', { skip }, async () => {
+test('a server started early that died before its first use is replaced, not given up for getfattr', { skip }, () => withChildTmp(async (tmp) => {
   const root = makeTree();
   try {
     const out = runInChild(`
@@ -237,43 +249,37 @@ test('a server started early that died before its first use is replaced, not giv
       process.kill(early, 'SIGKILL');
       await new Promise((r) => setTimeout(r, 100));
       const attrs = Object.keys(server.serverPathXattrs([${JSON.stringify(root)}])[0] ?? {});
-      console.log(JSON.stringify({ early, connected: server.xattrServerPid() ?? null, attrs }));`);
+      console.log(JSON.stringify({ early, connected: server.xattrServerPid() ?? null, attrs }));`, tmp);
     assert.ok(out.connected, 'a server serves the read');
     assert.notEqual(out.connected, out.early);
     assert.deepEqual(out.attrs, ['user.root']);
-    for (let i = 0; i < 200 && isRunning(out.connected as number); i++) await new Promise((r) => setTimeout(r, 10));
+    await waitGone(out.connected as number);
     assert.equal(isRunning(out.connected as number), false);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
-});
+}));
 
-test('a server started early and never used ends with Kiln and leaves no FIFO dir', { skip }, async () => {
-  const before = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('kiln-xattrd-')));
+test('a server started early and never used ends with Kiln and leaves no FIFO dir', { skip }, () => withChildTmp(async (tmp) => {
   const out = runInChild(`
     server.startXattrServerEarly();
-    console.log(JSON.stringify({ pid: server.xattrServerPid() }));`);
+    console.log(JSON.stringify({ pid: server.xattrServerPid() }));`, tmp);
   assert.ok(out.pid);
-  for (let i = 0; i < 200 && isRunning(out.pid as number); i++) await new Promise((r) => setTimeout(r, 10));
+  await waitGone(out.pid as number);
   assert.equal(isRunning(out.pid as number), false, 'the early server outlived its Kiln process');
-  const left = readdirSync(tmpdir()).filter((n) => n.startsWith('kiln-xattrd-') && !before.has(n));
-  assert.deepEqual(left, []);
-});
+  assert.deepEqual(readdirSync(tmp), []);
+}));
 
-test('a Kiln killed before it used its early server leaves neither the server nor its FIFO dir', { skip }, async () => {
-  const before = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('kiln-xattrd-')));
-  const script = `
-    import * as server from ${JSON.stringify(serverModule)};
+test('a Kiln killed before it used its early server leaves neither the server nor its FIFO dir', { skip }, () => withChildTmp(async (tmp) => {
+  const r = spawnChild(`
     server.startXattrServerEarly();
     console.log(String(server.xattrServerPid()));
     // Give the server time to make its FIFOs and wait on them, then die as a SIGKILLed Kiln would.
-    setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);`, tmp);
   assert.equal(r.signal, 'SIGKILL');
   const pid = Number(r.stdout.trim());
   assert.ok(pid > 0, r.stdout);
-  for (let i = 0; i < 300 && isRunning(pid); i++) await new Promise((res) => setTimeout(res, 10));
+  await waitGone(pid);
   assert.equal(isRunning(pid), false, 'the early server outlived its killed Kiln process');
-  const left = readdirSync(tmpdir()).filter((n) => n.startsWith('kiln-xattrd-') && !before.has(n));
-  assert.deepEqual(left, [], 'the FIFO dir of a server whose Kiln died is removed');
-});
+  assert.deepEqual(readdirSync(tmp), [], 'the FIFO dir of a server whose Kiln died is removed');
+}));

@@ -10,18 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { dropSpare, sparePid } from '../../../src/sandbox/spare-launcher.ts';
+import { isRunning, waitGone } from '../../env/process-state.ts';
 import { makeBusyboxRootfs, makeTempDir, removeDir, skipUnlessRoot, step } from './helpers.ts';
 
 const sandboxModule = fileURLToPath(new URL('../../../src/sandbox/index.ts', import.meta.url));
 const spareModule = fileURLToPath(new URL('../../../src/sandbox/spare-launcher.ts', import.meta.url));
-
-function isRunning(pid: number): boolean {
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
-  } catch {
-    return false;
-  }
-}
 
 function childrenOf(pid: number): number[] {
   try {
@@ -29,11 +22,6 @@ function childrenOf(pid: number): number[] {
   } catch {
     return [];
   }
-}
-
-async function gone(pid: number): Promise<boolean> {
-  for (let i = 0; i < 300 && isRunning(pid); i++) await new Promise((r) => setTimeout(r, 10));
-  return !isRunning(pid);
 }
 
 describe('spare launchers', { skip: skipUnlessRoot }, () => {
@@ -67,7 +55,7 @@ describe('spare launchers', { skip: skipUnlessRoot }, () => {
     assert.equal(second.stdout, 'one\n');
     assert.ok(shells.some((c) => c.includes('spare-step-marker')), `the step ran under the spare: ${JSON.stringify(shells)}`);
     assert.equal(sparePid(), undefined, 'the spare was taken and none was started after the last step');
-    assert.ok(await gone(waiting), 'the spare ran the step and ended with it');
+    assert.ok(await waitGone(waiting), 'the spare ran the step and ended with it');
   });
 
   it('a spare that died while waiting is not used: the step runs in a fresh launcher', async () => {
@@ -75,7 +63,7 @@ describe('spare launchers', { skip: skipUnlessRoot }, () => {
     const waiting = sparePid();
     assert.ok(waiting);
     process.kill(waiting, 'SIGKILL');
-    assert.ok(await gone(waiting));
+    assert.ok(await waitGone(waiting));
     const out = await step(dir(), 'echo fresh');
     assert.equal(out.exitCode, 0, out.stderr);
     assert.equal(out.stdout, 'fresh\n');
@@ -88,7 +76,7 @@ describe('spare launchers', { skip: skipUnlessRoot }, () => {
     const out = await step({ ...dir(), network: 'none' }, 'ls /sys/class/net');
     assert.equal(out.exitCode, 0, out.stderr);
     assert.equal(out.stdout.trim(), 'lo', 'network none: only a loopback interface');
-    assert.ok(await gone(waiting), 'the spare of the other kind was killed');
+    assert.ok(await waitGone(waiting), 'the spare of the other kind was killed');
   });
 
   it('a step keeps its exit code and output when it ran in a spare', async () => {
@@ -111,6 +99,6 @@ describe('spare launchers', { skip: skipUnlessRoot }, () => {
     assert.equal(r.status, 0, r.stderr);
     const pid = Number(r.stdout.trim());
     assert.ok(pid > 0, r.stdout);
-    assert.ok(await gone(pid), `spare ${pid} outlived its Kiln process`);
+    assert.ok(await waitGone(pid), `spare ${pid} outlived its Kiln process`);
   });
 });
