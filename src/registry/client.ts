@@ -9,7 +9,7 @@ import type { Challenge } from './challenge.ts';
 import type { Credentials } from './docker-config.ts';
 import { httpError, networkError, readErrorBody, unauthorizedError } from './errors.ts';
 import type { ErrorContext } from './errors.ts';
-import { isInsecure, retryPolicyOf } from './options.ts';
+import { retryPolicyOf, triesPlainHttp } from './options.ts';
 import { apiHost } from './reference.ts';
 import type { RegistrySession } from './session.ts';
 import { eitherSignal, isRetryableError, isRetryableStatus, isTlsError, send, withRetry } from './transport.ts';
@@ -38,12 +38,6 @@ export interface RegistryRequest {
 }
 
 const TOKEN_MIN_LIFETIME_S = 60;
-
-/** Registries Docker and go-containerregistry try over HTTPS first and then plain HTTP. */
-export function isLocalRegistry(registry: string): boolean {
-  const host = registry.replace(/:\d+$/, '');
-  return host === 'localhost' || /^127\./.test(host) || host === '[::1]' || /^10\./.test(host) || /^192\.168\./.test(host) || /^172\.(1[6-9]|2\d|3[01])\./.test(host);
-}
 
 export class RegistryClient {
   readonly registry: string;
@@ -111,8 +105,7 @@ export class RegistryClient {
 
   async #pingOnce(ctx: ErrorContext): Promise<PingResult> {
     const host = apiHost(this.registry);
-    const insecure = isInsecure(this.opts, this.registry, this.direction);
-    const schemes = insecure || isLocalRegistry(this.registry) ? ['https', 'http'] : ['https'];
+    const schemes = triesPlainHttp(this.opts, this.registry, this.direction) ? ['https', 'http'] : ['https'];
     let firstError: unknown;
     for (const scheme of schemes) {
       const baseUrl = `${scheme}://${host}`;

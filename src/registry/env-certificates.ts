@@ -38,6 +38,11 @@ export function certificateFiles(env: NodeJS.ProcessEnv): string[] {
 // The environment does not change while Kiln runs: add its certificates once per process.
 let applied = false;
 
+/** Whether trustEnvCertificates() has run (the default CAs are final). */
+export function envCertificatesTrusted(): boolean {
+  return applied;
+}
+
 /** Adds the environment's CA certificates to the ones every TLS connection trusts by default. */
 export function trustEnvCertificates(env: NodeJS.ProcessEnv = process.env): void {
   if (applied) return;

@@ -107,6 +107,17 @@ export function isInsecure(opts: RegistryOptions, registry: string, direction: '
   return direction === 'pull' ? opts.insecurePull : opts.insecurePush;
 }
 
+/** Registries Docker and go-containerregistry try over HTTPS first and then plain HTTP. */
+function isLocalRegistry(registry: string): boolean {
+  const host = registry.replace(/:\d+$/, '');
+  return host === 'localhost' || /^127\./.test(host) || host === '[::1]' || /^10\./.test(host) || /^192\.168\./.test(host) || /^172\.(1[6-9]|2\d|3[01])\./.test(host);
+}
+
+/** Whether `registry` is tried over plain HTTP when HTTPS fails: an insecure one, or a local one (as Docker does). */
+export function triesPlainHttp(opts: RegistryOptions, registry: string, direction: 'pull' | 'push'): boolean {
+  return isInsecure(opts, registry, direction) || isLocalRegistry(registry);
+}
+
 export function skipsTlsVerify(opts: RegistryOptions, registry: string, direction: 'pull' | 'push'): boolean {
   if (registryListed(opts.skipTlsVerifyRegistries, registry)) return true;
   return direction === 'pull' ? opts.skipTlsVerifyPull : opts.skipTlsVerifyPush;

@@ -9,9 +9,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { getCACertificates } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { KilnError } from '../errors.ts';
-import { trustEnvCertificates } from './env-certificates.ts';
+import { envCertificatesTrusted, trustEnvCertificates } from './env-certificates.ts';
 import type { RegistryOptions } from './options.ts';
-import { registryEntry, skipsTlsVerify } from './options.ts';
+import { registryEntry, skipsTlsVerify, triesPlainHttp } from './options.ts';
+import { tlsHandshakeError } from './tls-probe.ts';
 import { Agent, buildConnector, request, type Connector, type ConnectorOptions } from './undici-parts.ts';
 
 export type Direction = 'pull' | 'push';
@@ -44,11 +45,21 @@ export function createAgent(registry: string, opts: RegistryOptions, direction: 
   }
   connect.timeout = opts.timeouts.connectMs;
   // The environment's CAs (SSL_CERT_FILE/SSL_CERT_DIR) are read when the first TLS connection is made: a
-  // registry reached over plain HTTP never pays for parsing them (~30 ms for a 300-file /etc/ssl/certs).
+  // registry reached over plain HTTP never pays for parsing them (~30 ms for a 300-file /etc/ssl/certs), not
+  // even for the HTTPS attempt made first when plain HTTP may follow (tls-probe.ts).
   const tcpOrTls = buildConnector(connect as ConnectorOptions);
+  const plainHttpNext = triesPlainHttp(opts, registry, direction);
   const connector: Connector = (options, callback) => {
-    if (options.protocol === 'https:') trustEnvCertificates();
-    tcpOrTls(options, callback);
+    if (options.protocol !== 'https:' || envCertificatesTrusted()) return tcpOrTls(options, callback);
+    if (!plainHttpNext) {
+      trustEnvCertificates();
+      return tcpOrTls(options, callback);
+    }
+    tlsHandshakeError(options.hostname, Number(options.port || 443), opts.timeouts.connectMs).then((err) => {
+      if (err) return callback(err, null);
+      trustEnvCertificates();
+      tcpOrTls(options, callback);
+    }, (err: Error) => callback(err, null));
   };
   return new Agent({
     keepAliveTimeout: 30_000,

@@ -162,3 +162,34 @@ test('SSL_CERT_FILE and SSL_CERT_DIR make a registry\'s CA trusted (read at the 
     assert.ok(fs.existsSync(path.join(out, name, 'index.json')));
   }
 });
+
+/** NODE_OPTIONS that make Kiln write to `list` every file it reads with readFileSync (an fs hook, at exit). */
+function recordReadsOption(list: string): string {
+  const hook = [
+    "import fs from 'node:fs';",
+    "import { syncBuiltinESMExports } from 'node:module';",
+    'const read = fs.readFileSync; const files = new Set();',
+    'fs.readFileSync = function (file, ...rest) { if (typeof file === "string") files.add(file); return read.call(this, file, ...rest); };',
+    'syncBuiltinESMExports();',
+    `process.on('exit', () => fs.writeFileSync(${JSON.stringify(list)}, [...files].join('\\n')));`,
+  ].join('\n');
+  return `--import=data:text/javascript,${encodeURIComponent(hook)}`;
+}
+
+test('a local registry that speaks plain HTTP is reached without reading SSL_CERT_FILE; a TLS one reads it', async (t) => {
+  await Promise.all([seedBusybox(plain, 'certs/plain:latest'), seedBusybox(tls, 'certs/tls:latest')]);
+  const out = tempDir(t, 'kiln-out-');
+  const caFile = path.join(out, 'env-ca.pem');
+  fs.copyFileSync(tls.caFile!, caFile);
+  const build = async (registry: TestRegistry, name: string): Promise<string[]> => {
+    const ctx = context(t, { Dockerfile: `FROM ${registry.host}/certs/${name}:latest\nCOPY a.txt /a.txt\n`, 'a.txt': 'a\n' });
+    const list = path.join(out, `${name}.reads`);
+    const r = await kiln(['build', '--context', ctx, '--no-push', '--oci-layout-path', path.join(out, name)],
+      { SSL_CERT_FILE: caFile, SSL_CERT_DIR: '', NODE_OPTIONS: recordReadsOption(list), KILN_FROM_SOURCE: '1' });
+    assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+    return fs.readFileSync(list, 'utf8').split('\n');
+  };
+  const plainReads = await build(plain, 'plain');
+  assert.ok(plainReads.length > 0 && !plainReads.includes(caFile), plainReads.join('\n'));
+  assert.ok((await build(tls, 'tls')).includes(caFile), 'the TLS registry was verified with SSL_CERT_FILE');
+});
