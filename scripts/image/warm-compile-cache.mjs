@@ -3,6 +3,7 @@
  * Fills Node's compile cache for every module of Kiln (type-stripped sources and V8 code cache) at image build
  * time, so the first build in a fresh container starts as fast as a warm one. Importing every module (rather
  * than running one build) covers the code paths a sample build would not reach: registries, RUN, archives.
+ * Both forms of Kiln: the bundle (dist/, what entry.mjs runs) and the sources (run once an edit makes it stale).
  */
 import { readdirSync } from 'node:fs';
 import { enableCompileCache, flushCompileCache } from 'node:module';
@@ -23,7 +24,9 @@ function modules(dir) {
   });
 }
 
-const files = modules(join(kilnDir, 'src')).sort();
+const bundle = join(kilnDir, 'dist');
+const bundled = readdirSync(bundle).filter((name) => name.endsWith('.js')).map((name) => join(bundle, name));
+const files = [...modules(join(kilnDir, 'src')), ...bundled].sort();
 for (const file of files) await import(pathToFileURL(file).href);
 flushCompileCache();
 console.log(`compile cache: ${files.length} modules (and their dependencies) in ${result.directory}`);

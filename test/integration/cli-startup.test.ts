@@ -62,6 +62,8 @@ test('a FROM scratch build with COPY only loads no registry client, sandbox, RUN
   const r = run(['build', '-c', join(root, 'examples/hello'), '--no-push', '--oci-layout-path', join(dir, 'out')], {
     KILN_CACHE_HOME: join(dir, 'cache'),
     NODE_OPTIONS: recordModulesOption(list),
+    // The sources, whose module names say what loaded (the bundle keeps each lazy import a chunk of its own).
+    KILN_FROM_SOURCE: '1',
   });
   assert.equal(r.status, 0, r.stderr);
   const loaded = recordedModules(list);

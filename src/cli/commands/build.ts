@@ -2,8 +2,6 @@
  * `kiln build` (and `kiln executor`, kaniko's name for it): kaniko's flags → BuildOptions → the executor.
  * Flags are parsed by flag-parser.ts (Go/pflag conventions), not by commander, so commander only routes.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.ts';
 import type { BuildOptions } from '../../builder/options.ts';
@@ -14,8 +12,6 @@ import { parseFlags } from '../flag-parser.ts';
 import { renderHelp } from '../flag-help.ts';
 import { VERSION } from '../version.ts';
 import { jsonLogsRequested, reportErrorAsJson } from '../json-errors.ts';
-
-const EXECUTOR_MODULE = '../../builder/executor.ts';
 
 type RunBuild = (options: BuildOptions, logger: Logger, control: { signal: AbortSignal }) => Promise<unknown>;
 
@@ -42,24 +38,9 @@ function interruptOnSignals(logger: Logger): { signal: AbortSignal; readonly rec
   };
 }
 
-/** Loads the executor; a missing executor module means building has not landed yet. */
+/** Loads the executor (a module of its own: `kiln build --help` and flag errors never load the builder). */
 async function loadRunBuild(): Promise<RunBuild> {
-  const expected = fileURLToPath(new URL(EXECUTOR_MODULE, import.meta.url));
-  try {
-    const mod = (await import(EXECUTOR_MODULE)) as { runBuild?: RunBuild };
-    if (typeof mod.runBuild !== 'function') throw new Error('builder/executor.ts exports no runBuild');
-    return mod.runBuild;
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { url?: string };
-    const missing = e?.code === 'ERR_MODULE_NOT_FOUND' &&
-      (e.message.includes(expected) || e.message.includes(path.basename(path.dirname(expected)) + '/executor.ts'));
-    if (missing) {
-      throw new KilnError('NOT_IMPLEMENTED', 'building is not implemented yet', {
-        hint: 'this Kiln can parse flags (kiln build --help) but has no image builder yet',
-      });
-    }
-    throw err;
-  }
+  return (await import('../../builder/executor.ts')).runBuild as RunBuild;
 }
 
 /** Runs `kiln build` / `kiln executor` with its raw arguments. */

@@ -134,6 +134,12 @@ test('executor version and --version print Kiln\'s version', () => {
   assert.equal(dockerd.docker('run', '--rm', imageName('warmer'), '--version').trim(), VERSION);
 });
 
+test('the executor runs Kiln\'s bundle: it is in the image, newer than every source file as the image keeps them', () => {
+  const which = "import('/kaniko/kiln/src/cli/fresh-bundle.mjs').then((m) => console.log(m.freshBundle('/kaniko/kiln') ?? 'sources'))";
+  const out = dockerd.docker('run', '--rm', '--entrypoint', '/kaniko/bin/node', imageName('executor'), '--input-type=module', '-e', which);
+  assert.equal(out.trim(), 'file:///kaniko/kiln/dist/main.js');
+});
+
 test('sizes: compressed (the archive\'s layers) and unpacked (docker\'s count)', (t) => {
   for (const target of imageTargets) {
     const [inspect] = JSON.parse(dockerd.docker('image', 'inspect', imageName(target)));

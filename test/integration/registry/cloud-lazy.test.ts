@@ -17,7 +17,7 @@ const matching = (loaded: string[], part: string) => loaded.filter((u) => u.incl
 test('a registry build with docker config credentials loads no cloud helper nor SDK; ecr-login loads only ECR\'s', async (t) => {
   const dir = tempDir(t, 'kiln-lazy-');
   const plainList = path.join(dir, 'plain.txt');
-  const r = await buildThrough(t, ecr.registry, 'lazy/plain:1', { DOCKER_CONFIG: ecr.registry.dockerConfigDir, NODE_OPTIONS: recordModulesOption(plainList) });
+  const r = await buildThrough(t, ecr.registry, 'lazy/plain:1', { DOCKER_CONFIG: ecr.registry.dockerConfigDir, NODE_OPTIONS: recordModulesOption(plainList), KILN_FROM_SOURCE: '1' });
   assert.equal(r.status, 0, r.stderr);
   const plain = recordedModules(plainList);
   assert.ok(matching(plain, '/src/registry/session.ts').length > 0, 'the hook saw the registry client');
@@ -27,7 +27,7 @@ test('a registry build with docker config credentials loads no cloud helper nor 
 
   const ecrList = path.join(dir, 'ecr.txt');
   const e = await buildThrough(t, ecr.registry, 'lazy/ecr:1', {
-    DOCKER_CONFIG: dockerConfigDir(t, { credHelpers: { [ecr.registry.host]: 'ecr-login' } }), NODE_OPTIONS: recordModulesOption(ecrList),
+    DOCKER_CONFIG: dockerConfigDir(t, { credHelpers: { [ecr.registry.host]: 'ecr-login' } }), NODE_OPTIONS: recordModulesOption(ecrList), KILN_FROM_SOURCE: '1',
     AWS_ENDPOINT_URL_ECR: ecr.moto.url, AWS_ACCESS_KEY_ID: 'AKIAKILNTEST', AWS_SECRET_ACCESS_KEY: 'kiln-test-secret', AWS_REGION: 'us-east-1',
   });
   assert.equal(e.status, 0, e.stderr);

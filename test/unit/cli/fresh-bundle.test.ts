@@ -1,0 +1,68 @@
+/** When entry.mjs runs the bundle: only while its stamp is newer than everything under src/. */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+// @ts-expect-error plain JavaScript without declarations (it runs before any .ts module can load)
+import { freshBundle } from '../../../src/cli/fresh-bundle.mjs';
+
+const HOUR = 3600_000;
+
+/** A Kiln directory whose sources are an hour old and whose bundle was stamped `stampAge` ms ago. */
+function kilnTree(t: TestContext, stampAge: number | undefined): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-fresh-bundle-'));
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const old = new Date(Date.now() - HOUR);
+  for (const file of ['src/cli/main.ts', 'src/sandbox/launcher.pl', 'src/a/b/c.ts']) {
+    fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    fs.writeFileSync(path.join(root, file), '//\n');
+  }
+  for (const entry of ['src/cli/main.ts', 'src/sandbox/launcher.pl', 'src/a/b/c.ts', 'src/a/b', 'src/a', 'src/cli', 'src/sandbox', 'src']) {
+    fs.utimesSync(path.join(root, entry), old, old);
+  }
+  if (stampAge !== undefined) {
+    fs.mkdirSync(path.join(root, 'dist'));
+    fs.writeFileSync(path.join(root, 'dist', 'bundle.json'), '{}\n');
+    const at = new Date(Date.now() - stampAge);
+    fs.utimesSync(path.join(root, 'dist', 'bundle.json'), at, at);
+  }
+  return root;
+}
+
+const mainUrl = (root: string): string => pathToFileURL(path.join(root, 'dist', 'main.js')).href;
+
+test('a bundle stamped after every source is used', (t) => {
+  const root = kilnTree(t, 60_000);
+  assert.equal(freshBundle(root), mainUrl(root));
+});
+
+test('no bundle, or one older than the sources: the sources run', (t) => {
+  assert.equal(freshBundle(kilnTree(t, undefined)), undefined);
+  assert.equal(freshBundle(kilnTree(t, 2 * HOUR)), undefined);
+});
+
+test('an edited source deep in the tree makes the bundle stale', (t) => {
+  const root = kilnTree(t, 60_000);
+  fs.writeFileSync(path.join(root, 'src/a/b/c.ts'), '// edited\n');
+  assert.equal(freshBundle(root), undefined);
+});
+
+test('an added source makes the bundle stale; a directory\'s own time does not count', (t) => {
+  const added = kilnTree(t, 60_000);
+  fs.writeFileSync(path.join(added, 'src/a/new.ts'), '//\n');
+  assert.equal(freshBundle(added), undefined);
+
+  // What an image's COPY does to the directory it creates: dated when the image was built.
+  const copied = kilnTree(t, 60_000);
+  fs.utimesSync(path.join(copied, 'src'), new Date(), new Date());
+  fs.utimesSync(path.join(copied, 'src/a'), new Date(), new Date());
+  assert.equal(freshBundle(copied), mainUrl(copied));
+});
+
+test('no src directory: the sources (and their error) run, not a bundle', (t) => {
+  const root = kilnTree(t, 60_000);
+  fs.rmSync(path.join(root, 'src'), { recursive: true });
+  assert.equal(freshBundle(root), undefined);
+});
