@@ -134,7 +134,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     const created = createdTime(options);
     const timings = new Timings();
     const stopTotal = timings.start('Total Build Time');
-    const run = runSettings(options, logger, control.signal);
+    const run = runSettings(options, logger, work.root, control.signal);
     // Not with the layer cache: a build whose every step hits starts no sandbox, not even a probe.
     if (!options.cache.enabled) startAhead(plans.flatMap((p) => stageInstructions(p.stages)), { run, workRoot: work.root, filesystem, after: images.waiting });
     const buildFor = async ({ graph, stages, targetPlatform }: (typeof plans)[number]): Promise<Image> => {

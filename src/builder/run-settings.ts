@@ -14,19 +14,25 @@ export function cacheMountRoot(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'kiln', 'cache-mounts');
 }
 
-export function runSettings(options: BuildOptions, logger: Logger, signal?: AbortSignal): RunSettings {
+/** `workRoot`: where steps' overlay dirs go; the isolation probe also finds out whether overlays work there. */
+export function runSettings(options: BuildOptions, logger: Logger, workRoot: string, signal?: AbortSignal): RunSettings {
   let resolved: Promise<ResolvedIsolation> | undefined;
   return {
     isolation() {
       resolved ??= (async () => {
         if (options.isolation !== 'auto') return options.isolation;
-        const picked = await (await loadSandbox()).detectIsolation();
+        const sandbox = await loadSandbox();
+        const picked = await sandbox.detectIsolation(workRoot);
         if (picked === 'none') {
           throw new KilnError('RUN_ISOLATION', 'RUN needs mount namespaces (CAP_SYS_ADMIN), user namespaces or chroot (CAP_SYS_CHROOT), and this environment allows none of them', {
             hint: 'run Kiln as root (CAP_SYS_CHROOT at least), or build in place (--isolation=none, kaniko\'s model) in a throwaway container',
           });
         }
-        logger.info(`RUN isolation: ${picked} (auto)`);
+        // Answered by the isolation probe's own process (detectIsolation was given the work dir).
+        const snapshots = picked === 'namespace' || picked === 'userns'
+          ? await sandbox.overlayWorks(picked, workRoot) ? 'overlay' : 'walk (the work dir\'s filesystem takes no overlay upper dir)'
+          : 'walk';
+        logger.info(`RUN isolation: ${picked} (auto), snapshots: ${snapshots}`);
         return picked;
       })();
       return resolved;
@@ -40,8 +46,9 @@ export function runSettings(options: BuildOptions, logger: Logger, signal?: Abor
 }
 
 /**
- * Starts the isolation probe (and, for namespaced steps, the overlay probe of the work dir's filesystem and
- * the first step's launcher) now, beside the base image pull, instead of in front of the first RUN step.
+ * Starts the isolation probe (and, for namespaced steps, the overlay probe of the work dir's filesystem, in
+ * the same process under --isolation=auto, and the first step's launcher) now, beside the base image pull,
+ * instead of in front of the first RUN step.
  * Errors surface at that step.
  */
 export function probeRunAhead(run: RunSettings, workRoot: string, network: RunSpec['network']): void {

@@ -9,12 +9,17 @@ import type { ResolvedIsolation } from './types.ts';
 
 const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-function succeeds(command: string, args: string[]): Promise<boolean> {
+/** The exit code of a command (undefined when it could not start or was killed). */
+function exitCode(command: string, args: string[]): Promise<number | undefined> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: 'ignore', env: { PATH: toolPath } });
-    child.on('error', () => resolve(false));
-    child.on('close', (code) => resolve(code === 0));
+    child.on('error', () => resolve(undefined));
+    child.on('close', (code) => resolve(code ?? undefined));
   });
+}
+
+async function succeeds(command: string, args: string[]): Promise<boolean> {
+  return (await exitCode(command, args)) === 0;
 }
 
 const namespaces = ['unshare', '--mount', '--pid', '--ipc', '--uts', '--fork', '--'];
@@ -27,20 +32,42 @@ function inNamespaces(isolation: 'namespace' | 'userns'): [string, string[]] {
 }
 
 /**
+ * The probe a namespaced step's mounts must pass, run in that step's namespaces: $0 the tmpfs's mount point
+ * (namespace mode also mounts a fresh sysfs, which needs the network namespace's owner: inside a user
+ * namespace of its own, a rootless container or a test's private binfmt, Kiln has CAP_SYS_ADMIN but not that),
+ * then, when $1 is set, an overlay on $1 with options $2 first (before the tmpfs can hide its directories).
+ * Exit 0: the isolation works, and so does the overlay; 3: the isolation works, the overlay does not.
+ */
+const PROBE_SCRIPT = [
+  'overlay=0',
+  'if [ -n "$1" ]; then mount -t overlay kiln-probe -o "$2" "$1" || overlay=3; fi',
+  'mount -t tmpfs kiln-probe "$0" || exit 1',
+  'if [ "$3" = namespace ]; then mount -t sysfs kiln-probe "$0" || exit 1; fi',
+  'exit $overlay',
+].join('\n');
+const OVERLAY_FAILED = 3;
+
+/**
  * namespace when a private mount namespace can be made and mounted in (CAP_SYS_ADMIN, no seccomp/AppArmor
  * veto), else userns when a user namespace mapping our ids can be made and mounted in (root without
  * CAP_SYS_ADMIN; seccomp profiles that refuse unshare(2) say no), else chroot when chroot(2) is allowed
  * (CAP_SYS_CHROOT), else none. Probe mounts land in throwaway namespaces only, never on this machine's tree.
+ * With `overlayParent`, the same process also answers overlayWorks() for that directory's filesystem: one
+ * process instead of two in front of the first RUN step.
  */
-export async function probeIsolation(): Promise<ResolvedIsolation> {
+export async function probeIsolation(overlayParent?: string): Promise<ResolvedIsolation> {
   for (const isolation of ['namespace', 'userns'] as const) {
     const [command, prefix] = inNamespaces(isolation);
-    // namespace mode mounts a fresh sysfs, which needs the network namespace's owner: inside a user namespace
-    // of its own (a rootless container, a test's private binfmt) Kiln has CAP_SYS_ADMIN but not that.
-    const probe = isolation === 'namespace'
-      ? ['sh', '-c', `mount -t tmpfs kiln-probe "$0" && mount -t sysfs kiln-probe "$0"`, tmpdir()]
-      : ['mount', '-t', 'tmpfs', 'kiln-probe', tmpdir()];
-    if (await succeeds(command, [...prefix, ...probe])) return isolation;
+    const overlay = overlayParent === undefined ? undefined : overlayProbeDir(overlayParent);
+    try {
+      const code = await exitCode(command, [...prefix, 'sh', '-c', PROBE_SCRIPT, tmpdir(),
+        overlay?.merged ?? '', overlay ? overlayOptions(isolation, overlay.dir) : '', isolation]);
+      if (code !== 0 && code !== OVERLAY_FAILED) continue;
+      if (overlayParent !== undefined) overlayAnswers.set(overlayKey(isolation, overlayParent), Promise.resolve(code === 0));
+      return isolation;
+    } finally {
+      if (overlay) rmSync(overlay.dir, { recursive: true, force: true });
+    }
   }
   const [perl, ...perlArgs] = perlCommand() as [string, ...string[]];
   if (await succeeds(perl, [...perlArgs, '-e', 'chroot("/") or exit 1'])) return 'chroot';
@@ -50,22 +77,24 @@ export async function probeIsolation(): Promise<ResolvedIsolation> {
 // The machine's capabilities do not change while Kiln runs; one probe per process is the intended state.
 let detected: Promise<ResolvedIsolation> | undefined;
 
-/** probeIsolation(), cached for the life of the process. */
-export function detectIsolation(): Promise<ResolvedIsolation> {
-  detected ??= probeIsolation();
+/** probeIsolation(), cached for the life of the process; the first caller's `overlayParent` is probed too. */
+export function detectIsolation(overlayParent?: string): Promise<ResolvedIsolation> {
+  detected ??= probeIsolation(overlayParent);
   return detected;
 }
 
 const overlayAnswers = new Map<string, Promise<boolean>>();
 
+const overlayKey = (isolation: 'namespace' | 'userns', dir: string): string => `${isolation}:${statSync(dir).dev}`;
+
 /**
  * Whether a step of `isolation` can mount an overlay whose upper dir lies in `dir`'s filesystem (userns:
  * with `userxattr`, kernel ≥ 5.11). No when that filesystem is itself an overlay (a container's root
  * filesystem: put the work dir on a volume) or the kernel is older; the caller then walks the rootfs
- * instead. Probed once per isolation and filesystem.
+ * instead. Probed once per isolation and filesystem (by detectIsolation() when it was given that directory).
  */
 export function overlayWorks(isolation: 'namespace' | 'userns', dir: string): Promise<boolean> {
-  const key = `${isolation}:${statSync(dir).dev}`;
+  const key = overlayKey(isolation, dir);
   let answer = overlayAnswers.get(key);
   if (answer === undefined) {
     answer = probeOverlay(isolation, dir);
@@ -74,13 +103,22 @@ export function overlayWorks(isolation: 'namespace' | 'userns', dir: string): Pr
   return answer;
 }
 
-async function probeOverlay(isolation: 'namespace' | 'userns', parent: string): Promise<boolean> {
+/** A throwaway lower/upper/work/merged set under `parent`. */
+function overlayProbeDir(parent: string): { dir: string; merged: string } {
   const dir = mkdtempSync(join(parent, 'kiln-overlay-probe-'));
+  for (const sub of ['lower', 'upper', 'work', 'merged']) mkdirSync(join(dir, sub));
+  return { dir, merged: join(dir, 'merged') };
+}
+
+function overlayOptions(isolation: 'namespace' | 'userns', dir: string): string {
+  return `lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work${isolation === 'userns' ? ',userxattr' : ''}`;
+}
+
+async function probeOverlay(isolation: 'namespace' | 'userns', parent: string): Promise<boolean> {
+  const { dir, merged } = overlayProbeDir(parent);
   try {
-    for (const sub of ['lower', 'upper', 'work', 'merged']) mkdirSync(join(dir, sub));
     const [command, prefix] = inNamespaces(isolation);
-    const options = `lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work${isolation === 'userns' ? ',userxattr' : ''}`;
-    return await succeeds(command, [...prefix, 'mount', '-t', 'overlay', 'kiln-probe', '-o', options, join(dir, 'merged')]);
+    return await succeeds(command, [...prefix, 'mount', '-t', 'overlay', 'kiln-probe', '-o', overlayOptions(isolation, dir), merged]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

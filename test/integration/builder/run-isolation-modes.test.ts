@@ -91,13 +91,14 @@ for (const mode of Object.keys(wrappers)) {
     const base = ['--base-image-source', `busybox=oci:${await baseImageLayout('busybox')}`];
     const wrapper = (wrappers[mode] as (scratch: string) => string[])(tempDir(t, 'kiln-scratch-'));
     const isolation = mode.split(' ')[0] as string;
+    const snapshots = isolation === 'chroot' ? 'walk"' : mode.includes('walk') ? 'walk \\(the work dir\'s filesystem' : 'overlay"';
     let rootfs = '';
     for (const run of [1, 2]) {
       const layout = path.join(out, `oci-${run}`);
       const r = await build(wrapper, ['build', '-c', ctx, '--no-push', '--oci-layout-path', layout,
         '--secret', `id=tok,src=${secret}`, '--secret', 'id=envtok,env=ENV_TOKEN', ...base], env);
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stderr, new RegExp(`RUN isolation: ${isolation} \\(auto\\)`));
+      assert.match(r.stderr, new RegExp(`RUN isolation: ${isolation} \\(auto\\), snapshots: ${snapshots}`));
       assert.equal(r.stderr.match(/RUN isolation:/g)?.length, 1, 'logged once per build');
       const bundle = path.join(out, `bundle-${run}`);
       execFileSync('umoci', ['unpack', '--image', layout, bundle], { stdio: 'pipe' });
