@@ -1,9 +1,9 @@
 /** What `--isolation=auto` means on this machine: probed once per process with the same host tools a step uses. */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { perlCommand } from '../bundled-tools.ts';
+import { spawnProcess } from './spawner.ts';
 import { userNamespaceEntry } from './step-process.ts';
 import type { ResolvedIsolation } from './types.ts';
 
@@ -12,7 +12,7 @@ const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** The exit code of a command (undefined when it could not start or was killed). */
 function exitCode(command: string, args: string[]): Promise<number | undefined> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: 'ignore', env: { PATH: toolPath } });
+    const child = spawnProcess(command, args, { env: { PATH: toolPath }, pipes: [] });
     child.on('error', () => resolve(undefined));
     child.on('close', (code) => resolve(code ?? undefined));
   });

@@ -7,15 +7,14 @@
  * namespace's own copy) and does not keep Kiln's event loop alive; it dies with Kiln (death signal, as every
  * launcher) or when the next spare replaces it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import type { Socket } from 'node:net';
+import { isAlive, type ProcessHandle } from './spawner.ts';
 import { isNamespaced, type ResolvedIsolation, type RunSpec } from './types.ts';
 
-type Spawner = (isolation: ResolvedIsolation, network: RunSpec['network']) => ChildProcess;
+type Spawner = (isolation: ResolvedIsolation, network: RunSpec['network']) => ProcessHandle;
 
 interface Spare {
   key: string;
-  child: ChildProcess;
+  child: ProcessHandle;
 }
 
 let spare: Spare | undefined;
@@ -25,14 +24,10 @@ function launchKey(isolation: ResolvedIsolation, network: RunSpec['network']): s
   return `${isolation}:${network === 'none' ? 'no-net' : 'net'}`;
 }
 
-function isRunning(child: ChildProcess): boolean {
-  return child.pid !== undefined && child.exitCode === null && child.signalCode === null;
-}
-
 /** Whether `child` (and its stdio) keeps Kiln's event loop alive. */
-export function setRef(child: ChildProcess, on: boolean): void {
-  for (const handle of [child, ...child.stdio] as (ChildProcess | Socket | null)[]) {
-    if (handle === null) continue;
+export function setRef(child: ProcessHandle, on: boolean): void {
+  for (const handle of [child, ...child.stdio] as ({ ref?(): void; unref?(): void } | null | undefined)[]) {
+    if (handle === null || handle === undefined) continue;
     if (on) handle.ref?.();
     else handle.unref?.();
   }
@@ -40,14 +35,14 @@ export function setRef(child: ChildProcess, on: boolean): void {
 
 function kill(s: Spare): void {
   // The pid is unshare's (setpriv execs it); --kill-child takes the waiting launcher along.
-  try { if (isRunning(s.child)) process.kill(s.child.pid!, 'SIGKILL'); } catch { /* gone */ }
+  if (isAlive(s.child)) s.child.kill('SIGKILL');
 }
 
 /** Starts a spare for the next namespaced step of this kind, unless one is waiting already. */
 export function prepareSpare(isolation: ResolvedIsolation, network: RunSpec['network'], spawnLauncher: Spawner): void {
   if (!isNamespaced(isolation)) return;
   const key = launchKey(isolation, network);
-  if (spare !== undefined && spare.key === key && isRunning(spare.child)) return;
+  if (spare !== undefined && spare.key === key && isAlive(spare.child)) return;
   dropSpare();
   const child = spawnLauncher(isolation, network);
   child.on('error', () => {});
@@ -56,11 +51,11 @@ export function prepareSpare(isolation: ResolvedIsolation, network: RunSpec['net
 }
 
 /** The waiting spare for this kind of launch, taken out of the pool (and referenced again); undefined if none. */
-export function takeSpare(isolation: ResolvedIsolation, network: RunSpec['network']): ChildProcess | undefined {
+export function takeSpare(isolation: ResolvedIsolation, network: RunSpec['network']): ProcessHandle | undefined {
   const s = spare;
   spare = undefined;
   if (s === undefined) return undefined;
-  if (s.key !== launchKey(isolation, network) || !isRunning(s.child)) {
+  if (s.key !== launchKey(isolation, network) || !isAlive(s.child)) {
     kill(s);
     return undefined;
   }
@@ -74,7 +69,15 @@ export function dropSpare(): void {
   spare = undefined;
 }
 
-/** pid of the waiting spare, if any (tests). */
-export function sparePid(): number | undefined {
-  return spare?.child.pid;
+/** pid of the waiting spare once its start is known (a spawner's child reports it), if any (tests). */
+export async function sparePid(): Promise<number | undefined> {
+  const child = spare?.child;
+  if (child === undefined) return undefined;
+  if (child.pid === undefined && isAlive(child)) {
+    await new Promise<void>((resolve) => {
+      child.once('spawn', resolve);
+      child.once('close', () => resolve());
+    });
+  }
+  return child.pid;
 }

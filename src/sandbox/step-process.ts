@@ -4,13 +4,13 @@
  * process of the step and drops every mount. Other modes: the launcher is a subreaper that kills all its
  * descendants before it exits (and on SIGTERM, which Kiln's death also sends).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { perlCommand } from '../bundled-tools.ts';
 import { prepareSpare, takeSpare } from './spare-launcher.ts';
+import { isAlive, spawnDirect, spawnProcess, type ProcessHandle } from './spawner.ts';
 import { isNamespaced, type ResolvedIsolation, type RunSpec } from './types.ts';
 
 export const launcherPath = fileURLToPath(new URL('./launcher.pl', import.meta.url));
@@ -89,9 +89,12 @@ function pipeOut(from: Readable | null, to: RunSpec['stdout']): void {
 }
 
 /** Spawns a launcher, which reads its plan's path from stdin: for a step now, or as a spare. */
-function spawnLauncher(isolation: ResolvedIsolation, network: RunSpec['network']): ChildProcess {
+function spawnLauncher(isolation: ResolvedIsolation, network: RunSpec['network']): ProcessHandle {
   const [command, ...args] = launchCommand(isolation, network) as [string, ...string[]];
-  const child = spawn(command, args, { detached: true, env: { PATH: toolPath }, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+  // Namespaced launchers through the spawner: a fork of Kiln itself blocks its main thread ~10 ms per step
+  // (spawner.ts). A chroot or none launcher watches its parent, Kiln (launcher.pl guard_parent): Kiln's child.
+  const options = { detached: true, env: { PATH: toolPath }, pipes: [0, 1, 2, 3] } as const;
+  const child = isNamespaced(isolation) ? spawnProcess(command, args, options) : spawnDirect(command, args, options);
   // The launcher reads its stdin to the end before anything else; a launcher that died early closes it.
   child.stdin?.on('error', () => {});
   return child;
@@ -121,7 +124,7 @@ export async function runLauncher(options: LaunchOptions): Promise<StepExit> {
   return exit;
 }
 
-function runOn(child: ChildProcess, options: LaunchOptions): Promise<StepExit> {
+function runOn(child: ProcessHandle, options: LaunchOptions): Promise<StepExit> {
   return new Promise((resolve, reject) => {
     child.stdin?.end(Buffer.concat([Buffer.from(`${options.planPath}\n`), options.input]));
     const status: Buffer[] = [];
@@ -132,7 +135,12 @@ function runOn(child: ChildProcess, options: LaunchOptions): Promise<StepExit> {
     let aborted = false;
     let graceTimer: NodeJS.Timeout | undefined;
     const abort = () => {
-      if (aborted || child.pid === undefined) return;
+      if (aborted) return;
+      if (child.pid === undefined) {
+        // A spawner's child whose start is not reported yet: abort once it is (no pid: it never started).
+        if (isAlive(child)) child.once('spawn', abort);
+        return;
+      }
       aborted = true;
       if (isNamespaced(options.isolation)) {
         // Killing pid 1 directly means unshare exits only once the namespace is empty.

@@ -44,7 +44,7 @@ describe('spare launchers', { skip: skipUnlessRoot }, () => {
   it('a step with prepareNext leaves a spare, and the next step of the same kind runs in it', async () => {
     const first = await step({ ...dir(), prepareNext: true }, 'echo one > /tmp/one; echo $$');
     assert.equal(first.exitCode, 0, first.stderr);
-    const waiting = sparePid();
+    const waiting = await sparePid();
     assert.ok(waiting !== undefined && isRunning(waiting), 'a spare waits after a step with prepareNext');
     // The spare's pid is unshare's: the step's pid 1 (the launcher) is its child, the step's shell its grandchild.
     const running = step(dir(), 'cat /tmp/one; sleep 0.4; echo spare-step-marker >/dev/null');
@@ -54,13 +54,13 @@ describe('spare launchers', { skip: skipUnlessRoot }, () => {
     assert.equal(second.exitCode, 0, second.stderr);
     assert.equal(second.stdout, 'one\n');
     assert.ok(shells.some((c) => c.includes('spare-step-marker')), `the step ran under the spare: ${JSON.stringify(shells)}`);
-    assert.equal(sparePid(), undefined, 'the spare was taken and none was started after the last step');
+    assert.equal(await sparePid(), undefined, 'the spare was taken and none was started after the last step');
     assert.ok(await waitGone(waiting), 'the spare ran the step and ended with it');
   });
 
   it('a spare that died while waiting is not used: the step runs in a fresh launcher', async () => {
     await step({ ...dir(), prepareNext: true }, 'true');
-    const waiting = sparePid();
+    const waiting = await sparePid();
     assert.ok(waiting);
     process.kill(waiting, 'SIGKILL');
     assert.ok(await waitGone(waiting));
@@ -71,7 +71,7 @@ describe('spare launchers', { skip: skipUnlessRoot }, () => {
 
   it('a spare of another kind (network none) is replaced, and the step gets its own network namespace', async () => {
     await step({ ...dir(), prepareNext: true }, 'true');
-    const waiting = sparePid();
+    const waiting = await sparePid();
     assert.ok(waiting);
     const out = await step({ ...dir(), network: 'none' }, 'ls /sys/class/net');
     assert.equal(out.exitCode, 0, out.stderr);
@@ -81,7 +81,7 @@ describe('spare launchers', { skip: skipUnlessRoot }, () => {
 
   it('a step keeps its exit code and output when it ran in a spare', async () => {
     await step({ ...dir(), prepareNext: true }, 'true');
-    assert.ok(sparePid());
+    assert.ok(await sparePid());
     const out = await step(dir(), 'echo out; echo err >&2; exit 7');
     assert.equal(out.exitCode, 7);
     assert.equal(out.stdout, 'out\n');
@@ -94,7 +94,7 @@ describe('spare launchers', { skip: skipUnlessRoot }, () => {
       import { sparePid } from ${JSON.stringify(spareModule)};
       prepareLauncher('namespace', 'default');
       await new Promise((r) => setTimeout(r, 200));
-      console.log(String(sparePid()));`;
+      console.log(String(await sparePid()));`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 0, r.stderr);
     const pid = Number(r.stdout.trim());

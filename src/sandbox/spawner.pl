@@ -1,0 +1,242 @@
+# Kiln's spawner (spawner.ts): starts the processes Kiln asks for and relays their pipes, so that Kiln's main
+# thread never forks. A fork+exec from this small process costs well under a millisecond; from Kiln's ~100 MB
+# process Node's spawn blocks the main thread 6-16 ms each (page tables copied, the child's exec awaited).
+# Perl, as the RUN launcher: Kiln's image has no shell. Core modules only.
+# Arguments: ARCH (node's process.arch), KILN_PID.
+#
+# Requests on stdin (one per line, fields separated by one space, each percent-encoded):
+#   spawn ID PIPES DETACHED CWD NENV ENV... ARGV...
+#       PIPES: the child's fds among 0-3 that are pipes to Kiln ("013", or "-" for none); fds 0-2 that are not
+#       are /dev/null, fd 3 is closed. DETACHED 1: the child gets a session of its own. CWD "-": this one's.
+#       NENV entries KEY=VALUE are the child's whole environment; ARGV[0] is looked up in its PATH.
+#   in ID LEN      then LEN raw bytes for the child's stdin
+#   close ID       closes the child's stdin
+# Answers on stdout:
+#   pid ID PID             the child runs (its exec succeeded)
+#   fail ID ERRNO          it could not start (ERRNO: the number, as exec or fork set it)
+#   out ID FD LEN          then LEN raw bytes the child wrote to FD
+#   eof ID FD              FD reached its end (every process holding it closed it)
+#   exit ID CODE SIGNAL    the child exited (CODE -1 when killed by SIGNAL; SIGNAL 0 otherwise)
+# It exits once its stdin closes, after serving what it read (its children keep running), or when Kiln dies
+# (death signal SIGKILL).
+use strict;
+use warnings;
+use Errno qw(EINTR EAGAIN);
+use Fcntl qw(F_DUPFD F_GETFL F_SETFL O_NONBLOCK);
+use POSIX qw(WNOHANG);
+
+my ($arch, $kiln_pid) = @ARGV;
+# prctl(PR_SET_PDEATHSIG, SIGKILL): this process dies with Kiln; its children die with it (the launcher and
+# the helpers set their own death signals), or are left to their own sessions when asked (DETACHED).
+my $prctl = ($arch // '') eq 'x64' ? 157 : 167;
+syscall($prctl, 1, 9);
+exit 0 if defined $kiln_pid && getppid() != $kiln_pid;
+
+$SIG{PIPE} = 'IGNORE';
+# SIGCHLD wakes the select loop through a pipe.
+pipe(my $wake_r, my $wake_w) or die "spawner: pipe: $!";
+nonblocking($wake_r);
+nonblocking($wake_w);
+$SIG{CHLD} = sub { syswrite($wake_w, 'c') };
+
+my %children;   # ID => { pid, in => handle|undef, outs => { fd => handle } }
+my %by_pid;     # PID => ID
+my $input = '';
+my $stdin_open = 1;
+binmode STDIN;
+binmode STDOUT;
+
+# Until Kiln closes stdin (or dies): children that still run keep running (a detached one is on its own).
+while ($stdin_open) {
+  my $rbits = '';
+  vec($rbits, fileno(STDIN), 1) = 1 if $stdin_open;
+  vec($rbits, fileno($wake_r), 1) = 1;
+  for my $child (values %children) {
+    vec($rbits, fileno($_), 1) = 1 for values %{ $child->{outs} };
+  }
+  my $ready = select(my $r = $rbits, undef, undef, undef);
+  if ($ready < 0) {
+    next if $! == EINTR;
+    die "spawner: select: $!";
+  }
+  if (vec($r, fileno($wake_r), 1)) {
+    1 while sysread($wake_r, my $drained, 512);
+  }
+  reap();
+  for my $id (keys %children) {
+    my $child = $children{$id};
+    for my $fd (sort keys %{ $child->{outs} }) {
+      my $handle = $child->{outs}{$fd};
+      next unless vec($r, fileno($handle), 1);
+      my $n = sysread($handle, my $data, 65536);
+      next if !defined $n && ($! == EINTR || $! == EAGAIN);
+      if ($n) {
+        emit("out $id $fd " . length($data) . "\n" . $data);
+      } else {
+        close $handle;
+        delete $child->{outs}{$fd};
+        emit("eof $id $fd\n");
+      }
+    }
+    forget($id);
+  }
+  if ($stdin_open && vec($r, fileno(STDIN), 1)) {
+    my $n = sysread(STDIN, $input, 65536, length $input);
+    next if !defined $n && $! == EINTR;
+    $stdin_open = 0 unless $n;
+    serve();
+  }
+}
+exit 0;
+
+sub nonblocking {
+  my ($handle) = @_;
+  my $flags = fcntl($handle, F_GETFL, 0);
+  fcntl($handle, F_SETFL, $flags | O_NONBLOCK);
+}
+
+sub emit {
+  my ($bytes) = @_;
+  while (length $bytes) {
+    my $n = syswrite(STDOUT, $bytes);
+    if (!defined $n) {
+      next if $! == EINTR;
+      exit 0;   # Kiln is gone
+    }
+    substr($bytes, 0, $n) = '';
+  }
+}
+
+sub decode {
+  my ($s) = @_;
+  $s =~ s/%([0-9A-Fa-f]{2})/chr(hex($1))/ge;
+  return $s;
+}
+
+# Serves the complete requests in $input.
+sub serve {
+  while (1) {
+    my $end = index($input, "\n");
+    return if $end < 0;
+    my @fields = map { decode($_) } split / /, substr($input, 0, $end), -1;
+    my ($op, $id) = @fields;
+    if ($op eq 'in') {
+      my $len = $fields[2];
+      return if length($input) < $end + 1 + $len;
+      my $data = substr($input, $end + 1, $len);
+      substr($input, 0, $end + 1 + $len) = '';
+      write_input($id, $data);
+      next;
+    }
+    substr($input, 0, $end + 1) = '';
+    if ($op eq 'spawn') {
+      start($id, @fields[2 .. $#fields]);
+    } elsif ($op eq 'close') {
+      my $child = $children{$id};
+      if ($child && $child->{in}) {
+        close $child->{in};
+        $child->{in} = undef;
+      }
+      forget($id);
+    }
+  }
+}
+
+# Blocking: the child reads its stdin first (a launcher reads it to the end before anything else).
+sub write_input {
+  my ($id, $data) = @_;
+  my $child = $children{$id};
+  return unless $child && $child->{in};
+  while (length $data) {
+    my $n = syswrite($child->{in}, $data);
+    if (!defined $n) {
+      next if $! == EINTR;
+      return;   # the child is gone (EPIPE): what it did not read is dropped, as with a pipe
+    }
+    substr($data, 0, $n) = '';
+  }
+}
+
+sub start {
+  my ($id, $pipes, $detached, $cwd, $nenv, @rest) = @_;
+  my @env = splice(@rest, 0, $nenv);
+  my @argv = @rest;
+  $pipes = '' if $pipes eq '-';
+  my (%parent_ends, %child_ends);
+  for my $fd (split //, $pipes) {
+    my ($read, $write);
+    pipe($read, $write) or return emit("fail $id " . ($! + 0) . "\n");
+    if ($fd == 0) { ($child_ends{$fd}, $parent_ends{$fd}) = ($read, $write); }
+    else { ($parent_ends{$fd}, $child_ends{$fd}) = ($read, $write); }
+  }
+  pipe(my $exec_r, my $exec_w) or return emit("fail $id " . ($! + 0) . "\n");
+  my $pid = fork();
+  if (!defined $pid) {
+    emit("fail $id " . ($! + 0) . "\n");
+    return;
+  }
+  if ($pid == 0) {
+    close $exec_r;
+    POSIX::setsid() if $detached eq '1';
+    # Out of the way of fds 0-3 first, then onto them (a pipe end may itself be fd 3).
+    my %high = map { $_ => fcntl($child_ends{$_}, F_DUPFD, 10) } keys %child_ends;
+    for my $fd (0 .. 3) {
+      if (defined $high{$fd}) {
+        POSIX::dup2($high{$fd}, $fd);
+      } elsif ($fd < 3) {
+        my $null = POSIX::open('/dev/null', $fd == 0 ? POSIX::O_RDONLY() : POSIX::O_RDWR());
+        POSIX::dup2($null, $fd) if defined $null;
+      } else {
+        POSIX::close(3);
+      }
+    }
+    POSIX::close($_) for values %high;
+    if ($cwd ne '-' && !chdir $cwd) {
+      syswrite($exec_w, pack('l', $! + 0));
+      POSIX::_exit(127);
+    }
+    %ENV = map { /\A([^=]*)=(.*)\z/s ? ($1, $2) : () } @env;
+    $SIG{$_} = 'DEFAULT' for grep { $_ ne 'KILL' && $_ ne 'STOP' } keys %SIG;
+    POSIX::sigprocmask(POSIX::SIG_SETMASK(), POSIX::SigSet->new());
+    { no warnings 'exec'; exec { $argv[0] } @argv; }
+    syswrite($exec_w, pack('l', $! + 0));
+    POSIX::_exit(127);
+  }
+  close $exec_w;
+  close $_ for values %child_ends;
+  # Perl opens pipes close-on-exec: EOF here means the exec happened, 4 bytes are its errno.
+  my $got;
+  1 while !defined(sysread($exec_r, $got, 4)) && $! == EINTR;
+  close $exec_r;
+  if (defined $got && length($got) == 4) {
+    close $_ for values %parent_ends;
+    waitpid($pid, 0);
+    emit("fail $id " . unpack('l', $got) . "\n");
+    return;
+  }
+  my $in = delete $parent_ends{0};
+  $children{$id} = { pid => $pid, in => $in, outs => \%parent_ends, exited => 0 };
+  $by_pid{$pid} = $id;
+  emit("pid $id $pid\n");
+}
+
+sub reap {
+  while ((my $pid = waitpid(-1, WNOHANG)) > 0) {
+    my $status = $?;
+    my $id = delete $by_pid{$pid};
+    next unless defined $id;
+    my ($code, $signal) = ($status & 127) ? (-1, $status & 127) : ($status >> 8, 0);
+    emit("exit $id $code $signal\n");
+    $children{$id}{exited} = 1 if $children{$id};
+    forget($id);
+  }
+}
+
+# A child that exited and whose pipes all ended needs nothing more.
+sub forget {
+  my ($id) = @_;
+  my $child = $children{$id};
+  return unless $child && $child->{exited} && !%{ $child->{outs} };
+  close $child->{in} if $child->{in};
+  delete $children{$id};
+}
