@@ -19,7 +19,7 @@ COPY package.json package-lock.json LICENSE /kaniko/kiln/
 COPY bin/kiln /kaniko/kiln/bin/kiln
 COPY src /kaniko/kiln/src
 # The bundle of src (scripts/bundle.mjs; build-image.sh makes it when missing or stale): src/cli/entry.mjs runs it
-# while it is newer than every file under src/, which COPY keeps (it keeps the files' times).
+# while it is newer than every source file it was made of, which COPY keeps (it keeps the files' times).
 COPY dist /kaniko/kiln/dist
 COPY node_modules /kaniko/kiln/node_modules
 COPY scripts/image/ /kaniko-build/

@@ -7,8 +7,8 @@
  * (imported from node_modules as before). A build then loads ~30 modules instead of ~260: the bench's small
  * build starts ~70 ms sooner (bench/startup.md).
  *
- * src/cli/entry.mjs runs dist/main.js only while dist/bundle.json is newer than every file under
- * src/ (src/cli/fresh-bundle.mjs); after an edit it runs src/ again until the next bundle.
+ * src/cli/entry.mjs runs dist/main.js only while dist/bundle.json is newer than every source file in the
+ * bundle (listed in it; src/cli/fresh-bundle.mjs); after an edit it runs src/ again until the next bundle.
  *
  * The files Kiln's modules find beside them (launcher.pl, xattr-server.pl, hash-worker.cjs, bundled-tools.json)
  * stay where they are: each module's `import.meta.url` is replaced by its source file's URL, computed relative
@@ -50,7 +50,7 @@ const staging = `${outdir}.new-${process.pid}`;
 rmSync(staging, { recursive: true, force: true });
 mkdirSync(staging, { recursive: true });
 try {
-  await esbuild.build({
+  const result = await esbuild.build({
     entryPoints: { main: join(root, 'src/cli/main.ts') },
     outdir: staging,
     bundle: true,
@@ -64,9 +64,13 @@ try {
     charset: 'utf8',
     logLevel: 'warning',
     plugins: [sourceLocations],
+    metafile: true,
   });
+  // The sources in the bundle, relative to Kiln's directory: what fresh-bundle.mjs compares the stamp with.
+  const inputs = Object.keys(result.metafile.inputs).map((file) => relative(root, resolve(file)))
+    .filter((file) => file.startsWith('src/')).sort();
   const stamp = join(staging, 'bundle.json');
-  writeFileSync(stamp, JSON.stringify({ sources: relative(outdir, join(root, 'src')), built: started.toISOString() }, null, 2) + '\n');
+  writeFileSync(stamp, JSON.stringify({ built: started.toISOString(), inputs }, null, 2) + '\n');
   utimesSync(stamp, started, started);
   rmSync(outdir, { recursive: true, force: true });
   renameSync(staging, outdir);

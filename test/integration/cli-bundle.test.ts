@@ -81,7 +81,7 @@ test('an edited source makes bin/kiln run the sources, not the stale bundle', as
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
   fs.mkdirSync(path.join(copy, 'dist'));
   fs.writeFileSync(path.join(copy, 'dist', 'main.js'), 'export async function main() { process.stdout.write("bundle\\n"); return 0; }\n');
-  fs.writeFileSync(path.join(copy, 'dist', 'bundle.json'), '{}\n');
+  fs.writeFileSync(path.join(copy, 'dist', 'bundle.json'), JSON.stringify({ inputs: ['src/cli/main.ts', 'src/cli/version.ts'] }));
   const later = new Date(Date.now() + 60_000);
   fs.utimesSync(path.join(copy, 'dist', 'bundle.json'), later, later);
   const version = () => execFileSync(path.join(copy, 'bin', 'kiln'), ['--version'], { encoding: 'utf8' }).trim();

@@ -1,4 +1,4 @@
-/** When entry.mjs runs the bundle: only while its stamp is newer than everything under src/. */
+/** When entry.mjs runs the bundle: only while its stamp is newer than every source it was made of. */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -24,7 +24,7 @@ function kilnTree(t: TestContext, stampAge: number | undefined): string {
   }
   if (stampAge !== undefined) {
     fs.mkdirSync(path.join(root, 'dist'));
-    fs.writeFileSync(path.join(root, 'dist', 'bundle.json'), '{}\n');
+    fs.writeFileSync(path.join(root, 'dist', 'bundle.json'), JSON.stringify({ inputs: ['src/cli/main.ts', 'src/a/b/c.ts'] }));
     const at = new Date(Date.now() - stampAge);
     fs.utimesSync(path.join(root, 'dist', 'bundle.json'), at, at);
   }
@@ -49,16 +49,25 @@ test('an edited source deep in the tree makes the bundle stale', (t) => {
   assert.equal(freshBundle(root), undefined);
 });
 
-test('an added source makes the bundle stale; a directory\'s own time does not count', (t) => {
-  const added = kilnTree(t, 60_000);
-  fs.writeFileSync(path.join(added, 'src/a/new.ts'), '//\n');
-  assert.equal(freshBundle(added), undefined);
+test('a removed source makes the bundle stale; a file it was not made of does not count', (t) => {
+  const removed = kilnTree(t, 60_000);
+  fs.rmSync(path.join(removed, 'src/a/b/c.ts'));
+  assert.equal(freshBundle(removed), undefined);
 
-  // What an image's COPY does to the directory it creates: dated when the image was built.
-  const copied = kilnTree(t, 60_000);
-  fs.utimesSync(path.join(copied, 'src'), new Date(), new Date());
-  fs.utimesSync(path.join(copied, 'src/a'), new Date(), new Date());
-  assert.equal(freshBundle(copied), mainUrl(copied));
+  // launcher.pl is read from src/ by the bundle too; a directory's time (an image's COPY dates the one it
+  // creates) says nothing about the modules.
+  const other = kilnTree(t, 60_000);
+  fs.writeFileSync(path.join(other, 'src/sandbox/launcher.pl'), '# edited\n');
+  fs.utimesSync(path.join(other, 'src'), new Date(), new Date());
+  assert.equal(freshBundle(other), mainUrl(other));
+});
+
+test('a stamp without its list of sources is not trusted', (t) => {
+  const root = kilnTree(t, 60_000);
+  fs.writeFileSync(path.join(root, 'dist', 'bundle.json'), '{}\n');
+  const at = new Date(Date.now() - 60_000);
+  fs.utimesSync(path.join(root, 'dist', 'bundle.json'), at, at);
+  assert.equal(freshBundle(root), undefined);
 });
 
 test('no src directory: the sources (and their error) run, not a bundle', (t) => {
