@@ -9,11 +9,10 @@
  * unmounts what is still mounted and exits. While no request is in flight the holder does not keep Kiln's
  * event loop alive, so a holder nobody closed never holds Kiln up (it dies with Kiln).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import type { Socket } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { perlCommand } from '../../bundled-tools.ts';
+import { spawnProcess, type ProcessHandle } from '../../sandbox/spawner.ts';
 import { overlayOptions, parseAnswer, requestLine, type OverlayView, type OverlayViewSpec } from './overlay-view.ts';
 
 const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -27,7 +26,7 @@ interface Pending {
 }
 
 export class OverlayViewHolder {
-  #child: ChildProcessWithoutNullStreams | undefined;
+  #child: ProcessHandle | undefined;
   #exited: Promise<void> | undefined;
   /** Why the holder cannot serve: it could not start, or it is gone. */
   #failure: Error | undefined;
@@ -50,8 +49,10 @@ export class OverlayViewHolder {
   /** Mounts a view; rejects when the holder cannot mount (no CAP_SYS_ADMIN, no overlayfs there) or cannot run. */
   async mount(spec: OverlayViewSpec): Promise<OverlayView> {
     if (this.#closed) throw new Error('the overlay view holder is closed');
-    const pid = this.#spawn().pid;
+    this.#spawn();
     await this.#request('mount', [spec.base, overlayOptions(spec), spec.mountPoint]);
+    // Known by now: the spawner reports a child's pid before anything it wrote.
+    const pid = this.#child!.pid;
     let unmounted: Promise<void> | undefined;
     return {
       root: path.join(`/proc/${pid}/root`, spec.mountPoint),
@@ -67,22 +68,23 @@ export class OverlayViewHolder {
     this.#closed = true;
     if (this.#child === undefined) return;
     const failedBefore = this.#failure !== undefined;
-    this.#child.stdin.end();
+    this.#child.stdin!.end();
     this.#setRef(true);
     await this.#exited;
     if (!failedBefore && this.#exitCode !== 0) throw this.#failure ?? new Error('the overlay view holder failed');
   }
 
-  #spawn(): ChildProcessWithoutNullStreams {
+  #spawn(): ProcessHandle {
     if (this.#child !== undefined) return this.#child;
-    const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--propagation', 'private', '--',
-      ...perlCommand(), holderPath, process.arch], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: toolPath } });
+    // Through the spawner (its death signal is then the spawner's, which dies with Kiln): no fork of Kiln.
+    const child = spawnProcess('setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--propagation', 'private', '--',
+      ...perlCommand(), holderPath, process.arch], { pipes: [0, 1, 2], env: { PATH: toolPath } });
     this.#child = child;
-    child.stdin.on('error', () => {});
-    child.stderr.on('data', (d: Buffer) => { this.#stderr += d.toString(); });
+    child.stdin!.on('error', () => {});
+    child.stderr!.on('data', (d: Buffer) => { this.#stderr += d.toString(); });
     let buffered = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (d: string) => {
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (d: string) => {
       buffered += d;
       let end: number;
       while ((end = buffered.indexOf('\n')) >= 0) {
@@ -113,7 +115,7 @@ export class OverlayViewHolder {
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { op, resolve, reject });
       this.#setRef(true);
-      this.#child!.stdin.write(requestLine(op, id, args));
+      this.#child!.stdin!.write(requestLine(op, id, args));
     });
   }
 
@@ -144,9 +146,9 @@ export class OverlayViewHolder {
   #setRef(on: boolean): void {
     const child = this.#child;
     if (child === undefined) return;
-    for (const handle of [child, child.stdin as unknown as Socket, child.stdout as unknown as Socket, child.stderr as unknown as Socket]) {
-      if (on) handle.ref?.();
-      else handle.unref?.();
+    for (const handle of [child, ...child.stdio] as ({ ref?(): void; unref?(): void } | null | undefined)[]) {
+      if (on) handle?.ref?.();
+      else handle?.unref?.();
     }
   }
 }
