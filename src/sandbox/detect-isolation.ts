@@ -32,18 +32,20 @@ function inNamespaces(isolation: 'namespace' | 'userns'): [string, string[]] {
 }
 
 /**
- * The probe a namespaced step's mounts must pass, run in that step's namespaces: $0 the tmpfs's mount point
- * (namespace mode also mounts a fresh sysfs, which needs the network namespace's owner: inside a user
- * namespace of its own, a rootless container or a test's private binfmt, Kiln has CAP_SYS_ADMIN but not that),
- * then, when $1 is set, an overlay on $1 with options $2 first (before the tmpfs can hide its directories).
- * Exit 0: the isolation works, and so does the overlay; 3: the isolation works, the overlay does not.
+ * The probe a namespaced step's mounts must pass, run in that step's namespaces (perl, not sh: Kiln's image has
+ * no shell): a tmpfs on ARGV[0] (namespace mode also mounts a fresh sysfs, which needs the network namespace's
+ * owner: inside a user namespace of its own, a rootless container or a test's private binfmt, Kiln has
+ * CAP_SYS_ADMIN but not that), and first, when ARGV[1] is set, an overlay on it with options ARGV[2] (before
+ * the tmpfs can hide its directories). Exit 0: the isolation works, and so does the overlay; 3: the isolation
+ * works, the overlay does not; other: the isolation does not.
  */
 const PROBE_SCRIPT = [
-  'overlay=0',
-  'if [ -n "$1" ]; then mount -t overlay kiln-probe -o "$2" "$1" || overlay=3; fi',
-  'mount -t tmpfs kiln-probe "$0" || exit 1',
-  'if [ "$3" = namespace ]; then mount -t sysfs kiln-probe "$0" || exit 1; fi',
-  'exit $overlay',
+  'my ($tmp, $merged, $options, $mode) = @ARGV;',
+  'my $overlay = 0;',
+  "$overlay = 3 if $merged ne '' && system('mount', '-t', 'overlay', 'kiln-probe', '-o', $options, $merged) != 0;",
+  "system('mount', '-t', 'tmpfs', 'kiln-probe', $tmp) == 0 or exit 1;",
+  "$mode ne 'namespace' or system('mount', '-t', 'sysfs', 'kiln-probe', $tmp) == 0 or exit 1;",
+  'exit $overlay;',
 ].join('\n');
 const OVERLAY_FAILED = 3;
 
@@ -60,7 +62,7 @@ export async function probeIsolation(overlayParent?: string): Promise<ResolvedIs
     const [command, prefix] = inNamespaces(isolation);
     const overlay = overlayParent === undefined ? undefined : overlayProbeDir(overlayParent);
     try {
-      const code = await exitCode(command, [...prefix, 'sh', '-c', PROBE_SCRIPT, tmpdir(),
+      const code = await exitCode(command, [...prefix, ...perlCommand(), '-e', PROBE_SCRIPT, tmpdir(),
         overlay?.merged ?? '', overlay ? overlayOptions(isolation, overlay.dir) : '', isolation]);
       if (code !== 0 && code !== OVERLAY_FAILED) continue;
       if (overlayParent !== undefined) overlayAnswers.set(overlayKey(isolation, overlayParent), Promise.resolve(code === 0));
