@@ -118,7 +118,7 @@ function kilnCases(label: string, kiln: string, work: string): Case[] {
 }
 
 /** Which modules one hello build loads, counted with a module.registerHooks() preload. */
-function modulesLoaded(kiln: string, work: string): { src: number; deps: Record<string, number>; builtins: number } {
+function modulesLoaded(kiln: string, work: string): { src: number; bundled: number; deps: Record<string, number>; builtins: number } {
   const out = path.join(work, `modules-${Math.random().toString(36).slice(2)}.txt`);
   const hook = [
     "import { registerHooks } from 'node:module';",
@@ -134,14 +134,16 @@ function modulesLoaded(kiln: string, work: string): { src: number; deps: Record<
   const urls = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean);
   const deps: Record<string, number> = {};
   let src = 0;
+  let bundled = 0;
   let builtins = 0;
   for (const url of urls) {
     const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
     if (pkg) deps[pkg] = (deps[pkg] ?? 0) + 1;
     else if (url.startsWith('node:')) builtins++;
     else if (url.includes('/src/')) src++;
+    else if (url.includes('/dist/')) bundled++;
   }
-  return { src, deps, builtins };
+  return { src, bundled, deps, builtins };
 }
 
 const fmt = (ms: number | undefined) => (ms === undefined ? '' : ms.toFixed(0));
@@ -186,12 +188,12 @@ try {
     const kilns: [string, string][] = [['this', path.join(root, 'bin/kiln')]];
     for (const kiln of compares) kilns.push([labelOf(kiln), kiln]);
     console.log('\nModules one hello build loads:\n');
-    console.log('| kiln | src/ modules | Node built-ins | npm packages (modules) |');
-    console.log('|---|---:|---:|---|');
+    console.log('| kiln | src/ modules | dist/ modules (the bundle) | Node built-ins | npm packages (modules) |');
+    console.log('|---|---:|---:|---:|---|');
     for (const [label, kiln] of kilns) {
       const m = modulesLoaded(kiln, work);
       const deps = Object.entries(m.deps).sort().map(([k, v]) => `${k} (${v})`).join(', ');
-      console.log(`| ${label} | ${m.src} | ${m.builtins} | ${deps} |`);
+      console.log(`| ${label} | ${m.src} | ${m.bundled} | ${m.builtins} | ${deps} |`);
     }
   }
 } finally {
