@@ -41,9 +41,24 @@ export class OverlayViewHolder {
     return this.#child?.pid;
   }
 
+  /** Whether the holder was started (its pid may not be known yet: the spawner reports it). */
+  get started(): boolean {
+    return this.#child !== undefined;
+  }
+
   /** Starts the holder now rather than at the first mount, so its start-up overlaps other work. */
   start(): void {
     if (!this.#closed) this.#spawn();
+  }
+
+  /** The holder's pid once it runs; undefined when it could not start or is gone. */
+  running(): Promise<number | undefined> {
+    const child = this.#child;
+    if (child === undefined || child.pid !== undefined || this.#failure !== undefined) return Promise.resolve(child?.pid);
+    return new Promise((resolve) => {
+      child.once('spawn', () => resolve(child.pid));
+      child.once('error', () => resolve(undefined));
+    });
   }
 
   /** Mounts a view; rejects when the holder cannot mount (no CAP_SYS_ADMIN, no overlayfs there) or cannot run. */

@@ -173,9 +173,11 @@ export class PrivateDirFilesystem implements StageFilesystem {
 
   startViews(): void {
     // Not once closed: a start-ahead (start-ahead.ts) may come after a build that failed fast.
-    if (this.#closed || !this.#config.store || this.#viewsWork === false || this.#views.pid !== undefined) return;
+    if (this.#closed || !this.#config.store || this.#viewsWork === false || this.#views.started) return;
     this.#views.start();
-    if (this.#views.pid !== undefined) this.#config.debug?.(`overlay view holder started (pid ${this.#views.pid})`);
+    void this.#views.running().then((pid) => {
+      if (pid !== undefined) this.#config.debug?.(`overlay view holder started (pid ${pid})`);
+    });
   }
 
   async close(): Promise<void> {
