@@ -47,9 +47,9 @@ export function runSettings(options: BuildOptions, logger: Logger, workRoot: str
 
 /**
  * Starts the isolation probe (and, for namespaced steps, the overlay probe of the work dir's filesystem, in
- * the same process under --isolation=auto, and the first step's launcher) now, beside the base image pull,
- * instead of in front of the first RUN step.
- * Errors surface at that step.
+ * the same process under --isolation=auto, and the first step's launcher: a second one here competed with the
+ * start-up for the CPU) now, beside the base image pull, instead of in front of the first RUN step. Errors
+ * surface at that step.
  */
 export function probeRunAhead(run: RunSettings, workRoot: string, network: RunSpec['network']): void {
   run.isolation().then(async (isolation) => {

@@ -65,7 +65,7 @@ export async function runStep(spec: RunSpec): Promise<RunResult> {
 
     const exit = await runLauncher({
       isolation, planPath, network: spec.network, input: encodeSecretInputs(secretInputs(planned)), stdout: spec.stdout, stderr: spec.stderr, signal: spec.signal,
-      ...(spec.prepareNext ? { prepareNext: true } : {}),
+      ...(spec.stepsAfter ? { stepsAfter: spec.stepsAfter } : {}),
     });
     const status = parseStatus(exit.status);
     placed?.restore();

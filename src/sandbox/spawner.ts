@@ -46,6 +46,7 @@ export interface ProcessHandle {
   on(event: 'exit' | 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
   on(event: 'spawn', listener: () => void): this;
   once(event: 'spawn', listener: () => void): this;
+  once(event: 'error', listener: (err: Error) => void): this;
   once(event: 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
 }
 

@@ -9,7 +9,7 @@ import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { perlCommand } from '../bundled-tools.ts';
-import { prepareSpare, takeSpare } from './spare-launcher.ts';
+import { prepareSpares, takeSpare } from './spare-launcher.ts';
 import { isAlive, spawnDirect, spawnProcess, type ProcessHandle } from './spawner.ts';
 import { isNamespaced, type ResolvedIsolation, type RunSpec } from './types.ts';
 
@@ -32,8 +32,8 @@ export interface LaunchOptions {
   signal: AbortSignal | undefined;
   /** Written to the launcher's stdin (secret values), then closed. */
   input: Buffer;
-  /** Start a spare launcher of the same kind once this one has its plan: another step follows. */
-  prepareNext?: boolean;
+  /** RUN steps of the build still to come after this one: spares of this kind are started for (up to two of) them. */
+  stepsAfter?: number;
 }
 
 export interface StepExit {
@@ -100,9 +100,9 @@ function spawnLauncher(isolation: ResolvedIsolation, network: RunSpec['network']
   return child;
 }
 
-/** Starts the launcher of a later step of this kind now (spare-launcher.ts). */
-export function prepareLauncher(isolation: ResolvedIsolation, network: RunSpec['network']): void {
-  prepareSpare(isolation, network, spawnLauncher);
+/** Starts the launchers of the next `steps` steps of this kind now (at most two; spare-launcher.ts). */
+export function prepareLauncher(isolation: ResolvedIsolation, network: RunSpec['network'], steps = 1): void {
+  prepareSpares(isolation, network, steps, spawnLauncher);
 }
 
 /** The `plan` record launcher.pl writes first once it has read its plan. */
@@ -118,9 +118,10 @@ export async function runLauncher(options: LaunchOptions): Promise<StepExit> {
   if (spare !== undefined && !exit.aborted && !exit.status.subarray(0, PLAN_READ.length).equals(PLAN_READ)) {
     exit = await runOn(spawnLauncher(options.isolation, options.network), options);
   }
-  // The next step's launcher starts (on the other core) while this one's snapshot and layer are made; started
-  // while this step runs, it slowed the step more than it saved.
-  if (options.prepareNext && !exit.aborted) prepareLauncher(options.isolation, options.network);
+  // The launcher of the step after next starts (on the other core) while this one's snapshot and layer are
+  // made, so it has the whole next step to get ready; started while this step runs, it slowed the step more
+  // than it saved.
+  if (options.stepsAfter && !exit.aborted) prepareLauncher(options.isolation, options.network, options.stepsAfter);
   return exit;
 }
 

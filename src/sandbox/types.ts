@@ -67,8 +67,8 @@ export interface RunSpec {
   signal?: AbortSignal;
   /** Parent of the step's scratch dir (default: the OS temp dir). */
   tempDir?: string;
-  /** Another step follows: start its launcher while this one runs (spare-launcher.ts). */
-  prepareNext?: boolean;
+  /** RUN steps still to come after this one: their launchers (up to two) start once this one ends (spare-launcher.ts). */
+  stepsAfter?: number;
 }
 
 export interface RunResult {

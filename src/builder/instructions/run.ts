@@ -38,11 +38,11 @@ export function runHistory(state: StageState, inst: RunInstruction): StepResult[
   return historyEntry(runCreatedBy(prepareRun(inst, state.config).argv, state.vars), { layer: true, fromFilesystemChange: true });
 }
 
-/** Counts this RUN off the build's; true when another RUN step follows it. */
-function takeRun(run: DispatchContext['run']): boolean {
-  if (run.runsLeft === undefined) return false;
+/** Counts this RUN off the build's; how many RUN steps follow it (0 when not counted). */
+function takeRun(run: DispatchContext['run']): number {
+  if (run.runsLeft === undefined) return 0;
   run.runsLeft.count = Math.max(0, run.runsLeft.count - 1);
-  return run.runsLeft.count > 0;
+  return run.runsLeft.count;
 }
 
 export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: DispatchContext): Promise<StepResult> {
@@ -70,8 +70,9 @@ export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: 
       stderr: process.stderr,
       tempDir: stepDir,
       ...(ctx.run.signal ? { signal: ctx.run.signal } : {}),
-      ...(takeRun(ctx.run) ? { prepareNext: true } : {}),
     };
+    const stepsAfter = takeRun(ctx.run);
+    if (stepsAfter > 0) spec.stepsAfter = stepsAfter;
     const ignore = [...ALWAYS_IGNORED, ...mounts.map((m) => m.target).filter((t) => t !== '')];
     const outcome = await ctx.runStep(state, spec, stepDir, ignore);
     if (outcome.exitCode !== 0) throw runFailed(inst, prepared.argv, outcome.exitCode);

@@ -1,7 +1,7 @@
 /**
- * Spare launchers (src/sandbox/spare-launcher.ts): a step with `prepareNext` leaves a launcher waiting in its
- * namespaces for the next step, which uses it; a spare that died or is of another kind is never used; a spare
- * nobody takes does not keep Kiln alive and dies with it.
+ * Spare launchers (src/sandbox/spare-launcher.ts): a step with `stepsAfter` leaves launchers (up to two) waiting
+ * in their namespaces for the next steps, which use them in order; a spare that died or is of another kind is
+ * never used; a spare nobody takes does not keep Kiln alive and dies with it.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { dropSpare, sparePid } from '../../../src/sandbox/spare-launcher.ts';
+import { dropSpare, sparePid, sparePids } from '../../../src/sandbox/spare-launcher.ts';
 import { isRunning, waitGone } from '../../env/process-state.ts';
 import { makeBusyboxRootfs, makeTempDir, removeDir, skipUnlessRoot, step } from './helpers.ts';
 
@@ -41,11 +41,11 @@ describe('spare launchers', { skip: skipUnlessRoot }, () => {
   });
   const dir = () => ({ rootfs: { kind: 'dir' as const, path: root }, tempDir: steps });
 
-  it('a step with prepareNext leaves a spare, and the next step of the same kind runs in it', async () => {
-    const first = await step({ ...dir(), prepareNext: true }, 'echo one > /tmp/one; echo $$');
+  it('a step with a step after it leaves a spare, and the next step of the same kind runs in it', async () => {
+    const first = await step({ ...dir(), stepsAfter: 1 }, 'echo one > /tmp/one; echo $$');
     assert.equal(first.exitCode, 0, first.stderr);
     const waiting = await sparePid();
-    assert.ok(waiting !== undefined && isRunning(waiting), 'a spare waits after a step with prepareNext');
+    assert.ok(waiting !== undefined && isRunning(waiting), 'a spare waits after a step with a step after it');
     // The spare's pid is unshare's: the step's pid 1 (the launcher) is its child, the step's shell its grandchild.
     const running = step(dir(), 'cat /tmp/one; sleep 0.4; echo spare-step-marker >/dev/null');
     await new Promise((r) => setTimeout(r, 200));
@@ -58,8 +58,26 @@ describe('spare launchers', { skip: skipUnlessRoot }, () => {
     assert.ok(await waitGone(waiting), 'the spare ran the step and ended with it');
   });
 
+  it('with two steps to come, two spares wait; the next two steps run in them, in order, and none is left', async () => {
+    const first = await step({ ...dir(), stepsAfter: 5 }, 'true');
+    assert.equal(first.exitCode, 0, first.stderr);
+    const pids = await sparePids();
+    assert.equal(pids.length, 2, 'at most two spares, however many steps follow');
+    // Each step's shell runs under the spare it took: unshare (the spare's pid) → launcher → shell.
+    const shellUnder = (pid: number) => childrenOf(pid).flatMap(childrenOf).map((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8'));
+    for (const [i, spare] of pids.entries()) {
+      const running = step(dir(), `sleep 0.4; echo spare-${i}-marker >/dev/null`);
+      await new Promise((r) => setTimeout(r, 200));
+      const shells = shellUnder(spare);
+      assert.equal((await running).exitCode, 0);
+      assert.ok(shells.some((c) => c.includes(`spare-${i}-marker`)), `step ${i + 2} ran under spare ${i + 1}: ${JSON.stringify(shells)}`);
+      assert.ok(await waitGone(spare));
+    }
+    assert.deepEqual(await sparePids(), [], 'steps without stepsAfter leave none');
+  });
+
   it('a spare that died while waiting is not used: the step runs in a fresh launcher', async () => {
-    await step({ ...dir(), prepareNext: true }, 'true');
+    await step({ ...dir(), stepsAfter: 1 }, 'true');
     const waiting = await sparePid();
     assert.ok(waiting);
     process.kill(waiting, 'SIGKILL');
@@ -70,7 +88,7 @@ describe('spare launchers', { skip: skipUnlessRoot }, () => {
   });
 
   it('a spare of another kind (network none) is replaced, and the step gets its own network namespace', async () => {
-    await step({ ...dir(), prepareNext: true }, 'true');
+    await step({ ...dir(), stepsAfter: 1 }, 'true');
     const waiting = await sparePid();
     assert.ok(waiting);
     const out = await step({ ...dir(), network: 'none' }, 'ls /sys/class/net');
@@ -80,7 +98,7 @@ describe('spare launchers', { skip: skipUnlessRoot }, () => {
   });
 
   it('a step keeps its exit code and output when it ran in a spare', async () => {
-    await step({ ...dir(), prepareNext: true }, 'true');
+    await step({ ...dir(), stepsAfter: 1 }, 'true');
     assert.ok(await sparePid());
     const out = await step(dir(), 'echo out; echo err >&2; exit 7');
     assert.equal(out.exitCode, 7);
