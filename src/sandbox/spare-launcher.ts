@@ -9,7 +9,7 @@
  * spare holds nothing (no plan, no mounts but its namespace's own copy) and does not keep Kiln's event loop
  * alive; it dies with Kiln (death signal, as every launcher) or when spares of another kind replace it.
  */
-import { isAlive, type ProcessHandle } from './spawner.ts';
+import { isAlive, type ProcessHandle } from '../spawner.ts';
 import { isNamespaced, type ResolvedIsolation, type RunSpec } from './types.ts';
 
 type Spawner = (isolation: ResolvedIsolation, network: RunSpec['network']) => ProcessHandle;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { perlCommand } from '../bundled-tools.ts';
 import { prepareSpares, takeSpare } from './spare-launcher.ts';
-import { isAlive, spawnDirect, spawnProcess, type ProcessHandle } from './spawner.ts';
+import { isAlive, spawnDirect, spawnProcess, type ProcessHandle } from '../spawner.ts';
 import { isNamespaced, type ResolvedIsolation, type RunSpec } from './types.ts';
 
 export const launcherPath = fileURLToPath(new URL('./launcher.pl', import.meta.url));

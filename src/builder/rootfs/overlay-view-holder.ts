@@ -12,7 +12,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { perlCommand } from '../../bundled-tools.ts';
-import { spawnProcess, type ProcessHandle } from '../../sandbox/spawner.ts';
+import { spawnProcess, type ProcessHandle } from '../../spawner.ts';
 import { overlayOptions, parseAnswer, requestLine, type OverlayView, type OverlayViewSpec } from './overlay-view.ts';
 
 const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

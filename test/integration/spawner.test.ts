@@ -1,5 +1,5 @@
 /**
- * The spawner (src/sandbox/spawner.ts, spawner.pl): its children behave as Node's spawn() children do for what
+ * The spawner (src/spawner.ts, spawner.pl): its children behave as Node's spawn() children do for what
  * Kiln uses (pipes on fds 0–3 relayed intact, exit codes and signals, 'close' after every pipe ended, exec
  * failures as 'error', env, cwd, a session of their own, a kill before the start is known), and it dies with
  * the Kiln process that started it.
@@ -10,10 +10,10 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import type { Readable } from 'node:stream';
-import { spawnProcess, type ProcessHandle } from '../../../src/sandbox/spawner.ts';
-import { waitGone } from '../../env/process-state.ts';
+import { spawnProcess, type ProcessHandle } from '../../src/spawner.ts';
+import { waitGone } from '../env/process-state.ts';
 
-const spawnerModule = fileURLToPath(new URL('../../../src/sandbox/spawner.ts', import.meta.url));
+const spawnerModule = fileURLToPath(new URL('../../src/spawner.ts', import.meta.url));
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 interface Outcome {

@@ -1,7 +1,8 @@
 # Kiln's spawner (spawner.ts): starts the processes Kiln asks for and relays their pipes, so that Kiln's main
 # thread never forks. A fork+exec from this small process costs well under a millisecond; from Kiln's ~100 MB
 # process Node's spawn blocks the main thread 6-16 ms each (page tables copied, the child's exec awaited).
-# Perl, as the RUN launcher: Kiln's image has no shell. Core modules only.
+# Perl, as the RUN launcher: Kiln's image has no shell. No modules: POSIX alone would add ~20 ms to a start
+# that the build's first RUN probe and launcher wait for; syscalls by number, constants as Linux has them.
 # Arguments: ARCH (node's process.arch), KILN_PID.
 #
 # Requests on stdin (one per line, fields separated by one space, each percent-encoded):
@@ -21,15 +22,16 @@
 # (death signal SIGKILL).
 use strict;
 use warnings;
-use Errno qw(EINTR EAGAIN);
-use Fcntl qw(F_DUPFD F_GETFL F_SETFL O_NONBLOCK);
-use POSIX qw(WNOHANG);
 
 my ($arch, $kiln_pid) = @ARGV;
+# x86_64's numbers, else the asm-generic table (arm64, riscv64).
+my %SYSCALLS = (x64 => { prctl => 157, setsid => 112, dup3 => 292, close => 3, exit_group => 231 },
+  generic => { prctl => 167, setsid => 157, dup3 => 24, close => 57, exit_group => 94 });
+my $sys = $SYSCALLS{ ($arch // '') eq 'x64' ? 'x64' : 'generic' };
+my ($EINTR, $EAGAIN, $F_DUPFD, $F_GETFL, $F_SETFL, $O_NONBLOCK, $WNOHANG) = (4, 11, 0, 3, 4, 04000, 1);
 # prctl(PR_SET_PDEATHSIG, SIGKILL): this process dies with Kiln; its children die with it (the launcher and
 # the helpers set their own death signals), or are left to their own sessions when asked (DETACHED).
-my $prctl = ($arch // '') eq 'x64' ? 157 : 167;
-syscall($prctl, 1, 9);
+syscall($sys->{prctl}, 1, 9);
 exit 0 if defined $kiln_pid && getppid() != $kiln_pid;
 
 $SIG{PIPE} = 'IGNORE';
@@ -56,7 +58,7 @@ while ($stdin_open) {
   }
   my $ready = select(my $r = $rbits, undef, undef, undef);
   if ($ready < 0) {
-    next if $! == EINTR;
+    next if $! == $EINTR;
     die "spawner: select: $!";
   }
   if (vec($r, fileno($wake_r), 1)) {
@@ -69,7 +71,7 @@ while ($stdin_open) {
       my $handle = $child->{outs}{$fd};
       next unless vec($r, fileno($handle), 1);
       my $n = sysread($handle, my $data, 65536);
-      next if !defined $n && ($! == EINTR || $! == EAGAIN);
+      next if !defined $n && ($! == $EINTR || $! == $EAGAIN);
       if ($n) {
         emit("out $id $fd " . length($data) . "\n" . $data);
       } else {
@@ -82,7 +84,7 @@ while ($stdin_open) {
   }
   if ($stdin_open && vec($r, fileno(STDIN), 1)) {
     my $n = sysread(STDIN, $input, 65536, length $input);
-    next if !defined $n && $! == EINTR;
+    next if !defined $n && $! == $EINTR;
     $stdin_open = 0 unless $n;
     serve();
   }
@@ -91,8 +93,8 @@ exit 0;
 
 sub nonblocking {
   my ($handle) = @_;
-  my $flags = fcntl($handle, F_GETFL, 0);
-  fcntl($handle, F_SETFL, $flags | O_NONBLOCK);
+  my $flags = fcntl($handle, $F_GETFL, 0);
+  fcntl($handle, $F_SETFL, $flags | $O_NONBLOCK);
 }
 
 sub emit {
@@ -100,7 +102,7 @@ sub emit {
   while (length $bytes) {
     my $n = syswrite(STDOUT, $bytes);
     if (!defined $n) {
-      next if $! == EINTR;
+      next if $! == $EINTR;
       exit 0;   # Kiln is gone
     }
     substr($bytes, 0, $n) = '';
@@ -150,7 +152,7 @@ sub write_input {
   while (length $data) {
     my $n = syswrite($child->{in}, $data);
     if (!defined $n) {
-      next if $! == EINTR;
+      next if $! == $EINTR;
       return;   # the child is gone (EPIPE): what it did not read is dropped, as with a pipe
     }
     substr($data, 0, $n) = '';
@@ -177,36 +179,32 @@ sub start {
   }
   if ($pid == 0) {
     close $exec_r;
-    POSIX::setsid() if $detached eq '1';
+    syscall($sys->{setsid}) if $detached eq '1';
     # Out of the way of fds 0-3 first, then onto them (a pipe end may itself be fd 3).
-    my %high = map { $_ => fcntl($child_ends{$_}, F_DUPFD, 10) } keys %child_ends;
+    my %high = map { $_ => fcntl($child_ends{$_}, $F_DUPFD, 10) } keys %child_ends;
+    open(my $null, '+<', '/dev/null');
     for my $fd (0 .. 3) {
-      if (defined $high{$fd}) {
-        POSIX::dup2($high{$fd}, $fd);
-      } elsif ($fd < 3) {
-        my $null = POSIX::open('/dev/null', $fd == 0 ? POSIX::O_RDONLY() : POSIX::O_RDWR());
-        POSIX::dup2($null, $fd) if defined $null;
-      } else {
-        POSIX::close(3);
-      }
+      my $from = defined $high{$fd} ? $high{$fd} : $fd < 3 && $null ? fileno($null) : undef;
+      if (defined $from) { syscall($sys->{dup3}, $from + 0, $fd, 0); }
+      else { syscall($sys->{close}, $fd); }
     }
-    POSIX::close($_) for values %high;
+    syscall($sys->{close}, $_ + 0) for values %high;
     if ($cwd ne '-' && !chdir $cwd) {
       syswrite($exec_w, pack('l', $! + 0));
-      POSIX::_exit(127);
+      syscall($sys->{exit_group}, 127);
     }
     %ENV = map { /\A([^=]*)=(.*)\z/s ? ($1, $2) : () } @env;
+    # Signal handlers go with exec; ignored signals (SIGPIPE here) would stay ignored in the child.
     $SIG{$_} = 'DEFAULT' for grep { $_ ne 'KILL' && $_ ne 'STOP' } keys %SIG;
-    POSIX::sigprocmask(POSIX::SIG_SETMASK(), POSIX::SigSet->new());
     { no warnings 'exec'; exec { $argv[0] } @argv; }
     syswrite($exec_w, pack('l', $! + 0));
-    POSIX::_exit(127);
+    syscall($sys->{exit_group}, 127);
   }
   close $exec_w;
   close $_ for values %child_ends;
   # Perl opens pipes close-on-exec: EOF here means the exec happened, 4 bytes are its errno.
   my $got;
-  1 while !defined(sysread($exec_r, $got, 4)) && $! == EINTR;
+  1 while !defined(sysread($exec_r, $got, 4)) && $! == $EINTR;
   close $exec_r;
   if (defined $got && length($got) == 4) {
     close $_ for values %parent_ends;
@@ -221,7 +219,7 @@ sub start {
 }
 
 sub reap {
-  while ((my $pid = waitpid(-1, WNOHANG)) > 0) {
+  while ((my $pid = waitpid(-1, $WNOHANG)) > 0) {
     my $status = $?;
     my $id = delete $by_pid{$pid};
     next unless defined $id;

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { perlCommand } from '../bundled-tools.ts';
+import { perlCommand } from './bundled-tools.ts';
 
 const spawnerPath = fileURLToPath(new URL('./spawner.pl', import.meta.url));
 const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
