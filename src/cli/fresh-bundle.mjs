@@ -5,7 +5,8 @@
  * stamp (dist/bundle.json, dated when the bundle was started) is newer than every source file it was made of
  * (listed in it): after an edit the sources run, so a checkout never runs code older than what it holds. A new
  * module matters only through an edit of a module that imports it; the files modules find beside them
- * (launcher.pl, …) are read from src/ either way. ~2 ms for Kiln's ~260 modules.
+ * (launcher.pl, …) are read from src/ either way. ~5 ms (260 stats) on the bench machine, against ~50–80 ms the
+ * bundle saves.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
