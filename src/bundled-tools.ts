@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 
 export const bundledToolsFile = fileURLToPath(new URL('../bundled-tools.json', import.meta.url));
 
+/** PATH for the host tools Kiln starts (setpriv, unshare, mount, perl, rm): the standard places, whatever PATH Kiln has. */
+export const HOST_TOOL_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** Tool name → argv prefix, from the JSON text of `bundled-tools.json`; anything malformed is left out. */
 export function parseBundledTools(text: string): Map<string, string[]> {
   const tools = new Map<string, string[]>();

@@ -13,10 +13,9 @@ import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { perlCommand } from './bundled-tools.ts';
+import { HOST_TOOL_PATH, perlCommand } from './bundled-tools.ts';
 
 const spawnerPath = fileURLToPath(new URL('./spawner.pl', import.meta.url));
-const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export type PipedFd = 0 | 1 | 2 | 3;
 
@@ -211,7 +210,7 @@ class Spawner {
   constructor() {
     const [perl, ...perlArgs] = perlCommand() as [string, ...string[]];
     this.#child = spawn(perl, [...perlArgs, spawnerPath, process.arch, String(process.pid)],
-      { stdio: ['pipe', 'pipe', 'inherit'], env: { PATH: toolPath } });
+      { stdio: ['pipe', 'pipe', 'inherit'], env: { PATH: HOST_TOOL_PATH } });
     this.#child.on('error', () => this.#lose());
     this.#child.on('close', () => this.#lose());
     this.#child.stdin!.on('error', () => this.#lose());

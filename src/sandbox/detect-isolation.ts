@@ -2,17 +2,15 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { perlCommand } from '../bundled-tools.ts';
+import { HOST_TOOL_PATH, perlCommand } from '../bundled-tools.ts';
 import { spawnProcess } from '../spawner.ts';
 import { userNamespaceEntry } from './step-process.ts';
 import type { ResolvedIsolation } from './types.ts';
 
-const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
 /** The exit code of a command (undefined when it could not start or was killed). */
 function exitCode(command: string, args: string[]): Promise<number | undefined> {
   return new Promise((resolve) => {
-    const child = spawnProcess(command, args, { env: { PATH: toolPath }, pipes: [] });
+    const child = spawnProcess(command, args, { env: { PATH: HOST_TOOL_PATH }, pipes: [] });
     child.on('error', () => resolve(undefined));
     child.on('close', (code) => resolve(code ?? undefined));
   });

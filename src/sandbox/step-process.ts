@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
-import { perlCommand } from '../bundled-tools.ts';
+import { HOST_TOOL_PATH, perlCommand } from '../bundled-tools.ts';
 import { prepareSpares, takeSpare } from './spare-launcher.ts';
 import { isAlive, spawnDirect, spawnProcess, type ProcessHandle } from '../spawner.ts';
 import { isNamespaced, type ResolvedIsolation, type RunSpec } from './types.ts';
@@ -16,9 +16,6 @@ import { isNamespaced, type ResolvedIsolation, type RunSpec } from './types.ts';
 export const launcherPath = fileURLToPath(new URL('./launcher.pl', import.meta.url));
 /** The first stage of a userns step: makes the user namespace, then execs the rest of the command in it. */
 export const usernsEntryPath = fileURLToPath(new URL('./userns-entry.pl', import.meta.url));
-
-/** Tools come from the host's standard places, whatever PATH Kiln was started with. */
-const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** How long a chroot/none launcher gets to kill its descendants after SIGTERM before its group is killed. */
 const termGraceMs = 3000;
@@ -93,7 +90,7 @@ function spawnLauncher(isolation: ResolvedIsolation, network: RunSpec['network']
   const [command, ...args] = launchCommand(isolation, network) as [string, ...string[]];
   // Namespaced launchers through the spawner: a fork of Kiln itself blocks its main thread ~10 ms per step
   // (spawner.ts). A chroot or none launcher watches its parent, Kiln (launcher.pl guard_parent): Kiln's child.
-  const options = { detached: true, env: { PATH: toolPath }, pipes: [0, 1, 2, 3] } as const;
+  const options = { detached: true, env: { PATH: HOST_TOOL_PATH }, pipes: [0, 1, 2, 3] } as const;
   const child = isNamespaced(isolation) ? spawnProcess(command, args, options) : spawnDirect(command, args, options);
   // The launcher reads its stdin to the end before anything else; a launcher that died early closes it.
   child.stdin?.on('error', () => {});

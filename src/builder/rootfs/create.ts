@@ -10,7 +10,7 @@ import { KilnError } from '../../errors.ts';
 import { findExecutable } from '../../fs/extract/xattr-writer.ts';
 import { LayerStore } from '../../fs/layer-store.ts';
 import type { Logger } from '../../log/logger.ts';
-import { perlCommand } from '../../bundled-tools.ts';
+import { HOST_TOOL_PATH, perlCommand } from '../../bundled-tools.ts';
 import type { BuildOptions } from '../options.ts';
 import type { WorkDir } from '../work-dir.ts';
 import { InPlaceFilesystem } from './in-place.ts';
@@ -22,9 +22,6 @@ import type { StageFilesystem } from './stage-filesystem.ts';
 
 /** The checkout or install Kiln runs from (holds src/, bin/, the RUN launcher and usually node). */
 export const kilnCodeDir = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-
-/** Where the sandbox looks for perl (src/sandbox/step-process.ts), unless $KILN_PERL names it. */
-const TOOL_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface FilesystemInputs {
   options: BuildOptions;
@@ -62,7 +59,7 @@ export function kilnOwnPaths(inputs: FilesystemInputs): string[] {
 /** Why RUN cannot work once the base image replaced `/`, checked while `/` is still intact. */
 function launcherProblem(ignore: IgnoreList, env: NodeJS.ProcessEnv): KilnError | undefined {
   const [command] = perlCommand(env) as [string, ...string[]];
-  const perl = command.includes('/') ? command : findExecutable(command, TOOL_PATH);
+  const perl = command.includes('/') ? command : findExecutable(command, HOST_TOOL_PATH);
   const hint = 'in place, RUN needs perl (the step launcher) in a kept directory: put it under the kaniko dir and set KILN_PERL to it';
   if (perl === undefined) return new KilnError('RUN_ISOLATION', 'perl (the RUN step launcher) is not installed', { hint });
   if (!ignore.isProtected(realpathOr(perl)) && !ignore.isProtected(perl)) {

@@ -11,11 +11,9 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { perlCommand } from '../../bundled-tools.ts';
+import { HOST_TOOL_PATH, perlCommand } from '../../bundled-tools.ts';
 import { spawnProcess, type ProcessHandle } from '../../spawner.ts';
 import { overlayOptions, parseAnswer, requestLine, type OverlayView, type OverlayViewSpec } from './overlay-view.ts';
-
-const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 const holderPath = fileURLToPath(new URL('./overlay-view-holder.pl', import.meta.url));
 
@@ -93,7 +91,7 @@ export class OverlayViewHolder {
     if (this.#child !== undefined) return this.#child;
     // Through the spawner (its death signal is then the spawner's, which dies with Kiln): no fork of Kiln.
     const child = spawnProcess('setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--propagation', 'private', '--',
-      ...perlCommand(), holderPath, process.arch], { pipes: [0, 1, 2], env: { PATH: toolPath } });
+      ...perlCommand(), holderPath, process.arch], { pipes: [0, 1, 2], env: { PATH: HOST_TOOL_PATH } });
     this.#child = child;
     child.stdin!.on('error', () => {});
     child.stderr!.on('data', (d: Buffer) => { this.#stderr += d.toString(); });
