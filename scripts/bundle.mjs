@@ -36,7 +36,7 @@ const sourceLocations = {
   name: 'kiln-source-locations',
   setup(build) {
     build.onLoad({ filter: /\/src\/.*\.ts$/ }, (args) => {
-      const fromBundle = relative(outdir, args.path).split('\\').join('/');
+      const fromBundle = relative(outdir, args.path);
       const contents = readFileSync(args.path, 'utf8')
         .replaceAll('import.meta.url', `new URL(${JSON.stringify(fromBundle)}, import.meta.url).href`);
       return { contents, loader: 'ts' };

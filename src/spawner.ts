@@ -90,10 +90,13 @@ export class SpawnedProcess extends EventEmitter implements ProcessHandle {
   readonly #onRef: () => void;
 
   readonly id: number;
+  /** What it runs (its argv[0]), for errors. */
+  readonly command: string;
 
-  constructor(id: number, pipes: readonly PipedFd[], send: (bytes: Buffer | string) => void, onRef: () => void) {
+  constructor(id: number, command: string, pipes: readonly PipedFd[], send: (bytes: Buffer | string) => void, onRef: () => void) {
     super();
     this.id = id;
+    this.command = command;
     this.#onRef = onRef;
     const piped = new Set(pipes);
     this.stdin = piped.has(0)
@@ -228,7 +231,7 @@ class Spawner {
 
   spawn(command: string, args: readonly string[], options: SpawnOptions): SpawnedProcess {
     const id = this.#nextId++;
-    const child = new SpawnedProcess(id, options.pipes, (bytes) => this.#send(bytes), () => this.#refresh());
+    const child = new SpawnedProcess(id, command, options.pipes, (bytes) => this.#send(bytes), () => this.#refresh());
     this.#children.set(id, child);
     this.#refresh();
     const gone = () => {
@@ -268,7 +271,7 @@ class Spawner {
       this.#buffer = this.#buffer.subarray(end + 1);
       if (child === undefined) continue;
       if (op === 'pid') child.started(Number(a));
-      else if (op === 'fail') child.failed(errnoError(Number(a), 'child'));
+      else if (op === 'fail') child.failed(errnoError(Number(a), child.command));
       else if (op === 'eof') child.ended(Number(a));
       else if (op === 'exit') child.exited(Number(a), Number(b));
     }
@@ -317,7 +320,7 @@ export function spawnProcess(command: string, args: readonly string[], options: 
 
 /** Node's spawn() with the same options: a child of Kiln itself (for one whose parent must be Kiln). */
 export function spawnDirect(command: string, args: readonly string[], options: SpawnOptions): ProcessHandle {
-  const stdio = [0, 1, 2, 3].map((fd) => options.pipes.includes(fd as PipedFd) ? 'pipe' : fd < 3 ? 'ignore' : undefined)
-    .filter((s, fd) => fd < 3 || s !== undefined) as ('pipe' | 'ignore')[];
+  const piped = (fd: PipedFd) => options.pipes.includes(fd);
+  const stdio = [...([0, 1, 2] as const).map((fd) => (piped(fd) ? 'pipe' : 'ignore')), ...(piped(3) ? ['pipe' as const] : [])];
   return spawn(command, args, { env: options.env, stdio, detached: options.detached ?? false, ...(options.cwd ? { cwd: options.cwd } : {}) }) as ChildProcess as ProcessHandle;
 }

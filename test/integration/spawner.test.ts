@@ -85,6 +85,7 @@ describe('spawner', () => {
     const child = spawnProcess('/nonexistent/kiln-no-such-tool', [], { env: { PATH }, pipes: [1] });
     const err = await new Promise<NodeJS.ErrnoException>((resolve) => child.on('error', resolve));
     assert.equal(err.code, 'ENOENT');
+    assert.match(err.message, /kiln-no-such-tool/, 'the error names the command');
   });
 
   it('a kill sent before the start is known reaches the child', async () => {
