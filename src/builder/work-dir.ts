@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { markTopDirs } from '../fs/top-dirs.ts';
 import { BlobStore } from '../image/blob-store.ts';
 
 export interface WorkDir {
@@ -21,8 +22,11 @@ export interface WorkDir {
   newRootfs(stageIndex: number): string;
   /** A fresh, empty private directory for one step (mode 0700). */
   newStepDir(): string;
-  /** A fresh, empty directory that outlives its step (an overlay upper dir that becomes a lower dir). */
-  newLayerDir(): string;
+  /**
+   * A fresh, empty directory that outlives its step (an overlay upper dir that becomes a lower dir). Spread
+   * over the filesystem (top-dirs.ts): it resolves once its parent is marked, or could not be.
+   */
+  newLayerDir(): Promise<string>;
   /** Removes the work dir now. */
   remove(): void;
   /**
@@ -92,6 +96,9 @@ export function createWorkDir(parent: string = process.env.KILN_WORK_DIR ?? os.t
   const root = fs.mkdtempSync(path.join(parent, 'kiln-build-'));
   let rootfsCount = 0;
   let layerCount = 0;
+  const layers = path.join(root, 'u');
+  fs.mkdirSync(layers, { mode: 0o755 });
+  const layersSpread = markTopDirs([layers]);
   const remove = (): void => { fs.rmSync(root, { recursive: true, force: true }); };
   return {
     root,
@@ -104,10 +111,11 @@ export function createWorkDir(parent: string = process.env.KILN_WORK_DIR ?? os.t
     newStepDir() {
       return fs.mkdtempSync(path.join(root, 'step-'));
     },
-    newLayerDir() {
-      // Short names: overlay lower dirs are given as one mount option, limited to a page.
-      const dir = path.join(root, 'u', String(layerCount++));
-      fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    async newLayerDir() {
+      await layersSpread;
+      // A name of its own: where ext4 puts a top directory's child starts from the hash of its name.
+      const dir = fs.mkdtempSync(path.join(layers, `${layerCount++}-`));
+      fs.chmodSync(dir, 0o755);
       return dir;
     },
     remove,

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { KilnError } from '../errors.ts';
+import { markTopDirs } from './top-dirs.ts';
 import type { LayerDir } from './snapshot/lower-view.ts';
 
 export interface LayerStoreOptions {
@@ -52,6 +53,8 @@ export class LayerStore {
   readonly #maxBytes: number;
   readonly #lease: string;
   readonly #pending = new Map<string, Promise<LayerDir>>();
+  /** The root marked as a top directory (top-dirs.ts), on the first unpack: unpacks spread over the disk. */
+  #spread: Promise<number> | undefined;
 
   constructor(options: LayerStoreOptions) {
     this.root = path.resolve(options.root);
@@ -77,6 +80,7 @@ export class LayerStore {
     fs.appendFileSync(this.#lease, `${diffID}\n`);
     const found = this.#read(hex);
     if (found !== undefined) return found;
+    await (this.#spread ??= markTopDirs([this.root]));
     const tmp = path.join(this.root, `tmp-${hex}-${process.pid}-${randomBytes(4).toString('hex')}`);
     fs.mkdirSync(path.join(tmp, 'fs'), { recursive: true, mode: 0o755 });
     try {

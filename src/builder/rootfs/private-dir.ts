@@ -152,7 +152,7 @@ export class PrivateDirFilesystem implements StageFilesystem {
       const view = await this.#stack(state);
       if (view !== undefined) {
         const index = state.layers.length;
-        const upper = this.#config.work.newLayerDir();
+        const upper = await this.#config.work.newLayerDir();
         return runInStack(spec, { mount: view.map((l) => this.#link(l.dir)), view }, upper, stepDir, all, (dir) => {
           this.#pending.set(state, { index, dir });
         });
@@ -230,7 +230,7 @@ export class PrivateDirFilesystem implements StageFilesystem {
     // overlayfs wants a lower dir, and two without an upper dir: an empty one fills in.
     if (lower.length < (writable ? 1 : 2)) lower.push(rel(this.#emptyDir()));
     const stepDir = work.newStepDir();
-    const upper = writable ? work.newLayerDir() : undefined;
+    const upper = writable ? await work.newLayerDir() : undefined;
     fs.mkdirSync(path.join(stepDir, 'work'));
     fs.mkdirSync(path.join(stepDir, 'mnt'));
     try {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isKilnError } from '../../../src/errors.ts';
 import { LayerStore } from '../../../src/fs/layer-store.ts';
+import { dirFlags, onExt4 } from './top-dir-flags.ts';
 
 const skip = process.geteuid?.() === 0 ? false : 'needs root (whiteout devices, trusted.* xattrs)';
 
@@ -45,6 +46,16 @@ test('a layer is unpacked once; a second get (any store instance) reuses it', { 
   assert.equal(opened, 1, 'found in the store, not unpacked again');
   assert.equal(fs.readFileSync(join(a.dir, 'etc/x'), 'utf8'), 'x');
   assert.deepEqual(fs.readdirSync(join(dir, 'store')).filter((n) => n.startsWith('tmp-')), [], 'no unpack left half done');
+});
+
+test('the store\'s root is a top directory once it has unpacked a layer, so unpacks spread over the disk', { skip }, async (t) => {
+  const dir = scratch(t);
+  const l = layer(dir, 'a', { 'etc/x': 'x' });
+  const store = new LayerStore({ root: join(dir, 'store'), maxBytes: 1 << 30 });
+  if (onExt4(dir)) assert.doesNotMatch(dirFlags(store.root), /T/, 'not before an unpack: warm builds spawn nothing for it');
+  await store.get(l.diffID, l.open);
+  store.close();
+  assert.equal(onExt4(dir) ? /T/.test(dirFlags(store.root)) : false, onExt4(dir));
 });
 
 test('two processes unpacking the same layer at once both get the one published dir', { skip }, async (t) => {

@@ -28,7 +28,7 @@ test('discard() frees the work dir name at once and the trash disappears in the 
   const parent = parentDir(t);
   const work = createWorkDir(parent);
   fill(work.newRootfs(0), 500);
-  fs.mkdirSync(path.join(work.newLayerDir(), 'etc'));
+  fs.mkdirSync(path.join(await work.newLayerDir(), 'etc'));
   work.discard();
   assert.equal(fs.existsSync(work.root), false, 'the work dir is gone from its name when discard returns');
   assert.ok(await until(() => fs.readdirSync(parent).length === 0), `left in ${parent}: ${fs.readdirSync(parent).join(', ')}`);
@@ -54,13 +54,16 @@ test('trash left behind by an earlier build is deleted by the next build in the 
   work.remove();
 });
 
-test('layer dirs are short and distinct (they go into one overlay mount option)', (t) => {
-  const work = createWorkDir(parentDir(t));
-  const a = work.newLayerDir();
-  const b = work.newLayerDir();
+test('layer dirs are distinct, in one dir, and named apart from any other build\'s (ext4 places them by name)', async (t) => {
+  const parent = parentDir(t);
+  const [one, two] = [createWorkDir(parent), createWorkDir(parent)];
+  const [a, b, c] = [await one.newLayerDir(), await one.newLayerDir(), await two.newLayerDir()];
   assert.notEqual(a, b);
-  assert.ok(path.relative(work.root, a).length <= 4, a);
-  work.remove();
+  assert.equal(path.dirname(a), path.dirname(b));
+  assert.notEqual(path.basename(a), path.basename(c), 'the first layer dirs of two builds have different names');
+  assert.equal(fs.statSync(a).mode & 0o777, 0o755);
+  one.remove();
+  two.remove();
 });
 
 test('removeInBackground reports when no remover can start', () => {
