@@ -98,14 +98,17 @@ export function createWorkDir(parent: string = process.env.KILN_WORK_DIR ?? os.t
   let layerCount = 0;
   const layers = path.join(root, 'u');
   fs.mkdirSync(layers, { mode: 0o755 });
-  const layersSpread = markTopDirs([layers]);
+  // Stage rootfs dirs (children of root) and layer dirs are spread over the disk (top-dirs.ts). A layer dir
+  // waits for its parent's mark; a rootfs dir does not (it is made after the base image is resolved, by then
+  // the mark is long set, and a rootfs made sooner is only placed as before).
+  const layersSpread = markTopDirs([root, layers]);
   const remove = (): void => { fs.rmSync(root, { recursive: true, force: true }); };
   return {
     root,
     blobs: new BlobStore(path.join(root, 'blobs')),
     newRootfs(stageIndex) {
-      const dir = path.join(root, `rootfs-${stageIndex}-${rootfsCount++}`);
-      fs.mkdirSync(dir, { mode: 0o755 });
+      const dir = fs.mkdtempSync(path.join(root, `rootfs-${stageIndex}-${rootfsCount++}-`));
+      fs.chmodSync(dir, 0o755);
       return dir;
     },
     newStepDir() {

@@ -37,13 +37,16 @@ test('markTopDirs sets T, keeps the flags already set, and counts what it could 
   assert.equal(await markTopDirs([]), 0);
 });
 
-test('a build\'s layer dirs are children of a marked dir, the work dir itself is not marked', async (t) => {
+test('a build\'s layer dirs and stage rootfs dirs are children of marked dirs, its parent is left alone', async (t) => {
   const dir = tempDir(t);
   const work = createWorkDir(dir);
   t.after(() => work.remove());
   const layer = await work.newLayerDir();
+  const rootfs = work.newRootfs(0);
   assert.ok(fs.statSync(layer).isDirectory());
+  assert.equal(path.dirname(rootfs), work.root);
   if (!onExt4(dir)) return;
   assert.match(flags(path.dirname(layer)), /T/);
-  assert.doesNotMatch(flags(work.root), /T/);
+  assert.match(flags(work.root), /T/);
+  assert.doesNotMatch(flags(dir), /T/, 'the directory Kiln was given (e.g. /tmp) is not Kiln\'s to mark');
 });
