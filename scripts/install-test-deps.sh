@@ -10,6 +10,7 @@ packages=(
   busybox-static debootstrap              # offline base images
   git pigz zstd bzip2 xz-utils            # context sources, compression references
   libcap2-bin attr                        # setcap/capsh, getfattr/setfattr: file capabilities and xattrs
+  e2fsprogs                               # lsattr/chattr: ext4 top-directory flags (src/fs/top-dirs.ts)
   qemu-user-static                        # arm64 RUN steps of the multi-platform tests (binfmt registered per test, in a private user namespace)
 )
 # dockerd for the `docker load` test of --tar-path archives (the test starts its own daemon on a private socket).
