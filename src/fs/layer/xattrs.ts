@@ -3,7 +3,7 @@
  * and SELinux labels of the host are never layer content.
  */
 import * as path from 'node:path';
-import { keptXattrs, readXattrsOfTree } from '../xattrs/read.ts';
+import { keptXattrs, readXattrsOfTreeLater } from '../xattrs/read.ts';
 
 export type XattrMap = Map<string, Record<string, Buffer>>;
 
@@ -23,5 +23,11 @@ export function filterXattrMap(raw: ReadonlyMap<string, Record<string, Buffer>>,
 
 /** xattrs of every entry under `root` (not following symlinks), keyed by path relative to root. */
 export function readTreeXattrs(root: string, filter: (name: string) => boolean = defaultXattrFilter): XattrMap {
-  return filterXattrMap(readXattrsOfTree(path.resolve(root)), filter);
+  return readTreeXattrsLater(root, filter)();
+}
+
+/** readTreeXattrs begun now, its map returned by the function (see readXattrsOfTreeLater for the rule). */
+export function readTreeXattrsLater(root: string, filter: (name: string) => boolean = defaultXattrFilter): () => XattrMap {
+  const raw = readXattrsOfTreeLater(path.resolve(root));
+  return () => filterXattrMap(raw(), filter);
 }

@@ -15,7 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KilnError } from '../../errors.ts';
-import { defaultXattrFilter, readTreeXattrs, type XattrMap } from '../layer/xattrs.ts';
+import { defaultXattrFilter, readTreeXattrs, readTreeXattrsLater, type XattrMap } from '../layer/xattrs.ts';
 import { snapshotResult } from './change-set.ts';
 import { sameContent } from './content.ts';
 import { directoryLower, type LowerView } from './lower-view.ts';
@@ -73,20 +73,27 @@ interface OverlayWalk {
   lower: LowerView;
   exclude: Set<string>;
   ignore: Set<string>;
-  upperXattrs: XattrMap;
   changed: Map<string, fs.Stats>;
   deleted: Set<string>;
   /** Upper entries whose metadata equals the lower entry's: decided after reading lower xattrs. */
   candidates: Map<string, fs.Stats>;
+  /**
+   * Upper directories over a lower directory (the root aside), parents before children, with the names they
+   * hold (whiteouts left out): which are opaque is known once the upper dir's xattrs are in (settleOpaqueDirs).
+   */
+  overLowerDirs: Array<{ rel: string; names: Set<string> }>;
+  whiteouts: Set<string>;
 }
 
 /**
- * Walks one upper directory. `lowerDir` is true when the same path in the lower dir is a real directory
- * (never a symlink), so lower lookups below it stay inside the lower dir.
+ * Walks one upper directory with lstat alone (the xattr server reads the tree's xattrs meanwhile).
+ * `lowerDir` is true when the same path in the lower dir is a real directory (never a symlink), so lower
+ * lookups below it stay inside the lower dir.
  */
-function walkUpper(w: OverlayWalk, rel: string, lowerDir: boolean, replaced: boolean): void {
+function walkUpper(w: OverlayWalk, rel: string, lowerDir: boolean): void {
   const names = fs.readdirSync(hostPath(w.upper, rel));
   const upperNames = new Set(names);
+  if (lowerDir && rel !== '') w.overLowerDirs.push({ rel, names: upperNames });
   for (const name of names) {
     const childRel = childPath(rel, name);
     if (isUnder(w.ignore, childRel)) continue;
@@ -95,38 +102,53 @@ function walkUpper(w: OverlayWalk, rel: string, lowerDir: boolean, replaced: boo
     const excluded = w.exclude.has(childRel);
     if (isOverlayWhiteout(st)) {
       upperNames.delete(name);
+      w.whiteouts.add(childRel);
       if (lowerSt !== undefined && !excluded) w.deleted.add(childRel);
       continue;
     }
-    const attrs = w.upperXattrs.get(childRel);
-    checkSupported(childRel, attrs);
     if (!excluded) {
       if (lowerSt !== undefined && sameMetadata(lowerSt, st)) w.candidates.set(childRel, st);
       else w.changed.set(childRel, st);
     }
-    if (st.isDirectory()) {
-      const lowerIsDir = lowerSt?.isDirectory() ?? false;
-      // Below an opaque directory nothing of the lower dir shows through, opaque marker or not.
-      walkUpper(w, childRel, lowerIsDir, lowerIsDir && (replaced || isOpaqueDir(attrs)));
+    if (st.isDirectory()) walkUpper(w, childRel, lowerSt?.isDirectory() ?? false);
+  }
+}
+
+/**
+ * An opaque directory over a lower directory hides every lower child: those the upper dir does not hold again
+ * are deleted. Below an opaque directory nothing of the lower dir shows through, opaque marker or not, so a
+ * directory is replaced when it is opaque or its parent is replaced (and both are over lower directories).
+ */
+function settleOpaqueDirs(w: OverlayWalk, upperXattrs: XattrMap): void {
+  const replaced = new Set<string>();
+  for (const { rel, names } of w.overLowerDirs) {
+    const slash = rel.lastIndexOf('/');
+    if (!(replaced.has(slash < 0 ? '' : rel.slice(0, slash)) || isOpaqueDir(upperXattrs.get(rel)))) continue;
+    replaced.add(rel);
+    for (const name of w.lower.names(rel)) {
+      const childRel = childPath(rel, name);
+      if (names.has(name) || isUnder(w.ignore, childRel) || w.exclude.has(childRel)) continue;
+      w.deleted.add(childRel);
     }
   }
-  if (!replaced) return;
-  // An opaque directory hides every lower child: those the upper dir does not hold again are deleted.
-  for (const name of w.lower.names(rel)) {
-    const childRel = childPath(rel, name);
-    if (upperNames.has(name) || isUnder(w.ignore, childRel) || w.exclude.has(childRel)) continue;
-    w.deleted.add(childRel);
+}
+
+/** Refuses overlay features the walk cannot read, on any entry it took (whiteouts and ignored paths aside). */
+function checkUpperSupported(w: OverlayWalk, upperXattrs: XattrMap): void {
+  checkSupported('', upperXattrs.get(''));
+  for (const [rel, attrs] of upperXattrs) {
+    if (rel !== '' && !w.whiteouts.has(rel) && !isUnder(w.ignore, rel)) checkSupported(rel, attrs);
   }
 }
 
 /** Keeps the candidates that differ from the lower entry in xattrs, symlink target or content. */
-function settleCandidates(w: OverlayWalk): void {
+function settleCandidates(w: OverlayWalk, upperXattrs: XattrMap): void {
   if (w.candidates.size === 0) return;
   const rels = [...w.candidates.keys()];
   const lowerXattrs = w.lower.xattrs(rels);
   for (const rel of rels) {
     const st = w.candidates.get(rel)!;
-    const upperAttrs = filterXattrs(w.upperXattrs.get(rel));
+    const upperAttrs = filterXattrs(upperXattrs.get(rel));
     let same = sameXattrs(lowerXattrs.get(rel), upperAttrs);
     const upperPath = hostPath(w.upper, rel);
     const lowerPath = w.lower.lookup(rel)!.path;
@@ -170,15 +192,25 @@ export function overlayUpperChanges(upper: string, options: OverlayUpperOptions)
     lower: typeof options.lower === 'string' ? directoryLower(path.resolve(options.lower)) : options.lower,
     exclude: pathSet(options.exclude),
     ignore: pathSet(options.ignorePaths),
-    upperXattrs: readTreeXattrs(upperAbs, () => true),
     changed: new Map(),
     deleted: new Set(),
     candidates: new Map(),
+    overLowerDirs: [],
+    whiteouts: new Set(),
   };
-  checkSupported('', w.upperXattrs.get(''));
-  walkUpper(w, '', true, false);
-  settleCandidates(w);
-  const opaqueDirs = opaqueDirsOf(w.upperXattrs);
+  // Two passes: the xattr server reads the tree's xattrs on its own core while this thread lstats it.
+  const upperXattrsRead = readTreeXattrsLater(upperAbs, () => true);
+  let upperXattrs: XattrMap;
+  try {
+    walkUpper(w, '', true);
+  } finally {
+    // Read even when the walk failed: the answer must not be left for the next request to find.
+    upperXattrs = upperXattrsRead();
+  }
+  checkUpperSupported(w, upperXattrs);
+  settleOpaqueDirs(w, upperXattrs);
+  settleCandidates(w, upperXattrs);
+  const opaqueDirs = opaqueDirsOf(upperXattrs);
   const result = snapshotResult({
     root: upperAbs,
     changed: w.changed,
@@ -186,7 +218,7 @@ export function overlayUpperChanges(upper: string, options: OverlayUpperOptions)
     readXattrs: (_root, rels) => {
       const out: XattrMap = new Map();
       for (const rel of rels) {
-        const attrs = filterXattrs(w.upperXattrs.get(rel));
+        const attrs = filterXattrs(upperXattrs.get(rel));
         if (attrs !== undefined) out.set(rel, attrs);
       }
       return out;

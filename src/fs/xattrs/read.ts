@@ -3,7 +3,7 @@
  * Symlinks are never followed; results are raw (every name), the callers filter.
  */
 import { getfattrPathXattrs, getfattrTreeXattrs } from './getfattr.ts';
-import { serverPathXattrs, serverTreeXattrs, type RawXattrs } from './xattr-server.ts';
+import { serverPathXattrs, serverTreeXattrsLater, type RawXattrs } from './xattr-server.ts';
 
 export type { RawXattrs };
 
@@ -15,7 +15,16 @@ export function readXattrsOfPaths(absPaths: readonly string[]): (RawXattrs | und
 
 /** xattrs of every entry under `absRoot` (the root included, as ""), keyed by relative path. */
 export function readXattrsOfTree(absRoot: string): Map<string, RawXattrs> {
-  return serverTreeXattrs(absRoot) ?? getfattrTreeXattrs(absRoot);
+  return readXattrsOfTreeLater(absRoot)();
+}
+
+/**
+ * readXattrsOfTree started now (the xattr server walks the tree beside the caller), read by the function
+ * returned, which the caller must call before anything else reads xattrs (getfattr, when there is no server).
+ */
+export function readXattrsOfTreeLater(absRoot: string): () => Map<string, RawXattrs> {
+  const answer = serverTreeXattrsLater(absRoot);
+  return () => answer() ?? getfattrTreeXattrs(absRoot);
 }
 
 /** The attributes `keep` accepts, or undefined when none is left. */

@@ -62,24 +62,57 @@ export function serverPathXattrs(absPaths: readonly string[]): (RawXattrs | unde
 
 /** Raw xattrs of every entry under `absRoot` keyed by relative path ("" = the root), like `getfattr -R -P -h`. */
 export function serverTreeXattrs(absRoot: string): Map<string, RawXattrs> | undefined {
-  const body = call('T', [absRoot]);
-  return body === undefined ? undefined : new Map(parseRecords(body));
+  return serverTreeXattrsLater(absRoot)();
 }
 
-/** Sends one request; a server that died is restarted once. */
+/**
+ * serverTreeXattrs in two halves: the request goes now and the server walks the tree on its own core while
+ * the caller works; the returned function reads the answer (blocking until it is there). Nothing else may ask
+ * the server in between: the callers are synchronous code that calls the second half before yielding.
+ */
+export function serverTreeXattrsLater(absRoot: string): () => Map<string, RawXattrs> | undefined {
+  const sent = send('T', [absRoot]);
+  return () => {
+    const body = sent === undefined ? undefined : receive(sent) ?? call('T', [absRoot]);
+    return body === undefined ? undefined : new Map(parseRecords(body));
+  };
+}
+
+/** Sends one request and reads its answer; a server that died is restarted once. */
 function call(op: 'P' | 'T', paths: readonly string[]): Buffer | undefined {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const conn = send(op, paths);
+    if (conn === undefined) return undefined;
+    const body = receive(conn);
+    if (body !== undefined) return body;
+  }
+  return undefined;
+}
+
+/** Writes a request (restarting a server found dead once); the connection to read the answer from. */
+function send(op: 'P' | 'T', paths: readonly string[]): Connection | undefined {
   for (let attempt = 0; attempt < 2; attempt++) {
     const conn = connect();
     if (conn === undefined) return undefined;
     try {
       writeAll(conn.req, encodeRequest(op, paths));
-      const header = readExact(conn.resp, 8);
-      return readExact(conn.resp, header.readUInt32LE(0) + header.readUInt32LE(4) * 2 ** 32);
+      return conn;
     } catch {
       disconnect(conn);
     }
   }
   return undefined;
+}
+
+/** The answer to the request just sent on `conn`; undefined (and the connection dropped) when it broke. */
+function receive(conn: Connection): Buffer | undefined {
+  try {
+    const header = readExact(conn.resp, 8);
+    return readExact(conn.resp, header.readUInt32LE(0) + header.readUInt32LE(4) * 2 ** 32);
+  } catch {
+    disconnect(conn);
+    return undefined;
+  }
 }
 
 function encodeRequest(op: 'P' | 'T', paths: readonly string[]): Buffer {

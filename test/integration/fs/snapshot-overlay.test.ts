@@ -104,6 +104,19 @@ test('a whiteout of a path the lower dir never had is dropped; new dirs are opaq
   assert.deepEqual(summary(result.entries), ['fresh:dir', 'fresh/b:file', 'keep:dir', 'keep/renamed:dir']);
 });
 
+test('below an opaque dir, a dir over a lower dir hides its lower children too, opaque marker or not', { skip }, (t) => {
+  const d = dirs(t);
+  sh(d.lower, 'mkdir -p top/mid/low && echo 1 > top/one && echo 2 > top/mid/two && echo 3 > top/mid/low/three');
+  // Made by hand, as an upper dir may hold them: top is opaque, mid and low below it are not marked.
+  sh(d.upper, 'mkdir -p top/mid/low && echo n > top/mid/new && setfattr -n trusted.overlay.opaque -v y top');
+  const result = overlayUpperEntries(d.upper, { lower: d.lower });
+  assert.deepEqual(summary(result.entries), ['top:dir', 'top/.wh.one:file', 'top/mid:dir', 'top/mid/.wh.two:file',
+    'top/mid/low:dir', 'top/mid/low/.wh.three:file', 'top/mid/new:file']);
+  // Without the marker nothing of the lower dir is deleted.
+  sh(d.upper, 'setfattr -x trusted.overlay.opaque top');
+  assert.deepEqual(summary(overlayUpperEntries(d.upper, { lower: d.lower }).entries).filter((e) => e.includes('.wh.')), []);
+});
+
 test('user.overlay.opaque (userxattr, in a user namespace) is read like trusted.overlay.opaque', { skip }, (t) => {
   const d = dirs(t);
   sh(d.lower, 'mkdir -p dir/sub && echo 1 > dir/one && echo 2 > dir/sub/two && echo f > gone');

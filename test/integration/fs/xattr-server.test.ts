@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serverPathXattrs, serverTreeXattrs, xattrServerPid, type RawXattrs } from '../../../src/fs/xattrs/xattr-server.ts';
+import { serverPathXattrs, serverTreeXattrs, serverTreeXattrsLater, xattrServerPid, type RawXattrs } from '../../../src/fs/xattrs/xattr-server.ts';
 import { getfattrPathXattrs, getfattrTreeXattrs } from '../../../src/fs/xattrs/getfattr.ts';
 import { readPathXattrs } from '../../../src/fs/snapshot/xattrs.ts';
 import { readTreeXattrs } from '../../../src/fs/layer/xattrs.ts';
@@ -147,6 +147,27 @@ test('a server that died is restarted on the next read', { skip }, async () => {
     assert.equal(serverPathXattrs([root])?.[0]?.['user.root']?.toString(), 'r');
     const second = xattrServerPid();
     assert.ok(second && second !== first);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a tree read begun now and answered later gives the same map, also when the server dies in between', { skip }, async () => {
+  const root = makeTree();
+  try {
+    const expected = plain(serverTreeXattrs(root)!);
+    const answer = serverTreeXattrsLater(root);
+    // The caller works (here: lists the tree) while the request is out; the answer is then already waiting.
+    readdirSync(root, { recursive: true });
+    assert.deepEqual(plain(answer()!), expected);
+    assert.equal(serverPathXattrs([root])?.[0]?.['user.root']?.toString(), 'r', 'the next request gets its own answer');
+    // A server that dies once the request is out: its answer if it was written, else a fresh server's.
+    const later = serverTreeXattrsLater(root);
+    const pid = xattrServerPid()!;
+    process.kill(pid, 'SIGKILL');
+    await waitGone(pid);
+    assert.deepEqual(plain(later()!), expected);
+    assert.equal(serverPathXattrs([root])?.[0]?.['user.root']?.toString(), 'r', 'and the reads after it work');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
