@@ -3,10 +3,12 @@
 # launch-plan.ts on its stdin. Only core built-ins are used: POSIX and Socket alone would add ~20 ms per step, so the
 # few syscalls needed are called by number.
 #
-# Process shape: this script stays as the parent (pid 1 of the step's pid namespace in namespace mode, a
-# child subreaper otherwise), prepares the root, then forks the step process, which enters the root,
-# drops to the step's user and execve()s the command. The parent reaps everything and exits with the
-# step's status; in namespace mode its exit kills every process left in the namespace and unmounts all.
+# Process shape. Namespace and userns modes: this script is pid 1 of the step's namespaces and prepares the
+# root. A step as root: it then drops capabilities and execve()s the command, which stays pid 1 (as runc runs
+# a container's process: BuildKit's RUN sees $$ = 1); its exit kills every process left in the namespace and
+# unmounts all. A step as another user, and chroot and none modes: this script stays as the parent (a child
+# subreaper outside namespaces), forks the step process, which enters the root, drops to the step's user and
+# execve()s the command, reaps everything and exits with the step's status.
 #
 # Fd 3 is the status channel to Kiln: NUL-separated records (name, argument count, arguments): `plan`
 # once the plan is read, `stub KIND PATH` for each mount point created in the root, `error CODE MESSAGE`
@@ -60,6 +62,14 @@ sub main {
   push @$env, map { "$_->[0]=" . secret_value($_->[1], $_->[2]) } @{ $plan{secretenv} || [] };
   if (namespaced()) {
     prepare_namespace_root();
+    # A step as root is pid 1 of its namespaces itself, as runc runs a container's process (BuildKit's RUN
+    # sees $$ = 1): no fork (~3-5 ms here), no reaper to wait for. Its exit ends the pid namespace, every
+    # process left in it killed; its status is unshare's (a death by signal too: unshare dies of the same).
+    # A step as another user keeps this launcher as its parent: pid 1's death signal (unshare --kill-child,
+    # how the step dies with Kiln) is cleared when pid 1's uid or gid changes, and a dying unshare without
+    # CAP_KILL could not deliver it to another user's process anyway.
+    my $user = [ resolve_user(first('user')) ];
+    enter_step($env, [], $user) if $user->[0] == 0 && $user->[1] == 0;
   } else {
     guard_parent();
   }
@@ -514,8 +524,10 @@ sub populate_chroot {
 # ---------------------------------------------------------------------------------------------------------
 # The step process: enter the root, become the user, execve.
 
+# The step's process: enters the root (chroot mode), drops to the step's user (`$user`: as resolve_user
+# returns it, else resolved here, inside the root) and execs the command.
 sub enter_step {
-  my ($env, $host_files) = @_;
+  my ($env, $host_files, $user) = @_;
   $SIG{TERM} = 'DEFAULT';
   my $root = first('chroot');
   if (defined $root) {
@@ -523,7 +535,7 @@ sub enter_step {
     chdir('/') or fail('RUN_LAUNCH', "chdir /: $!");
   }
   populate_chroot($host_files) if $mode eq 'chroot';
-  my ($uid, $gid, $groups, $home) = resolve_user(first('user'));
+  my ($uid, $gid, $groups, $home) = $user ? @$user : resolve_user(first('user'));
   drop_capabilities() if namespaced();
   push @$env, "HOME=$home" unless grep { /^HOME=/ } @$env;
   my $cwd = first('cwd');

@@ -141,7 +141,8 @@ function runOn(child: ProcessHandle, options: LaunchOptions): Promise<StepExit> 
       }
       aborted = true;
       if (isNamespaced(options.isolation)) {
-        // Killing pid 1 directly means unshare exits only once the namespace is empty.
+        // Killing pid 1 directly means unshare exits only once the namespace is empty. Pid 1 runs as root
+        // (the launcher, or a root step exec'd from it), so Kiln may signal it without CAP_KILL.
         const inits = childPids(child.pid);
         for (const pid of inits.length > 0 ? inits : [child.pid]) killQuietly(pid, 'SIGKILL');
       } else {

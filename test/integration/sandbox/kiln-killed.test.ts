@@ -1,6 +1,9 @@
-/** A SIGKILLed Kiln leaves no step processes behind, in namespace, userns and chroot mode. */
+/**
+ * A SIGKILLed Kiln leaves no step processes behind, in namespace, userns and chroot mode; nor does an aborted
+ * step whose pid 1 (the step's own process, under the step's user) Kiln may not signal.
+ */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -24,11 +27,13 @@ describe('Kiln killed mid-step', { skip: skipUnlessRoot }, () => {
   });
   after(() => removeDir(work));
 
-  for (const [isolation, needle] of [['namespace', 'sleep 7171'], ['userns', 'sleep 7373'], ['chroot', 'sleep 7272']] as const) {
-    it(`${isolation}: the step's processes die with Kiln`, async () => {
+  // As root, a namespaced step is pid 1 itself; as another user, the launcher stays its parent (launcher.pl).
+  for (const [isolation, needle, user] of [['namespace', 'sleep 7171', 'app'], ['namespace', 'sleep 7070', ''],
+    ['userns', 'sleep 7373', 'app'], ['userns', 'sleep 7575', ''], ['chroot', 'sleep 7272', 'app']] as const) {
+    it(`${isolation}, as ${user || 'root'}: the step's processes die with Kiln`, async () => {
       const kiln = spawn(process.execPath, [runner], { stdio: ['pipe', 'ignore', 'ignore'] });
       kiln.stdin.end(JSON.stringify([{ rootfs: { kind: 'dir', path: root }, argv: ['/bin/sh', '-c', `${needle} & ${needle}`],
-        env: ['PATH=/bin'], cwd: '/', user: 'app', isolation, network: 'host', mounts: [], tempDir: work }]));
+        env: ['PATH=/bin'], cwd: '/', user, isolation, network: 'host', mounts: [], tempDir: work }]));
       try {
         assert.ok(await waitUntil(() => pidsWithCmdline(needle).length >= 2, 10_000), 'the step started');
       } finally {
@@ -37,4 +42,26 @@ describe('Kiln killed mid-step', { skip: skipUnlessRoot }, () => {
       assert.ok(await waitUntil(() => pidsWithCmdline(needle).length === 0, 5000), `left: ${pidsWithCmdline(needle).join(' ')}`);
     });
   }
+});
+
+describe('an aborted namespace step without CAP_KILL', { skip: skipUnlessRoot }, () => {
+  let work: string;
+  let root: string;
+  before(() => {
+    work = makeTempDir('kiln-sandbox-abort-');
+    root = join(work, 'root');
+    makeBusyboxRootfs(root);
+  });
+  after(() => removeDir(work));
+
+  it('goes, processes and all, when the step runs as another user', () => {
+    const spec = { rootfs: { kind: 'dir', path: root }, argv: ['/bin/sh', '-c', 'sleep 7474 & sleep 7474'], env: ['PATH=/bin'],
+      cwd: '/', user: 'app', isolation: 'namespace', network: 'host', mounts: [], tempDir: work, abortAfterMs: 500 };
+    const quoted = [process.execPath, runner].map((a) => `'${a}'`).join(' ');
+    const child = spawnSync('capsh', ['--drop=cap_kill', '--', '-c', `exec ${quoted}`], { input: JSON.stringify([spec]), encoding: 'utf8', timeout: 30_000 });
+    assert.equal(child.status, 0, child.stderr);
+    const [result] = (JSON.parse(child.stdout) as { results: Array<{ error?: { code: string } }> }).results;
+    assert.equal(result?.error?.code, 'RUN_ABORTED');
+    assert.deepEqual(pidsWithCmdline('sleep 7474'), [], 'an aborted step leaves no process');
+  });
 });

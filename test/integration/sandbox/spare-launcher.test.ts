@@ -46,10 +46,10 @@ describe('spare launchers', { skip: skipUnlessRoot }, () => {
     assert.equal(first.exitCode, 0, first.stderr);
     const waiting = await sparePid();
     assert.ok(waiting !== undefined && isRunning(waiting), 'a spare waits after a step with a step after it');
-    // The spare's pid is unshare's: the step's pid 1 (the launcher) is its child, the step's shell its grandchild.
+    // The spare's pid is unshare's: the step's pid 1 (the launcher, which becomes the step's shell) is its child.
     const running = step(dir(), 'cat /tmp/one; sleep 0.4; echo spare-step-marker >/dev/null');
     await new Promise((r) => setTimeout(r, 200));
-    const shells = childrenOf(waiting).flatMap(childrenOf).map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+    const shells = childrenOf(waiting).map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
     const second = await running;
     assert.equal(second.exitCode, 0, second.stderr);
     assert.equal(second.stdout, 'one\n');
@@ -63,8 +63,8 @@ describe('spare launchers', { skip: skipUnlessRoot }, () => {
     assert.equal(first.exitCode, 0, first.stderr);
     const pids = await sparePids();
     assert.equal(pids.length, 2, 'at most two spares, however many steps follow');
-    // Each step's shell runs under the spare it took: unshare (the spare's pid) → launcher → shell.
-    const shellUnder = (pid: number) => childrenOf(pid).flatMap(childrenOf).map((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8'));
+    // Each step's shell runs under the spare it took: unshare (the spare's pid) → launcher, exec'd into the shell.
+    const shellUnder = (pid: number) => childrenOf(pid).map((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8'));
     for (const [i, spare] of pids.entries()) {
       const running = step(dir(), `sleep 0.4; echo spare-${i}-marker >/dev/null`);
       await new Promise((r) => setTimeout(r, 200));
