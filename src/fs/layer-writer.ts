@@ -85,7 +85,9 @@ export function normalizeEntry(e: TarEntry, options: Pick<LayerWriteOptions, 're
 
 /** Sorted copy of an entry list in layer order. */
 export function sortEntries(entries: readonly TarEntry[]): TarEntry[] {
-  return [...entries].sort((a, b) => compareTarPaths(layerPath(a.path), layerPath(b.path)));
+  // Each entry's layer path once, not once per comparison.
+  const keyed = entries.map((entry) => ({ key: layerPath(entry.path), entry }));
+  return keyed.sort((a, b) => compareTarPaths(a.key, b.key)).map(({ entry }) => entry);
 }
 
 /**

@@ -60,16 +60,25 @@ export function opaqueWhiteoutEntry(dir: string, mtime = 0): TarEntry {
  */
 export function compareTarPaths(a: string, b: string): number {
   if (a === b) return 0;
-  const pa = a.split('/');
-  const pb = b.split('/');
-  const n = Math.min(pa.length, pb.length);
-  for (let i = 0; i < n; i++) {
-    if (pa[i] === pb[i]) continue;
-    if (pa[i] === OPAQUE_WHITEOUT) return -1;
-    if (pb[i] === OPAQUE_WHITEOUT) return 1;
-    return Buffer.compare(Buffer.from(pa[i]), Buffer.from(pb[i]));
-  }
-  return pa.length - pb.length;
+  // The first component that differs is the one holding the first character that differs (sorting a big
+  // layer compares ~20 path pairs per entry: no splitting, no buffers unless a name is not ASCII).
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  const start = i === 0 ? 0 : a.lastIndexOf('/', i - 1) + 1;
+  const ca = component(a, start);
+  const cb = component(b, start);
+  if (ca === cb) return a.length - b.length; // one path is the other's ancestor: fewer components first
+  if (ca === OPAQUE_WHITEOUT) return -1;
+  if (cb === OPAQUE_WHITEOUT) return 1;
+  if (isAscii(ca) && isAscii(cb)) return ca < cb ? -1 : 1;
+  return Buffer.compare(Buffer.from(ca), Buffer.from(cb));
+}
+
+/** The path component of `p` that starts at `start`. */
+function component(p: string, start: number): string {
+  const end = p.indexOf('/', start);
+  return end < 0 ? p.slice(start) : p.slice(start, end);
 }
 
 /** Cleans a path to layer form: no leading '/' or './', no trailing '/', no '.' segments. */

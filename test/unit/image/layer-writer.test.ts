@@ -200,3 +200,25 @@ test('layer order is a depth-first walk with opaque markers first', () => {
   const paths = ['a-b', 'a/b', 'a', 'a/.wh..wh..opq', 'a/!x', 'B'];
   assert.deepEqual([...paths].sort(compareTarPaths), ['B', 'a', 'a/.wh..wh..opq', 'a/!x', 'a/b', 'a-b']);
 });
+
+test('compareTarPaths orders like a component-by-component bytewise comparison, on random paths', () => {
+  // The definition: components compared in turn, the opaque marker first, names bytewise (UTF-8).
+  const reference = (a: string, b: string): number => {
+    const [pa, pb] = [a.split('/'), b.split('/')];
+    for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+      if (pa[i] === pb[i]) continue;
+      if (pa[i] === '.wh..wh..opq') return -1;
+      if (pb[i] === '.wh..wh..opq') return 1;
+      return Buffer.compare(Buffer.from(pa[i]!), Buffer.from(pb[i]!));
+    }
+    return pa.length - pb.length;
+  };
+  const pieces = ['a', 'b', 'ab', 'a-b', 'a.b', 'B', '!', '.wh..wh..opq', '.wh.a', 'é', 'z\u00ff', '\u{1F600}', '\uE000', '\uFFFD', '0'];
+  let seed = 7;
+  const random = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+  const path = (): string => Array.from({ length: 1 + random(4) }, () => Array.from({ length: 1 + random(2) }, () => pieces[random(pieces.length)]).join('')).join('/');
+  for (let k = 0; k < 20_000; k++) {
+    const [a, b] = [path(), path()];
+    assert.equal(Math.sign(compareTarPaths(a, b)), Math.sign(reference(a, b)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+  }
+});
