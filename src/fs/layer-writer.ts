@@ -85,9 +85,12 @@ export function normalizeEntry(e: TarEntry, options: Pick<LayerWriteOptions, 're
 
 /** Sorted copy of an entry list in layer order. */
 export function sortEntries(entries: readonly TarEntry[]): TarEntry[] {
-  // Each entry's layer path once, not once per comparison.
+  // Each entry's layer path once, not once per comparison; a list already in order (a snapshot's) is not sorted.
   const keyed = entries.map((entry) => ({ key: layerPath(entry.path), entry }));
-  return keyed.sort((a, b) => compareTarPaths(a.key, b.key)).map(({ entry }) => entry);
+  let sorted = true;
+  for (let i = 1; i < keyed.length && sorted; i++) sorted = compareTarPaths(keyed[i - 1]!.key, keyed[i]!.key) < 0;
+  if (!sorted) keyed.sort((a, b) => compareTarPaths(a.key, b.key));
+  return keyed.map(({ entry }) => entry);
 }
 
 /**

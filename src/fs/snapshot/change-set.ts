@@ -63,6 +63,10 @@ export function snapshotResult(cs: ChangeSet): SnapshotResult {
     if (attrs !== undefined) entry.xattrs = attrs;
     entries.push(entry);
   }
+  if (cs.deleted.size === 0) {
+    // Already in layer order (rels), as are the changed paths among them.
+    return { entries, changedPaths: rels.filter((rel) => cs.changed.has(rel)) };
+  }
   for (const rel of cs.deleted) entries.push(whiteoutEntry(rel));
   entries.sort((a, b) => compareTarPaths(a.path, b.path));
   const changedPaths = [...new Set([...cs.changed.keys(), ...cs.deleted])].sort(compareTarPaths);
