@@ -1,9 +1,11 @@
 /**
  * Incompressible chunks of a pigz-style gzip stream, kept as deflate *stored* blocks instead of deflated.
  * Deflating 1 MiB of random data at level 6 costs ~30 ms of CPU for nothing: zlib itself ends up emitting
- * stored blocks for it. Whether a chunk is incompressible is judged from a few small samples spread across
- * it, each deflated at level 1 without a dictionary: if none shrinks below 97 % of its size, the chunk is
- * stored. The judgement, like the bytes, depends only on the chunk's content, so output stays deterministic.
+ * stored blocks for it. Whether a chunk is worth deflating is judged from eight small samples spread across
+ * it, each deflated at level 1 without a dictionary: unless together they shrink by at least a tenth, the
+ * chunk is stored. A tar of random or compressed files (a tenth of it or less is headers and padding) is
+ * stored; text, binaries and ordinary tars shrink by far more. The judgement, like the bytes, depends only on
+ * the chunk's content, so output stays deterministic.
  *
  * Stored blocks (RFC 1951 §3.2.4, BTYPE=00) start on a byte boundary; every chunk of the stream begins
  * byte-aligned (the previous chunk ended with a sync flush or with stored blocks), so a stored chunk is just
@@ -16,13 +18,13 @@ import type { ZlibOptions } from 'node:zlib';
 export const STORED_BLOCK_MAX = 0xffff;
 const STORED_HEADER = 5;
 
-const SAMPLE_COUNT = 4;
+const SAMPLE_COUNT = 8;
 const SAMPLE_SIZE = 4 * 1024;
-/** A sample that deflates below this share of its size (in percent) makes its chunk worth deflating. */
-const WORTH_PERCENT = 97;
+/** The samples together must shrink by this share of their size (in percent) for the chunk to be deflated. */
+const WORTH_PERCENT = 10;
 
 /** The byte ranges sampled from a chunk of `length` bytes: none when the chunk is too small to judge. */
-export function sampleRanges(length: number): Array<[number, number]> {
+function sampleRanges(length: number): Array<[number, number]> {
   if (length < SAMPLE_COUNT * SAMPLE_SIZE) return [];
   const step = Math.floor((length - SAMPLE_SIZE) / (SAMPLE_COUNT - 1));
   return Array.from({ length: SAMPLE_COUNT }, (_, i): [number, number] => [i * step, i * step + SAMPLE_SIZE]);
@@ -31,9 +33,21 @@ export function sampleRanges(length: number): Array<[number, number]> {
 /** The options a sample is deflated with (fast, no dictionary, whole sample in one call). */
 export const SAMPLE_OPTIONS: ZlibOptions = { level: 1, chunkSize: 2 * SAMPLE_SIZE };
 
-/** Whether a sample that deflated to `compressedSize` bytes shows no gain. */
-export function sampleIncompressible(compressedSize: number): boolean {
-  return compressedSize * 100 >= SAMPLE_SIZE * WORTH_PERCENT;
+/**
+ * Whether `chunk` is to be stored rather than deflated, given `deflatedSize` (a sample's size deflated with
+ * SAMPLE_OPTIONS). Samples are deflated one after another until the bytes they save settle it: a compressible
+ * chunk (the common case) costs one or two samples.
+ */
+export function chunkIncompressible(chunk: Uint8Array, deflatedSize: (sample: Uint8Array) => number): boolean {
+  const ranges = sampleRanges(chunk.length);
+  if (ranges.length === 0) return false;
+  const worth = (ranges.length * SAMPLE_SIZE * WORTH_PERCENT) / 100;
+  let saved = 0;
+  for (const [start, end] of ranges) {
+    saved += Math.max(0, SAMPLE_SIZE - deflatedSize(chunk.subarray(start, end)));
+    if (saved >= worth) return false;
+  }
+  return true;
 }
 
 /**

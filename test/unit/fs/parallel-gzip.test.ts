@@ -10,16 +10,14 @@ import * as zlib from 'node:zlib';
 import { DeflatePool } from '../../../src/fs/layer/deflate-pool.ts';
 import { deflateRawChunk, type DeflateJob } from '../../../src/fs/layer/deflate-chunk.ts';
 import { ParallelGzip, type ParallelGzipOptions } from '../../../src/fs/layer/parallel-gzip.ts';
-import { SAMPLE_OPTIONS, STORED_BLOCK_MAX, sampleIncompressible, sampleRanges, storedBlocks } from '../../../src/fs/layer/stored-chunk.ts';
+import { SAMPLE_OPTIONS, STORED_BLOCK_MAX, chunkIncompressible, storedBlocks } from '../../../src/fs/layer/stored-chunk.ts';
 
 const KiB = 1024;
 const CHUNK = 64 * KiB;
 
-/** The stored-chunk rule, computed in this thread: every sample deflates to ≥ 97 % of its size. */
+/** The stored-chunk rule, computed in this thread. */
 function isIncompressible(chunk: Uint8Array): boolean {
-  const ranges = sampleRanges(chunk.length);
-  return ranges.length > 0 && ranges.every(([start, end]) =>
-    sampleIncompressible(zlib.deflateRawSync(chunk.subarray(start, end), SAMPLE_OPTIONS).length));
+  return chunkIncompressible(chunk, (sample) => zlib.deflateRawSync(sample, SAMPLE_OPTIONS).length);
 }
 
 /** A chunk as the stream should hold it: stored blocks when incompressible, else deflated (the reference). */
@@ -196,4 +194,23 @@ test('stored blocks: 65535-byte blocks, final flag only when asked, and level 0 
   const job = { chunk, dictionary: null, level: 0, last: true };
   assert.ok(Buffer.concat(compressChunk(job)).equals(deflateRawChunk(job)));
   assert.equal(isIncompressible(random(8 * KiB)), false, 'too small to judge: deflated');
+});
+
+test('the stored-chunk judgement: stored unless the samples together shrink by a tenth', () => {
+  const MiB = 1024 * KiB;
+  // A tar of 20,000-byte random files: each 512-byte header and 480 bytes of padding compress, the rest not.
+  const tarOfRandomFiles = Buffer.alloc(MiB);
+  for (let off = 0, i = 0; off < MiB; off += 20_992, i++) {
+    tarOfRandomFiles.write(`file-${i}\0`.padEnd(100, '\0') + '0000644\0', off, 'latin1');
+    random(20_000, `f${i}`).copy(tarOfRandomFiles, off + 512);
+  }
+  assert.equal(isIncompressible(tarOfRandomFiles), true, 'random files in a tar: stored');
+  assert.equal(isIncompressible(random(MiB)), true);
+  assert.equal(isIncompressible(text(MiB)), false);
+  assert.equal(isIncompressible(Buffer.concat([text(MiB / 2), random(MiB / 2)])), false, 'half text: deflated');
+  // A fifth of every KiB zeros: each sample saves ~20 %.
+  const striped = random(MiB);
+  for (let off = 0; off < MiB; off += KiB) striped.fill(0, off, off + 200);
+  assert.equal(isIncompressible(striped), false, 'a fifth compressible: deflated');
+  assert.equal(isIncompressible(random(16 * KiB)), false, 'too small to judge: deflated as ever');
 });
