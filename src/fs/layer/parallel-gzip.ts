@@ -6,12 +6,11 @@
  * level and chunk size, never on the number of threads.
  *
  * Incompressible chunks are stored, not deflated (stored-chunk.ts). When a stream has more than one chunk,
- * each chunk (level > 0, at least 16 KiB) is first judged from four 4 KiB samples spread evenly across it,
- * deflated at level 1 without a dictionary in turn; if none comes below 97 % of its size, the chunk is written
- * as deflate stored blocks (≤ 65535 bytes each, the last block of the last chunk marked final) instead of
- * being deflated. Random or already-compressed data then costs 5 header bytes per block (no deflate, no copy:
- * the blocks point into the input) instead of ~30 ms of CPU per MiB, at
- * about the size zlib gives it anyway (zlib also stores such blocks); chunks where any sample compresses are
+ * each chunk (level > 0, at least 32 KiB) is first judged from eight 4 KiB samples spread evenly across it,
+ * deflated at level 1 without a dictionary in turn; unless they together shrink by a tenth, the chunk is
+ * written as deflate stored blocks (≤ 65535 bytes each, the last block of the last chunk marked final) instead
+ * of being deflated. Random or already-compressed data (alone or in a tar) then costs 5 header bytes per block
+ * (no deflate, no copy: the blocks point into the input) instead of ~30 ms of CPU per MiB; other chunks are
  * deflated exactly as before. CRC and ISIZE cover the whole input; the next chunk's dictionary is still the
  * previous chunk's last 32 KiB, which stored blocks leave in the decompressor's window all the same.
  */
