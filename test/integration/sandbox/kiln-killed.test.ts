@@ -17,7 +17,7 @@ async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
   return check();
 }
 
-describe('Kiln killed mid-step', { skip: skipUnlessRoot }, () => {
+describe('Kiln killed or aborting mid-step', { skip: skipUnlessRoot }, () => {
   let work: string;
   let root: string;
   before(() => {
@@ -42,19 +42,8 @@ describe('Kiln killed mid-step', { skip: skipUnlessRoot }, () => {
       assert.ok(await waitUntil(() => pidsWithCmdline(needle).length === 0, 5000), `left: ${pidsWithCmdline(needle).join(' ')}`);
     });
   }
-});
 
-describe('an aborted namespace step without CAP_KILL', { skip: skipUnlessRoot }, () => {
-  let work: string;
-  let root: string;
-  before(() => {
-    work = makeTempDir('kiln-sandbox-abort-');
-    root = join(work, 'root');
-    makeBusyboxRootfs(root);
-  });
-  after(() => removeDir(work));
-
-  it('goes, processes and all, when the step runs as another user', () => {
+  it('an aborted namespace step as another user goes, processes and all, even when Kiln lacks CAP_KILL', () => {
     const spec = { rootfs: { kind: 'dir', path: root }, argv: ['/bin/sh', '-c', 'sleep 7474 & sleep 7474'], env: ['PATH=/bin'],
       cwd: '/', user: 'app', isolation: 'namespace', network: 'host', mounts: [], tempDir: work, abortAfterMs: 500 };
     const quoted = [process.execPath, runner].map((a) => `'${a}'`).join(' ');
