@@ -72,6 +72,24 @@ export function isAlive(child: ProcessHandle): boolean {
   return child instanceof SpawnedProcess ? !child.failedToStart : child.pid !== undefined;
 }
 
+/** Whether `child` and its pipes keep Kiln's event loop alive (a spawner's child or Node's own). */
+export function setProcessRef(child: ProcessHandle, on: boolean): void {
+  for (const handle of [child, ...child.stdio] as ({ ref?(): void; unref?(): void } | null | undefined)[]) {
+    if (on) handle?.ref?.();
+    else handle?.unref?.();
+  }
+}
+
+/** `child`'s pid once its start is known (a spawner's child reports it); undefined when it never started. */
+export function startedPid(child: ProcessHandle): Promise<number | undefined> {
+  if (child.pid !== undefined || !isAlive(child)) return Promise.resolve(child.pid);
+  return new Promise((resolve) => {
+    child.once('spawn', () => resolve(child.pid));
+    child.once('error', () => resolve(undefined));
+    child.once('close', () => resolve(child.pid));
+  });
+}
+
 /** A child of the spawner. */
 export class SpawnedProcess extends EventEmitter implements ProcessHandle {
   pid: number | undefined;

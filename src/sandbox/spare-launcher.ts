@@ -9,7 +9,7 @@
  * spare holds nothing (no plan, no mounts but its namespace's own copy) and does not keep Kiln's event loop
  * alive; it dies with Kiln (death signal, as every launcher) or when spares of another kind replace it.
  */
-import { isAlive, type ProcessHandle } from '../spawner.ts';
+import { isAlive, setProcessRef, startedPid, type ProcessHandle } from '../spawner.ts';
 import { isNamespaced, type ResolvedIsolation, type RunSpec } from './types.ts';
 
 type Spawner = (isolation: ResolvedIsolation, network: RunSpec['network']) => ProcessHandle;
@@ -30,15 +30,6 @@ function launchKey(isolation: ResolvedIsolation, network: RunSpec['network']): s
   return `${isolation}:${network === 'none' ? 'no-net' : 'net'}`;
 }
 
-/** Whether `child` (and its stdio) keeps Kiln's event loop alive. */
-export function setRef(child: ProcessHandle, on: boolean): void {
-  for (const handle of [child, ...child.stdio] as ({ ref?(): void; unref?(): void } | null | undefined)[]) {
-    if (handle === null || handle === undefined) continue;
-    if (on) handle.ref?.();
-    else handle.unref?.();
-  }
-}
-
 function kill(s: Spare): void {
   // The pid is unshare's (setpriv execs it); --kill-child takes the waiting launcher along.
   if (isAlive(s.child)) s.child.kill('SIGKILL');
@@ -56,7 +47,7 @@ export function prepareSpares(isolation: ResolvedIsolation, network: RunSpec['ne
   while (spares.length < Math.min(wanted, MAX_SPARES)) {
     const child = spawnLauncher(isolation, network);
     child.on('error', () => {});
-    setRef(child, false);
+    setProcessRef(child, false);
     spares.push({ key, child });
   }
 }
@@ -67,7 +58,7 @@ export function takeSpare(isolation: ResolvedIsolation, network: RunSpec['networ
   while (spares.length > 0) {
     const s = spares.shift()!;
     if (s.key === key && isAlive(s.child)) {
-      setRef(s.child, true);
+      setProcessRef(s.child, true);
       return s.child;
     }
     kill(s);
@@ -83,15 +74,7 @@ export function dropSpare(): void {
 
 /** pids of the waiting spares, oldest first, once their starts are known (a spawner's child reports it; tests). */
 export async function sparePids(): Promise<number[]> {
-  const pids = await Promise.all(spares.map(async ({ child }) => {
-    if (child.pid === undefined && isAlive(child)) {
-      await new Promise<void>((resolve) => {
-        child.once('spawn', resolve);
-        child.once('close', () => resolve());
-      });
-    }
-    return child.pid;
-  }));
+  const pids = await Promise.all(spares.map(({ child }) => startedPid(child)));
   return pids.filter((pid): pid is number => pid !== undefined);
 }
 

@@ -12,7 +12,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HOST_TOOL_PATH, perlCommand } from '../../bundled-tools.ts';
-import { spawnProcess, type ProcessHandle } from '../../spawner.ts';
+import { setProcessRef, spawnProcess, startedPid, type ProcessHandle } from '../../spawner.ts';
 import { overlayOptions, parseAnswer, requestLine, type OverlayView, type OverlayViewSpec } from './overlay-view.ts';
 
 const holderPath = fileURLToPath(new URL('./overlay-view-holder.pl', import.meta.url));
@@ -51,12 +51,7 @@ export class OverlayViewHolder {
 
   /** The holder's pid once it runs; undefined when it could not start or is gone. */
   running(): Promise<number | undefined> {
-    const child = this.#child;
-    if (child === undefined || child.pid !== undefined || this.#failure !== undefined) return Promise.resolve(child?.pid);
-    return new Promise((resolve) => {
-      child.once('spawn', () => resolve(child.pid));
-      child.once('error', () => resolve(undefined));
-    });
+    return this.#child === undefined ? Promise.resolve(undefined) : startedPid(this.#child);
   }
 
   /** Mounts a view; rejects when the holder cannot mount (no CAP_SYS_ADMIN, no overlayfs there) or cannot run. */
@@ -157,11 +152,6 @@ export class OverlayViewHolder {
 
   /** Whether the holder keeps Kiln's event loop alive: only while Kiln waits for it. */
   #setRef(on: boolean): void {
-    const child = this.#child;
-    if (child === undefined) return;
-    for (const handle of [child, ...child.stdio] as ({ ref?(): void; unref?(): void } | null | undefined)[]) {
-      if (on) handle?.ref?.();
-      else handle?.unref?.();
-    }
+    if (this.#child !== undefined) setProcessRef(this.#child, on);
   }
 }

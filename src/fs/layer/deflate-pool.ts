@@ -7,18 +7,9 @@
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { deflateChunkOptions, type DeflateJob } from './deflate-chunk.ts';
-import { SAMPLE_OPTIONS, chunkIncompressible, storedBlocks } from './stored-chunk.ts';
+import { chunkIncompressible, storedBlocks } from './stored-chunk.ts';
 
 const deflateRaw = promisify(zlib.deflateRaw) as (buf: zlib.InputType, options: zlib.ZlibOptions) => Promise<Buffer>;
-
-/**
- * The stored-chunk judgement (stored-chunk.ts), its samples deflated in this thread: a 4 KiB level-1 sample
- * costs ~60 µs here (mostly zlib's set-up), less than a round trip through the thread pool (measured: 1024
- * samples 60 ms synchronous, 140 ms through the pool).
- */
-function incompressible(chunk: Uint8Array): boolean {
-  return chunkIncompressible(chunk, (sample) => zlib.deflateRawSync(sample, SAMPLE_OPTIONS).length);
-}
 
 export class DeflatePool {
   #closed = false;
@@ -26,7 +17,7 @@ export class DeflatePool {
   /** The chunk's bytes in the stream, in parts (stored blocks point into the chunk). */
   async deflate(job: DeflateJob): Promise<Uint8Array[]> {
     if (this.#closed) throw new Error('DeflatePool is closed');
-    if (job.level > 0 && incompressible(job.chunk)) return storedBlocks(job.chunk, job.last);
+    if (job.level > 0 && chunkIncompressible(job.chunk)) return storedBlocks(job.chunk, job.last);
     return [await deflateRaw(job.chunk, deflateChunkOptions(job))];
   }
 

@@ -73,7 +73,8 @@ export function serverTreeXattrs(absRoot: string): Map<string, RawXattrs> | unde
 export function serverTreeXattrsLater(absRoot: string): () => Map<string, RawXattrs> | undefined {
   const sent = send('T', [absRoot]);
   return () => {
-    const body = sent === undefined ? undefined : receive(sent) ?? call('T', [absRoot]);
+    // A request that could not go out, or whose answer broke, is asked again (a dead server is restarted).
+    const body = (sent && receive(sent)) ?? call('T', [absRoot]);
     return body === undefined ? undefined : new Map(parseRecords(body));
   };
 }
@@ -82,26 +83,23 @@ export function serverTreeXattrsLater(absRoot: string): () => Map<string, RawXat
 function call(op: 'P' | 'T', paths: readonly string[]): Buffer | undefined {
   for (let attempt = 0; attempt < 2; attempt++) {
     const conn = send(op, paths);
-    if (conn === undefined) return undefined;
-    const body = receive(conn);
+    const body = conn && receive(conn);
     if (body !== undefined) return body;
   }
   return undefined;
 }
 
-/** Writes a request (restarting a server found dead once); the connection to read the answer from. */
+/** Writes a request; the connection to read the answer from, undefined (and the connection dropped) when it broke. */
 function send(op: 'P' | 'T', paths: readonly string[]): Connection | undefined {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const conn = connect();
-    if (conn === undefined) return undefined;
-    try {
-      writeAll(conn.req, encodeRequest(op, paths));
-      return conn;
-    } catch {
-      disconnect(conn);
-    }
+  const conn = connect();
+  if (conn === undefined) return undefined;
+  try {
+    writeAll(conn.req, encodeRequest(op, paths));
+    return conn;
+  } catch {
+    disconnect(conn);
+    return undefined;
   }
-  return undefined;
 }
 
 /** The answer to the request just sent on `conn`; undefined (and the connection dropped) when it broke. */
