@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../errors.ts';
+import { removeSoon } from '../fs/remove-soon.ts';
 import { detectIsolation } from './detect-isolation.ts';
 import { isFileMount, materialiseMounts, type MaterialisedMounts } from './emulated-mounts.ts';
 import { buildPlan, emptyLowerDir, encodePlan, encodeSecretInputs, secretInputs } from './launch-plan.ts';
@@ -80,6 +81,7 @@ export async function runStep(spec: RunSpec): Promise<RunResult> {
     return { exitCode: exit.exitCode, mountStubs, isolation };
   } finally {
     placed?.restore();
-    rmSync(stepDir, { recursive: true, force: true });
+    if (spec.tempDirRemovedByCaller) removeSoon(stepDir);
+    else rmSync(stepDir, { recursive: true, force: true });
   }
 }

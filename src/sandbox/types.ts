@@ -67,6 +67,11 @@ export interface RunSpec {
   signal?: AbortSignal;
   /** Parent of the step's scratch dir (default: the OS temp dir). */
   tempDir?: string;
+  /**
+   * The caller removes `tempDir` and everything in it (a build's step dir): the step's scratch dir is then
+   * removed off the main thread (remove-soon.ts), not before runStep returns.
+   */
+  tempDirRemovedByCaller?: boolean;
   /** RUN steps still to come after this one: their launchers (up to two) start once this one ends (spare-launcher.ts). */
   stepsAfter?: number;
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RunInstruction } from '../../dockerfile/instructions/index.ts';
 import { KilnError } from '../../errors.ts';
+import { removeSoon } from '../../fs/remove-soon.ts';
 import type { RunMountSpec, RunSpec } from '../../sandbox/types.ts';
 import type { DispatchContext } from '../dispatch-context.ts';
 import { historyEntry } from '../history.ts';
@@ -69,6 +70,7 @@ export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: 
       stdout: process.stdout,
       stderr: process.stderr,
       tempDir: stepDir,
+      tempDirRemovedByCaller: true,
       ...(ctx.run.signal ? { signal: ctx.run.signal } : {}),
     };
     const stepsAfter = takeRun(ctx.run);
@@ -80,6 +82,6 @@ export async function dispatchRun(state: StageState, inst: RunInstruction, ctx: 
     outcome.settle();
     return { ...(layer ? { layer } : {}), history: runHistory(state, inst) };
   } finally {
-    fs.rmSync(stepDir, { recursive: true, force: true });
+    removeSoon(stepDir);
   }
 }

@@ -10,6 +10,7 @@ import type { LayerStore } from '../../fs/layer-store.ts';
 import type { LayerDir } from '../../fs/snapshot/lower-view.ts';
 import { upperOpaqueDirs } from '../../fs/snapshot/overlay.ts';
 import type { LayerWriteOptions } from '../../fs/layer-writer.ts';
+import { removeSoon } from '../../fs/remove-soon.ts';
 import type { SnapshotMode } from '../../fs/snapshot/walk.ts';
 import type { TarEntry } from '../../fs/tar-entry.ts';
 import type { Layer } from '../../image/types.ts';
@@ -244,7 +245,7 @@ export class PrivateDirFilesystem implements StageFilesystem {
         ...(upper === undefined ? {} : { upper }),
         close: async () => {
           await view.close();
-          fs.rmSync(stepDir, { recursive: true, force: true });
+          removeSoon(stepDir);
         },
       };
     } catch (err) {

@@ -177,6 +177,14 @@ describe('runStep namespace mode', { skip: skipUnlessRoot }, () => {
     assert.equal(existsSync(join(root, 'proc')), false, 'stubs removed after an abort too');
   });
 
+  it('a scratch dir the caller removes is removed off the main thread, soon after the step', async () => {
+    const out = await step({ ...dir(), tempDirRemovedByCaller: true }, 'echo ok');
+    assert.equal(out.stdout, 'ok\n');
+    for (let i = 0; i < 100 && readdirSync(steps).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(readdirSync(steps), [], 'step scratch dir removed');
+    assert.deepEqual(mountsUnder(work), []);
+  });
+
   it('rejects at once when already aborted', async () => {
     await assert.rejects(step({ ...dir(), signal: AbortSignal.abort() }, 'true'), (err) => isKilnError(err) && err.code === 'RUN_ABORTED');
   });
