@@ -188,7 +188,7 @@ export async function runBuild(options: BuildOptions, logger: Logger, control: {
     await filesystem?.close();
     // The result is written and reported: deleting the work dir is not worth the user's wait. In place, `/`
     // was replaced by the image, so no helper binary can be trusted: delete it here.
-    if (built && options.isolation !== 'none') work.discard();
+    if (built && options.isolation !== 'none') await work.discard();
     else work.remove();
     context.cleanup();
   }

@@ -8,12 +8,13 @@
  * child that outlives Kiln. Trash left behind (the child killed, the machine rebooted) is deleted by the next
  * build that uses the same parent dir. Failures and signals remove it synchronously, as before.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { HOST_TOOL_PATH } from '../bundled-tools.ts';
 import { markTopDirs } from '../fs/top-dirs.ts';
 import { BlobStore } from '../image/blob-store.ts';
+import { setProcessRef, spawnDirect, spawnerPid, spawnProcess, startedPid } from '../spawner.ts';
 
 export interface WorkDir {
   root: string;
@@ -30,10 +31,11 @@ export interface WorkDir {
   /** Removes the work dir now. */
   remove(): void;
   /**
-   * Removes the work dir without waiting: renamed to trash, deleted by a detached process. Falls back to
-   * remove() when that cannot start (no node binary any more, e.g. after an in-place build replaced `/`).
+   * Removes the work dir without waiting for the deletion: renamed to trash, deleted by a detached process.
+   * Falls back to remove() when that cannot start (no node binary any more, e.g. after an in-place build
+   * replaced `/`). Resolves once the remover runs.
    */
-  discard(): void;
+  discard(): Promise<void>;
 }
 
 export const TRASH_PREFIX = 'kiln-trash-';
@@ -45,27 +47,37 @@ const REMOVER = "for (const d of process.argv.slice(1)) { try { require('fs').rm
 const HOST_RM = ['/usr/bin/rm', '/bin/rm'];
 
 /**
- * Starts a detached process deleting `dirs` (the host's `rm -rf`, else a plain node); false when none could
- * be started. Not for in-place builds, whose `/` is the image's: no binary of it runs outside a RUN step.
+ * Starts a detached process deleting `dirs` (the host's `rm -rf`, else a plain node); resolves false when none
+ * could be started. Through the spawner when it already runs: Node's spawn() from Kiln's process blocked the
+ * main thread ~10 ms, on the exit path of every build. Resolves once the remover runs, so Kiln may exit then
+ * (the remover has a session of its own and outlives the spawner). Not for in-place builds, whose `/` is the
+ * image's: no binary of it runs outside a RUN step.
  */
-export function removeInBackground(dirs: readonly string[], nodeBinary: string = process.execPath, rmBinaries: readonly string[] = HOST_RM): boolean {
+export async function removeInBackground(dirs: readonly string[], nodeBinary: string = process.execPath, rmBinaries: readonly string[] = HOST_RM): Promise<boolean> {
   if (dirs.length === 0) return true;
   const rm = rmBinaries.find((p) => fs.existsSync(p));
   if (rm === undefined && !fs.existsSync(nodeBinary)) return false;
+  // A plain node: the build's NODE_OPTIONS (preloads, hooks, flags) are not the remover's business.
+  const [command, args, env] = rm !== undefined
+    ? [rm, ['-rf', '--', ...dirs], { PATH: HOST_TOOL_PATH }]
+    : [nodeBinary, ['-e', REMOVER, ...dirs], nodeEnvironment()];
+  const options = { env, pipes: [], detached: true } as const;
   try {
-    // A plain node: the build's NODE_OPTIONS (preloads, hooks, flags) are not the remover's business.
-    const { NODE_OPTIONS: _options, ...env } = process.env;
-    const child = rm !== undefined
-      ? spawn(rm, ['-rf', '--', ...dirs], { detached: true, stdio: 'ignore' })
-      : spawn(nodeBinary, ['-e', REMOVER, ...dirs], { detached: true, stdio: 'ignore', env });
-    child.on('error', () => {
-      for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-    });
-    child.unref();
-    return true;
+    const child = spawnerPid() !== undefined ? spawnProcess(command, args, options) : spawnDirect(command, args, options);
+    // Referenced until it runs (the answer must come before Kiln may exit), then left to itself.
+    const started = (await startedPid(child)) !== undefined;
+    setProcessRef(child, false);
+    return started;
   } catch {
     return false;
   }
+}
+
+/** Kiln's environment without NODE_OPTIONS, for the node remover. */
+function nodeEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && key !== 'NODE_OPTIONS') env[key] = value;
+  return env;
 }
 
 /** Moves `dir` to a fresh trash name beside it; the trash path, or undefined when it could not be renamed. */
@@ -92,7 +104,7 @@ export function leftoverTrash(parent: string): string[] {
 
 export function createWorkDir(parent: string = process.env.KILN_WORK_DIR ?? os.tmpdir()): WorkDir {
   fs.mkdirSync(parent, { recursive: true });
-  removeInBackground(leftoverTrash(parent));
+  void removeInBackground(leftoverTrash(parent));
   const root = fs.mkdtempSync(path.join(parent, 'kiln-build-'));
   let rootfsCount = 0;
   let layerCount = 0;
@@ -122,10 +134,10 @@ export function createWorkDir(parent: string = process.env.KILN_WORK_DIR ?? os.t
       return dir;
     },
     remove,
-    discard() {
+    async discard() {
       const trash = moveToTrash(root);
       if (trash === undefined) return remove();
-      if (!removeInBackground([trash])) fs.rmSync(trash, { recursive: true, force: true });
+      if (!(await removeInBackground([trash]))) fs.rmSync(trash, { recursive: true, force: true });
     },
   };
 }

@@ -185,7 +185,7 @@ export class PrivateDirFilesystem implements StageFilesystem {
     this.#closed = true;
     // The stage directories live in the work dir, which the executor removes; layers evicted from the store
     // are deleted off the exit path.
-    if (this.#config.store) removeInBackground(this.#config.store.close());
+    if (this.#config.store) await removeInBackground(this.#config.store.close());
     // Views still open (a failed step) are unmounted before the work dir goes.
     await this.#views.close().catch((err: unknown) => this.#config.debug?.((err as Error).message));
   }

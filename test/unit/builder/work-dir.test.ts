@@ -5,6 +5,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createWorkDir, leftoverTrash, removeInBackground, TRASH_PREFIX } from '../../../src/builder/work-dir.ts';
+import { spawnerPid, spawnProcess, startSpawner, startedPid } from '../../../src/spawner.ts';
+
+/** Pids of processes whose command line mentions `needle`. */
+function pidsOf(needle: string): number[] {
+  return fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
+    try {
+      return fs.readFileSync(`/proc/${n}/cmdline`, 'latin1').includes(needle);
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+/** Resolves once the spawner answers (it runs a child). */
+async function spawnerReady(): Promise<void> {
+  await startedPid(spawnProcess('true', [], { env: { PATH: '/usr/bin:/bin' }, pipes: [] }));
+}
 
 function parentDir(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-workdir-test-'));
@@ -29,7 +46,7 @@ test('discard() frees the work dir name at once and the trash disappears in the 
   const work = createWorkDir(parent);
   fill(work.newRootfs(0), 500);
   fs.mkdirSync(path.join(await work.newLayerDir(), 'etc'));
-  work.discard();
+  await work.discard();
   assert.equal(fs.existsSync(work.root), false, 'the work dir is gone from its name when discard returns');
   assert.ok(await until(() => fs.readdirSync(parent).length === 0), `left in ${parent}: ${fs.readdirSync(parent).join(', ')}`);
 });
@@ -66,15 +83,37 @@ test('layer dirs are distinct, in one dir, and named apart from any other build\
   two.remove();
 });
 
-test('removeInBackground reports when no remover can start', () => {
-  assert.equal(removeInBackground(['/nonexistent-kiln-trash'], '/nonexistent/node', ['/nonexistent/rm']), false);
-  assert.equal(removeInBackground([]), true);
+test('removeInBackground reports when no remover can start', async () => {
+  assert.equal(await removeInBackground(['/nonexistent-kiln-trash'], '/nonexistent/node', ['/nonexistent/rm']), false);
+  assert.equal(await removeInBackground([]), true);
+});
+
+test('with the spawner running, the remover is its child, in a session of its own', async (t) => {
+  const parent = parentDir(t);
+  const trash = path.join(parent, `${TRASH_PREFIX}by-spawner`);
+  fill(trash, 30);
+  startSpawner();
+  await spawnerReady();
+  // A remover that stays long enough to be looked at: rm -rf of the trash, then a sleep (a fake rm binary).
+  const fakeRm = path.join(parent, 'rm');
+  fs.writeFileSync(fakeRm, `#!/bin/sh\n/bin/rm "$@"\nsleep 2\n`, { mode: 0o755 });
+  assert.equal(await removeInBackground([trash], process.execPath, [fakeRm]), true);
+  const sleeper = await until(() => pidsOf(fakeRm).length > 0, 5000);
+  assert.ok(sleeper, 'the remover runs');
+  const [pid] = pidsOf(fakeRm) as [number];
+  t.after(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
+  const raw = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  // After "(comm) ": state, ppid, pgrp, session.
+  const [, ppid, , session] = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+  assert.equal(Number(ppid), spawnerPid(), 'started by the spawner');
+  assert.equal(Number(session), pid, 'a session of its own');
+  assert.ok(await until(() => !fs.existsSync(trash)), 'the trash is deleted');
 });
 
 test('without an rm on the machine (Kiln\'s executor image), a plain node deletes the trash', async (t) => {
   const parent = parentDir(t);
   const trash = path.join(parent, `${TRASH_PREFIX}by-node`);
   fill(trash, 30);
-  assert.equal(removeInBackground([trash], process.execPath, ['/nonexistent/rm']), true);
+  assert.equal(await removeInBackground([trash], process.execPath, ['/nonexistent/rm']), true);
   assert.ok(await until(() => !fs.existsSync(trash)), 'the node remover deleted the trash');
 });
