@@ -7,12 +7,12 @@
  * event-loop handle, so it never keeps Kiln alive. Where it cannot run (no syscall numbers for this
  * architecture, no perl), callers fall back to getfattr (getfattr.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { perlCommand } from '../../bundled-tools.ts';
+import { HOST_TOOL_PATH, perlCommand } from '../../bundled-tools.ts';
+import { setProcessRef, spawnDirect, spawnerPid, spawnProcess, type ProcessHandle } from '../../spawner.ts';
 
 /** Attribute name → raw value. */
 export type RawXattrs = Record<string, Buffer>;
@@ -27,13 +27,13 @@ export function syscallTable(arch: string): string | undefined {
 }
 
 interface Spawned {
-  child: ChildProcess;
+  child: ProcessHandle;
   /** Where the server makes its FIFOs; removed once both ends are open. */
   dir: string;
 }
 
 interface Connection {
-  child: ChildProcess;
+  child: ProcessHandle;
   req: number;
   resp: number;
 }
@@ -176,15 +176,23 @@ function disconnect(conn: Connection): void {
  */
 export function startXattrServerEarly(): void {
   if (connection !== undefined || spawned !== undefined || unavailable) return;
-  spawned = spawnServer();
+  // Through the spawner when it runs (Node's spawn() blocked the main thread 6-14 ms at start-up).
+  spawned = spawnServer(spawnerPid() !== undefined);
   installExitHook();
 }
 
 function start(): Connection | undefined {
-  const early = spawned;
+  let early = spawned;
   spawned = undefined;
+  // A start the spawner has not confirmed yet (its answer waits for the event loop, which a synchronous
+  // handshake blocks) could not tell a server that failed from a slow one: a fresh one instead.
+  if (early !== undefined && early.child.pid === undefined) {
+    early.child.kill('SIGKILL');
+    rmSync(early.dir, { recursive: true, force: true });
+    early = undefined;
+  }
   // A server spawned ahead gives up when nobody connects within its alarm (20 s): then a fresh one.
-  return (early && connectTo(early)) ?? connectTo(spawnServer());
+  return (early && connectTo(early)) ?? connectTo(spawnServer(false));
 }
 
 function connectTo(server: Spawned | undefined): Connection | undefined {
@@ -200,17 +208,19 @@ function connectTo(server: Spawned | undefined): Connection | undefined {
   }
 }
 
-function spawnServer(): Spawned | undefined {
+/** A server (Node's child, or the spawner's with `viaSpawner`: its pid is known once the spawner answers). */
+function spawnServer(viaSpawner: boolean): Spawned | undefined {
   const table = syscallTable(process.arch);
   if (table === undefined) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'kiln-xattrd-'));
   const [perl, ...prefix] = perlCommand();
+  const args = [...prefix, xattrServerPath, table, dir];
   try {
-    const child = spawn(perl!, [...prefix, xattrServerPath, table, dir], { stdio: 'ignore' });
-    // A missing perl is reported asynchronously; the pid tells synchronously.
+    const child = (viaSpawner ? spawnProcess : spawnDirect)(perl!, args, { env: { PATH: HOST_TOOL_PATH }, pipes: [] });
+    // A missing perl is reported asynchronously; Node's pid tells synchronously, the spawner's later.
     child.on('error', () => {});
-    child.unref();
-    if (child.pid !== undefined) return { child, dir };
+    setProcessRef(child, false);
+    if (viaSpawner || child.pid !== undefined) return { child, dir };
   } catch {
     // no server: getfattr
   }
@@ -237,7 +247,7 @@ function installExitHook(): void {
  * Opens both FIFOs without ever blocking on a server that died: each is first opened non-blocking (a probe that
  * fails or reads nothing until the server has its end open), then blocking, which no longer waits.
  */
-function handshake(child: ChildProcess, dir: string): Connection {
+function handshake(child: ProcessHandle, dir: string): Connection {
   const deadline = Date.now() + START_TIMEOUT_MS;
   const pid = child.pid!;
   const one = Buffer.alloc(1);

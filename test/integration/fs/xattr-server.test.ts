@@ -16,6 +16,7 @@ const hasAttrTools = spawnSync('setfattr', ['--version']).error === undefined &&
 const skip = unlessRoot('trusted.* xattrs on symlinks') || unmet(!hasAttrTools && 'setfattr/getfattr (Debian package attr) not installed');
 const readModule = fileURLToPath(new URL('../../../src/fs/xattrs/read.ts', import.meta.url));
 const serverModule = fileURLToPath(new URL('../../../src/fs/xattrs/xattr-server.ts', import.meta.url));
+const spawnerModule = fileURLToPath(new URL('../../../src/spawner.ts', import.meta.url));
 
 /** getfattr's dump escaping, on raw bytes (so names that are not UTF-8 survive). */
 function escapeDump(bytes: Buffer): string {
@@ -217,8 +218,9 @@ test('without a usable perl the readers fall back to getfattr', { skip }, () => 
 function spawnChild(body: string, tmp: string): SpawnSyncReturns<string> {
   const script = `
     import * as server from ${JSON.stringify(serverModule)};
+    import * as spawner from ${JSON.stringify(spawnerModule)};
     import { tmpdir } from 'node:os';
-    import { readdirSync } from 'node:fs';
+    import { readdirSync, readFileSync } from 'node:fs';
     const fifoDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith('kiln-xattrd-'));
     ${body}`;
   return spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, TMPDIR: tmp } });
@@ -289,6 +291,48 @@ test('a server started early and never used ends with Kiln and leaves no FIFO di
   await waitGone(out.pid as number);
   assert.equal(isRunning(out.pid as number), false, 'the early server outlived its Kiln process');
   assert.deepEqual(readdirSync(tmp), []);
+}));
+
+test('with the spawner running, a server started early is its child and serves the first read', { skip }, () => withChildTmp((tmp) => {
+  const root = makeTree();
+  try {
+    const out = runInChild(`
+      spawner.startSpawner();
+      await spawner.startedPid(spawner.spawnProcess('true', [], { env: { PATH: '/usr/bin:/bin' }, pipes: [] }));
+      server.startXattrServerEarly();
+      await new Promise((r) => setTimeout(r, 100));
+      const early = server.xattrServerPid();
+      const stat = readFileSync('/proc/' + early + '/stat', 'latin1');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const attrs = Object.keys(server.serverPathXattrs([${JSON.stringify(root)}])[0] ?? {});
+      console.log(JSON.stringify({ early, parent, spawner: spawner.spawnerPid(), connected: server.xattrServerPid(), attrs, after: fifoDirs().length }));`, tmp);
+    assert.equal(out.parent, out.spawner, 'the early server is the spawner\'s child');
+    assert.equal(out.connected, out.early, 'the read used the server started early');
+    assert.deepEqual(out.attrs, ['user.root']);
+    assert.equal(out.after, 0, 'its FIFO dir is removed once connected');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}));
+
+test('a read before the spawner confirmed the early server\'s start gets a server of its own; the early one goes', { skip }, () => withChildTmp(async (tmp) => {
+  const root = makeTree();
+  try {
+    const out = runInChild(`
+      spawner.startSpawner();
+      await spawner.startedPid(spawner.spawnProcess('true', [], { env: { PATH: '/usr/bin:/bin' }, pipes: [] }));
+      server.startXattrServerEarly();
+      const unconfirmed = server.xattrServerPid() ?? null;
+      const attrs = Object.keys(server.serverPathXattrs([${JSON.stringify(root)}])[0] ?? {});
+      console.log(JSON.stringify({ unconfirmed, connected: server.xattrServerPid() ?? null, attrs }));`, tmp);
+    assert.equal(out.unconfirmed, null, 'no pid before the spawner answered');
+    assert.ok(out.connected, 'a server serves the read');
+    assert.deepEqual(out.attrs, ['user.root']);
+    await waitGone(out.connected as number);
+    assert.deepEqual(readdirSync(tmp), [], 'neither server left a FIFO dir');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 }));
 
 test('a Kiln killed before it used its early server leaves neither the server nor its FIFO dir', { skip }, () => withChildTmp(async (tmp) => {
