@@ -210,3 +210,19 @@ test('the stored-chunk judgement: stored unless the samples together shrink by a
   assert.equal(chunkIncompressible(striped), false, 'a fifth compressible: deflated');
   assert.equal(chunkIncompressible(random(16 * KiB)), false, 'too small to judge: deflated as ever');
 });
+
+test('the stored-chunk judgement: run-length encoding first, level 1 between a twentieth and a tenth', () => {
+  const MiB = 1024 * KiB;
+  // Each KiB: a 150-byte random string twice (only string matching sees it) in random bytes.
+  const repeats = random(MiB, 'repeats');
+  for (let off = 0; off < MiB; off += KiB) repeats.copy(repeats, off + 400, off, off + 150);
+  assert.equal(chunkIncompressible(repeats), true, 'repeated strings alone: RLE sees nothing, stored (the blind spot)');
+  // The same with 70 zero bytes per KiB: RLE saves ~6 %, level 1 ~20 %: deflated.
+  const both = Buffer.from(repeats);
+  for (let off = 0; off < MiB; off += KiB) both.fill(0, off + 800, off + 870);
+  assert.equal(chunkIncompressible(both), false, 'RLE between a twentieth and a tenth: level 1 decides, deflated');
+  // 30 zero bytes per KiB and nothing else: ~3 % either way, stored without level 1.
+  const fewZeros = random(MiB, 'few');
+  for (let off = 0; off < MiB; off += KiB) fewZeros.fill(0, off + 800, off + 830);
+  assert.equal(chunkIncompressible(fewZeros), true, 'below a twentieth: stored');
+});
