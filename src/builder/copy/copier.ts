@@ -74,10 +74,14 @@ export class TreeCopier {
 
   /** Copies `src` (already resolved) to `target` (already resolved; parents exist). */
   copyTop(src: string, target: string): void {
-    this.#copy(src, '', target, false, [], []);
+    this.#copy(src, '', target, false, [], [], false);
   }
 
-  #copy(src: string, rel: string, target: string, overwriteMetadata: boolean, parentInclude: ParentMatches, parentExclude: ParentMatches): void {
+  /** `targetAbsent`: the target's directory was just created by this copy, so nothing is there to look up. */
+  #copy(
+    src: string, rel: string, target: string, overwriteMetadata: boolean, parentInclude: ParentMatches, parentExclude: ParentMatches,
+    targetAbsent: boolean,
+  ): void {
     const stats = lstatSync(src, { bigint: true });
     const isDir = stats.isDirectory();
     let include = true;
@@ -99,7 +103,7 @@ export class TreeCopier {
         }
       }
     }
-    const targetBefore = lstatOrUndefined(target);
+    const targetBefore = targetAbsent ? undefined : lstatOrUndefined(target);
     if (include) this.#createPendingDirs(overwriteMetadata);
     if (!isDir) {
       if (!include) return;
@@ -109,7 +113,7 @@ export class TreeCopier {
     let copyInfo = include;
     let restoreTimes = false;
     if (isDir) {
-      const created = this.#copyDirectory(src, rel, target, stats, overwriteMetadata, include, includeParents, excludeParents);
+      const created = this.#copyDirectory(src, rel, target, stats, targetBefore, overwriteMetadata, include, includeParents, excludeParents);
       if (!overwriteMetadata) {
         copyInfo = created;
         restoreTimes = !created;
@@ -149,6 +153,7 @@ export class TreeCopier {
     rel: string,
     target: string,
     stats: BigIntStats,
+    existing: BigIntStats | undefined,
     overwriteMetadata: boolean,
     include: boolean,
     includeParents: ParentMatches,
@@ -157,7 +162,7 @@ export class TreeCopier {
     let created = false;
     const pending: PendingDir = { src, dst: target, copied: false };
     if (include) {
-      created = copyDirectoryOnly(target, Number(stats.mode), overwriteMetadata);
+      created = copyDirectoryOnly(target, existing, Number(stats.mode), overwriteMetadata);
       if (created || overwriteMetadata) this.#options.onChange(target);
       pending.copied = true;
     }
@@ -166,7 +171,7 @@ export class TreeCopier {
       for (const name of readdirSync(src).sort()) {
         const childSrc = `${src}/${name}`;
         if (this.#options.isIgnored?.(childSrc)) continue;
-        this.#copy(childSrc, rel === '' ? name : `${rel}/${name}`, `${target}/${name}`, true, includeParents, excludeParents);
+        this.#copy(childSrc, rel === '' ? name : `${rel}/${name}`, `${target}/${name}`, true, includeParents, excludeParents, created);
       }
     } finally {
       this.#pending.pop();
@@ -179,7 +184,7 @@ export class TreeCopier {
     for (const dir of this.#pending) {
       if (dir.copied) continue;
       const stats = statSync(dir.src, { bigint: true });
-      const created = copyDirectoryOnly(dir.dst, Number(stats.mode), overwriteMetadata);
+      const created = copyDirectoryOnly(dir.dst, lstatOrUndefined(dir.dst), Number(stats.mode), overwriteMetadata);
       if (created) {
         this.#copyFileInfo(stats, dir.dst);
         this.xattrCopies.push({ src: dir.src, dst: dir.dst, isSymlink: false });
@@ -204,9 +209,8 @@ export class TreeCopier {
   }
 }
 
-/** Makes the target directory (mode of the source) unless it exists; true when it was created. */
-function copyDirectoryOnly(target: string, sourceMode: number, overwriteMetadata: boolean): boolean {
-  const existing = lstatOrUndefined(target);
+/** Makes the target directory (mode of the source) unless it exists (`existing`, as lstat found it); true when it was created. */
+function copyDirectoryOnly(target: string, existing: BigIntStats | undefined, sourceMode: number, overwriteMetadata: boolean): boolean {
   if (existing === undefined) {
     mkdirSync(target, { mode: 0o700 });
     return true;

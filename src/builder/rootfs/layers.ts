@@ -1,6 +1,5 @@
 /** Layer plumbing both stage filesystems share: apply a layer blob to a root, write and append layers. */
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ApplyLayerOptions } from '../../fs/extract/apply-layer.ts';
 import { directoryEntries } from '../../fs/layer/directory-entries.ts';
@@ -80,8 +79,9 @@ export async function appendEntriesLayer(state: StageState, entries: readonly Ta
 
 /** Layer entries of the given rootfs paths (absolute inside the rootfs) with their parent directories. */
 export function pathEntries(rootfs: string, changedPaths: readonly string[], keep: (rel: string) => boolean = () => true): TarEntry[] {
-  const rel = changedPaths.map((p) => p.replace(/^\/+/, '')).filter((p) => p !== '' && keep(p) && fs.lstatSync(path.join(rootfs, p), { throwIfNoEntry: false }) !== undefined); // lstat: a dangling symlink is a change too
-  return rel.length > 0 ? directoryEntries(rootfs, { paths: rel, xattrs: false }) : [];
+  const rel = changedPaths.map((p) => p.replace(/^\/+/, '')).filter((p) => p !== '' && keep(p));
+  // A path gone since is left out (lstat: a dangling symlink is a change too), looked up once.
+  return rel.length > 0 ? directoryEntries(rootfs, { paths: rel, xattrs: false, skipMissing: true }) : [];
 }
 
 /** A whole tree as a layer (COPY --link); the tree is removed afterwards. */

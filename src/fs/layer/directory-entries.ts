@@ -15,6 +15,8 @@ export interface DirectoryEntriesOptions {
   paths?: string[];
   /** Read xattrs (default true); a filter chooses which names to keep. */
   xattrs?: boolean | ((name: string) => boolean);
+  /** A path of `paths` that does not exist is left out with its parents (default: an error). */
+  skipMissing?: boolean;
 }
 
 function major(rdev: number): number {
@@ -55,18 +57,18 @@ function walk(root: string, rel: string, out: Walked[]): void {
   }
 }
 
-function collect(root: string, paths: string[] | undefined): Walked[] {
+function collect(root: string, paths: string[] | undefined, skipMissing: boolean): Walked[] {
   const out: Walked[] = [];
   if (paths === undefined) {
     walk(root, '', out);
     return out;
   }
   const seen = new Set<string>();
-  const add = (rel: string): fs.Stats | undefined => {
+  const add = (rel: string, known?: fs.Stats): fs.Stats | undefined => {
     if (seen.has(rel)) return undefined;
     seen.add(rel);
     const abs = path.join(root, rel);
-    const st = fs.lstatSync(abs);
+    const st = known ?? fs.lstatSync(abs);
     const entry = entryFromStat(rel, abs, st);
     if (entry) out.push({ entry, inode: st.isFile() ? `${st.dev}:${st.ino}` : undefined, nlink: st.nlink });
     return st;
@@ -77,11 +79,18 @@ function collect(root: string, paths: string[] | undefined): Walked[] {
       walk(root, '', out);
       continue;
     }
+    // Found already (a walk below a changed directory, or a parent): it is in, with its parents.
+    if (seen.has(rel)) continue;
+    let own: fs.Stats | undefined;
+    if (skipMissing) {
+      own = fs.lstatSync(path.join(root, rel), { throwIfNoEntry: false });
+      if (own === undefined) continue;
+    }
     const parts = rel.split('/');
     for (let i = 1; i < parts.length; i++) add(parts.slice(0, i).join('/'));
     let st: fs.Stats | undefined;
     try {
-      st = add(rel);
+      st = add(rel, own);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new KilnError('LAYER_PATH_MISSING', `${rel} does not exist in ${root}`);
@@ -102,7 +111,7 @@ function collect(root: string, paths: string[] | undefined): Walked[] {
 
 /** The entries of a directory in layer order, hardlinks resolved, xattrs attached. */
 export function directoryEntries(root: string, options: DirectoryEntriesOptions = {}): TarEntry[] {
-  const walked = collect(root, options.paths);
+  const walked = collect(root, options.paths, options.skipMissing ?? false);
   walked.sort((a, b) => compareTarPaths(a.entry.path, b.entry.path));
   const firstPath = new Map<string, string>();
   const entries: TarEntry[] = [];
