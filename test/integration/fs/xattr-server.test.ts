@@ -243,6 +243,23 @@ async function withChildTmp(check: (tmp: string) => void | Promise<void>): Promi
   }
 }
 
+/** withChildTmp with a fresh tree (makeTree) as well, removed afterwards. */
+function withChildTree(check: (tmp: string, root: string) => void | Promise<void>): Promise<void> {
+  return withChildTmp(async (tmp) => {
+    const root = makeTree();
+    try {
+      await check(tmp, root);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+}
+
+/** Child code: the spawner started and answering (it ran a child). */
+const SPAWNER_RUNNING = `
+      spawner.startSpawner();
+      await spawner.startedPid(spawner.spawnProcess('true', [], { env: { PATH: '/usr/bin:/bin' }, pipes: [] }));`;
+
 test('a server started early serves the first read, and its FIFO dir is gone once connected', { skip }, () => withChildTmp((tmp) => {
   const root = makeTree();
   try {
@@ -293,12 +310,8 @@ test('a server started early and never used ends with Kiln and leaves no FIFO di
   assert.deepEqual(readdirSync(tmp), []);
 }));
 
-test('with the spawner running, a server started early is its child and serves the first read', { skip }, () => withChildTmp((tmp) => {
-  const root = makeTree();
-  try {
-    const out = runInChild(`
-      spawner.startSpawner();
-      await spawner.startedPid(spawner.spawnProcess('true', [], { env: { PATH: '/usr/bin:/bin' }, pipes: [] }));
+test('with the spawner running, a server started early is its child and serves the first read', { skip }, () => withChildTree((tmp, root) => {
+  const out = runInChild(`${SPAWNER_RUNNING}
       server.startXattrServerEarly();
       await new Promise((r) => setTimeout(r, 100));
       const early = server.xattrServerPid();
@@ -306,33 +319,23 @@ test('with the spawner running, a server started early is its child and serves t
       const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       const attrs = Object.keys(server.serverPathXattrs([${JSON.stringify(root)}])[0] ?? {});
       console.log(JSON.stringify({ early, parent, spawner: spawner.spawnerPid(), connected: server.xattrServerPid(), attrs, after: fifoDirs().length }));`, tmp);
-    assert.equal(out.parent, out.spawner, 'the early server is the spawner\'s child');
-    assert.equal(out.connected, out.early, 'the read used the server started early');
-    assert.deepEqual(out.attrs, ['user.root']);
-    assert.equal(out.after, 0, 'its FIFO dir is removed once connected');
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  assert.equal(out.parent, out.spawner, 'the early server is the spawner\'s child');
+  assert.equal(out.connected, out.early, 'the read used the server started early');
+  assert.deepEqual(out.attrs, ['user.root']);
+  assert.equal(out.after, 0, 'its FIFO dir is removed once connected');
 }));
 
-test('a read before the spawner confirmed the early server\'s start gets a server of its own; the early one goes', { skip }, () => withChildTmp(async (tmp) => {
-  const root = makeTree();
-  try {
-    const out = runInChild(`
-      spawner.startSpawner();
-      await spawner.startedPid(spawner.spawnProcess('true', [], { env: { PATH: '/usr/bin:/bin' }, pipes: [] }));
+test('a read before the spawner confirmed the early server\'s start gets a server of its own; the early one goes', { skip }, () => withChildTree(async (tmp, root) => {
+  const out = runInChild(`${SPAWNER_RUNNING}
       server.startXattrServerEarly();
       const unconfirmed = server.xattrServerPid() ?? null;
       const attrs = Object.keys(server.serverPathXattrs([${JSON.stringify(root)}])[0] ?? {});
       console.log(JSON.stringify({ unconfirmed, connected: server.xattrServerPid() ?? null, attrs }));`, tmp);
-    assert.equal(out.unconfirmed, null, 'no pid before the spawner answered');
-    assert.ok(out.connected, 'a server serves the read');
-    assert.deepEqual(out.attrs, ['user.root']);
-    await waitGone(out.connected as number);
-    assert.deepEqual(readdirSync(tmp), [], 'neither server left a FIFO dir');
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  assert.equal(out.unconfirmed, null, 'no pid before the spawner answered');
+  assert.ok(out.connected, 'a server serves the read');
+  assert.deepEqual(out.attrs, ['user.root']);
+  await waitGone(out.connected as number);
+  assert.deepEqual(readdirSync(tmp), [], 'neither server left a FIFO dir');
 }));
 
 test('a Kiln killed before it used its early server leaves neither the server nor its FIFO dir', { skip }, () => withChildTmp(async (tmp) => {
