@@ -81,8 +81,20 @@ function killQuietly(pid: number, signal: NodeJS.Signals): void {
 
 function pipeOut(from: Readable | null, to: RunSpec['stdout']): void {
   if (from === null) return;
-  if (to === undefined) from.resume();
-  else from.pipe(to, { end: false });
+  if (to === undefined) {
+    from.resume();
+    return;
+  }
+  // A destination that fails (Kiln's stdout closed by its reader: EPIPE) is unpiped, which pauses the step's
+  // output: drop the rest instead, so that the pipe still reaches its end (the step's 'close' waits for it).
+  // The destination says so ('unpipe'), also when the output ends as usual; the listener goes then.
+  const onUnpipe = (source: Readable): void => {
+    if (source !== from) return;
+    to.removeListener('unpipe', onUnpipe);
+    from.resume();
+  };
+  to.on('unpipe', onUnpipe);
+  from.pipe(to, { end: false });
 }
 
 /** Spawns a launcher, which reads its plan's path from stdin: for a step now, or as a spare. */

@@ -17,18 +17,25 @@ type RunBuild = (options: BuildOptions, logger: Logger, control: { signal: Abort
 
 /**
  * SIGINT/SIGTERM abort the build: the running step's processes are killed and the work dir, mounts and
- * partial outputs are removed before Kiln exits with 128+n, as a shell would report it.
+ * partial outputs are removed before Kiln exits with 128+n, as a shell would report it. So does a closed
+ * stdout or stderr (`kiln build … | head`: EPIPE), with 141 as for SIGPIPE, instead of dying on the unhandled
+ * stream error with the work dir left behind; what is written to the closed stream after that is dropped.
  */
 function interruptOnSignals(logger: Logger): { signal: AbortSignal; readonly received: string | undefined; readonly exitCode: number } {
   const controller = new AbortController();
   const state = { received: undefined as string | undefined, exitCode: 1 };
+  const interrupt = (name: string, exitCode: number): void => {
+    if (state.received !== undefined) return;
+    state.received = name;
+    state.exitCode = exitCode;
+    logger.warn(`${name} received: stopping the build and cleaning up`);
+    controller.abort(new Error(`interrupted by ${name}`));
+  };
   const codes: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
-  for (const name of Object.keys(codes)) {
-    process.once(name, () => {
-      state.received = name;
-      state.exitCode = codes[name];
-      logger.warn(`${name} received: stopping the build and cleaning up`);
-      controller.abort(new Error(`interrupted by ${name}`));
+  for (const name of Object.keys(codes)) process.once(name, () => interrupt(name, codes[name]!));
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') interrupt('SIGPIPE', 141);
     });
   }
   return {

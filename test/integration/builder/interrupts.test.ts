@@ -59,3 +59,45 @@ test('SIGINT during a push whose uploads stall: exit 130, no tag in the registry
   assert.equal(tags.status, 404, 'the repository has no tag');
   assert.deepEqual(fs.readdirSync(work), []);
 });
+
+/** Pids of processes whose command line contains `needle`. */
+function pidsWith(needle: string): number[] {
+  return fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
+    try {
+      return fs.readFileSync(`/proc/${n}/cmdline`, 'latin1').includes(needle);
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+test('stderr closed by its reader (kiln build … 2>&1 | head): exit 141, no work dir, no output', { timeout: 30_000 }, async (t) => {
+  const ctx = context(t, { Dockerfile: `FROM ${registry.host}/library/busybox:latest\nRUN echo one > /one\nRUN echo two > /two\n` });
+  const work = tempDir(t, 'kiln-work-');
+  const out = tempDir(t, 'kiln-out-');
+  const kiln = startKiln(['build', '--context', ctx, '--no-push', '--insecure-registry', registry.host, '--oci-layout-path', path.join(out, 'layout')], { KILN_WORK_DIR: work });
+  t.after(() => kiln.child.kill('SIGKILL'));
+  // The reader goes away after the first line, as `head -1` does.
+  kiln.child.stderr!.once('data', () => kiln.child.stderr!.destroy());
+  const r = await kiln.done;
+  assert.equal(r.status, 141);
+  assert.deepEqual(fs.readdirSync(work), [], 'the work dir is gone');
+  assert.deepEqual(fs.readdirSync(out), [], 'no layout');
+});
+
+test('stdout closed while a RUN step writes to it: exit 141, the step\'s processes killed, no work dir', { timeout: 30_000 }, async (t) => {
+  const marker = `kiln-epipe-${process.pid}`;
+  const ctx = context(t, { Dockerfile: `FROM ${registry.host}/library/busybox:latest\nRUN while true; do echo ${marker}; done\n` });
+  const work = tempDir(t, 'kiln-work-');
+  const out = tempDir(t, 'kiln-out-');
+  const kiln = startKiln(['build', '--context', ctx, '--no-push', '--insecure-registry', registry.host, '--tar-path', path.join(out, 'image.tar')], { KILN_WORK_DIR: work });
+  t.after(() => kiln.child.kill('SIGKILL'));
+  kiln.child.stdout!.once('data', () => kiln.child.stdout!.destroy());
+  const r = await kiln.done;
+  assert.equal(r.status, 141, r.stderr);
+  assert.match(r.stderr, /SIGPIPE received: stopping the build and cleaning up/);
+  assert.doesNotMatch(r.stderr, /internal error/);
+  assert.deepEqual(pidsWith(marker), [], 'the step\'s shell is gone');
+  assert.deepEqual(fs.readdirSync(work), [], 'the work dir is gone');
+  assert.deepEqual(fs.readdirSync(out), [], 'no archive, no temp file');
+});
