@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { firstN, startFaultProxy } from '../../env/fault-proxy.ts';
 import type { TestRegistry } from '../../env/registry.ts';
 import { busyboxRegistry } from '../registry/helpers.ts';
+import { pidsWithCmdline } from '../sandbox/helpers.ts';
 import { context, startKiln, tempDir } from './kiln-process.ts';
 
 let registry: TestRegistry;
@@ -60,16 +61,6 @@ test('SIGINT during a push whose uploads stall: exit 130, no tag in the registry
   assert.deepEqual(fs.readdirSync(work), []);
 });
 
-/** Pids of processes whose command line contains `needle`. */
-function pidsWith(needle: string): number[] {
-  return fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
-    try {
-      return fs.readFileSync(`/proc/${n}/cmdline`, 'latin1').includes(needle);
-    } catch {
-      return false;
-    }
-  }).map(Number);
-}
 
 test('stderr closed by its reader (kiln build … 2>&1 | head): exit 141, no work dir, no output', { timeout: 30_000 }, async (t) => {
   const ctx = context(t, { Dockerfile: `FROM ${registry.host}/library/busybox:latest\nRUN echo one > /one\nRUN echo two > /two\n` });
@@ -97,7 +88,7 @@ test('stdout closed while a RUN step writes to it: exit 141, the step\'s process
   assert.equal(r.status, 141, r.stderr);
   assert.match(r.stderr, /SIGPIPE received: stopping the build and cleaning up/);
   assert.doesNotMatch(r.stderr, /internal error/);
-  assert.deepEqual(pidsWith(marker), [], 'the step\'s shell is gone');
+  assert.deepEqual(pidsWithCmdline(marker), [], 'the step\'s shell is gone');
   assert.deepEqual(fs.readdirSync(work), [], 'the work dir is gone');
   assert.deepEqual(fs.readdirSync(out), [], 'no archive, no temp file');
 });

@@ -6,17 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createWorkDir, leftoverTrash, removeInBackground, TRASH_PREFIX } from '../../../src/builder/work-dir.ts';
 import { spawnerPid, spawnProcess, startSpawner, startedPid } from '../../../src/spawner.ts';
+import { pidsWithCmdline } from '../../integration/sandbox/helpers.ts';
 
-/** Pids of processes whose command line mentions `needle`. */
-function pidsOf(needle: string): number[] {
-  return fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
-    try {
-      return fs.readFileSync(`/proc/${n}/cmdline`, 'latin1').includes(needle);
-    } catch {
-      return false;
-    }
-  }).map(Number);
-}
 
 /** Resolves once the spawner answers (it runs a child). */
 async function spawnerReady(): Promise<void> {
@@ -98,9 +89,9 @@ test('with the spawner running, the remover is its child, in a session of its ow
   const fakeRm = path.join(parent, 'rm');
   fs.writeFileSync(fakeRm, `#!/bin/sh\n/bin/rm "$@"\nsleep 2\n`, { mode: 0o755 });
   assert.equal(await removeInBackground([trash], process.execPath, [fakeRm]), true);
-  const sleeper = await until(() => pidsOf(fakeRm).length > 0, 5000);
+  const sleeper = await until(() => pidsWithCmdline(fakeRm).length > 0, 5000);
   assert.ok(sleeper, 'the remover runs');
-  const [pid] = pidsOf(fakeRm) as [number];
+  const [pid] = pidsWithCmdline(fakeRm) as [number];
   t.after(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
   const raw = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
   // After "(comm) ": state, ppid, pgrp, session.
