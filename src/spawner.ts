@@ -333,7 +333,15 @@ export function startSpawner(): void {
  */
 export function spawnProcess(command: string, args: readonly string[], options: SpawnOptions): ProcessHandle {
   startSpawner();
-  return shared!.usable ? shared!.spawn(command, args, options) : spawnDirect(command, args, options);
+  return spawnWithRunningSpawner(command, args, options);
+}
+
+/**
+ * Through the spawner when it already runs, else Node's spawn(): for a child not worth starting the spawner
+ * for (the work dir's remover, the xattr server started ahead).
+ */
+export function spawnWithRunningSpawner(command: string, args: readonly string[], options: SpawnOptions): ProcessHandle {
+  return shared?.usable ? shared.spawn(command, args, options) : spawnDirect(command, args, options);
 }
 
 /** Node's spawn() with the same options: a child of Kiln itself (for one whose parent must be Kiln). */

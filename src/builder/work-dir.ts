@@ -14,7 +14,7 @@ import path from 'node:path';
 import { HOST_TOOL_PATH } from '../bundled-tools.ts';
 import { markTopDirs } from '../fs/top-dirs.ts';
 import { BlobStore } from '../image/blob-store.ts';
-import { setProcessRef, spawnDirect, spawnerPid, spawnProcess, startedPid } from '../spawner.ts';
+import { setProcessRef, spawnWithRunningSpawner, startedPid } from '../spawner.ts';
 
 export interface WorkDir {
   root: string;
@@ -63,7 +63,7 @@ export async function removeInBackground(dirs: readonly string[], nodeBinary: st
     : [nodeBinary, ['-e', REMOVER, ...dirs], nodeEnvironment()];
   const options = { env, pipes: [], detached: true } as const;
   try {
-    const child = spawnerPid() !== undefined ? spawnProcess(command, args, options) : spawnDirect(command, args, options);
+    const child = spawnWithRunningSpawner(command, args, options);
     // Referenced until it runs (the answer must come before Kiln may exit), then left to itself.
     const started = (await startedPid(child)) !== undefined;
     setProcessRef(child, false);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HOST_TOOL_PATH, perlCommand } from '../../bundled-tools.ts';
-import { setProcessRef, spawnDirect, spawnerPid, spawnProcess, type ProcessHandle } from '../../spawner.ts';
+import { isAlive, setProcessRef, spawnDirect, spawnWithRunningSpawner, type ProcessHandle } from '../../spawner.ts';
 
 /** Attribute name → raw value. */
 export type RawXattrs = Record<string, Buffer>;
@@ -177,7 +177,7 @@ function disconnect(conn: Connection): void {
 export function startXattrServerEarly(): void {
   if (connection !== undefined || spawned !== undefined || unavailable) return;
   // Through the spawner when it runs (Node's spawn() blocked the main thread 6-14 ms at start-up).
-  spawned = spawnServer(spawnerPid() !== undefined);
+  spawned = spawnServer(true);
   installExitHook();
 }
 
@@ -208,7 +208,10 @@ function connectTo(server: Spawned | undefined): Connection | undefined {
   }
 }
 
-/** A server (Node's child, or the spawner's with `viaSpawner`: its pid is known once the spawner answers). */
+/**
+ * A server: Kiln's own child, or with `viaSpawner` the spawner's when it runs (its pid is known once the
+ * spawner answers).
+ */
 function spawnServer(viaSpawner: boolean): Spawned | undefined {
   const table = syscallTable(process.arch);
   if (table === undefined) return undefined;
@@ -216,11 +219,11 @@ function spawnServer(viaSpawner: boolean): Spawned | undefined {
   const [perl, ...prefix] = perlCommand();
   const args = [...prefix, xattrServerPath, table, dir];
   try {
-    const child = (viaSpawner ? spawnProcess : spawnDirect)(perl!, args, { env: { PATH: HOST_TOOL_PATH }, pipes: [] });
+    const child = (viaSpawner ? spawnWithRunningSpawner : spawnDirect)(perl!, args, { env: { PATH: HOST_TOOL_PATH }, pipes: [] });
     // A missing perl is reported asynchronously; Node's pid tells synchronously, the spawner's later.
     child.on('error', () => {});
     setProcessRef(child, false);
-    if (viaSpawner || child.pid !== undefined) return { child, dir };
+    if (isAlive(child)) return { child, dir };
   } catch {
     // no server: getfattr
   }
