@@ -4,9 +4,11 @@
  * started here (busybox and debian from the test env, pushed once before anything is timed). Kiln runs twice
  * per build slot: "kiln" with its layer store kept between builds (the steady state on a CI machine: base layers
  * unpacked once) and "kiln cold" with the store emptied before every build. Prints medians, ratios and peak RSS
- * (process tree; dockerd's work is not in docker's client, so n/a) and the machine's load. Needs root.
+ * (process tree; dockerd's work is not in docker's client, so n/a) and the machine's load. Before every build
+ * the machine settles (lib/settle.ts: sync, then wait for idle CPUs and disk), so no builder pays for the
+ * previous one's write-back and deletes; `--no-settle` leaves that out (runs A–N were taken without). Needs root.
  *
- *   ./node_modules/.bin/node bench/compare.ts [--runs N] [--only small,apt] [--builders kiln,kiln-cold,buildah,docker] [--out FILE]
+ *   ./node_modules/.bin/node bench/compare.ts [--runs N] [--only small,apt] [--builders kiln,kiln-cold,buildah,docker] [--no-settle] [--out FILE]
  */
 import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -17,6 +19,7 @@ import { baseImageLayout, pushImage } from '../test/env/base-images.ts';
 import { startRegistry, type TestRegistry } from '../test/env/registry.ts';
 import { buildahCompare, dockerCompare, kilnCompare, type CompareBuilder } from './lib/compare-builders.ts';
 import { median, type Measured } from './lib/measure.ts';
+import { settle } from './lib/settle.ts';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -27,6 +30,7 @@ const runs = Number(arg('--runs') ?? 3);
 const only = arg('--only')?.split(',');
 const builderNames = (arg('--builders') ?? 'kiln,kiln-cold,buildah,docker').split(',');
 const outFile = arg('--out');
+const settleFirst = !process.argv.includes('--no-settle');
 
 if (process.geteuid?.() !== 0) {
   console.error('compare needs root (RUN sandboxes, buildah, dockerd)');
@@ -155,19 +159,20 @@ async function main(): Promise<void> {
       const order = builders.map((_, i) => builders[(i + r + wi) % builders.length]);
       for (const b of order) {
         const log = path.join(work, `${w.key}-${b.name.replace(/\W+/g, '_')}-${r}.log`);
+        const waited = settleFirst ? await settle() : 0;
         const m = await b.build(contexts.get(w.key)!, log);
         if (m.exitCode !== 0) {
           console.error(`${b.name} failed on ${w.key} (exit ${m.exitCode}):\n${fs.readFileSync(log, 'utf8').split('\n').slice(-15).join('\n')}`);
         } else {
           results.get(w.key)!.get(b.name)!.push(m);
-          console.error(`run ${r + 1}/${runs} ${w.key} ${b.name}: ${fmtS(m.ms)} s, ${fmtMB(m.peakTreeRssKiB)} MB (load ${os.loadavg()[0].toFixed(1)})`);
+          console.error(`run ${r + 1}/${runs} ${w.key} ${b.name}: ${fmtS(m.ms)} s, ${fmtMB(m.peakTreeRssKiB)} MB (load ${os.loadavg()[0].toFixed(1)}, settled ${Math.round(waited)} ms)`);
         }
         await b.afterBuild();
       }
     }
   }
   const lines: string[] = [];
-  lines.push(`Machine: ${os.cpus().length} cores, load average (1/5/15 min) before ${loadBefore}, after ${loadavg()}; ${runs} run(s) per cell.`, '');
+  lines.push(`Machine: ${os.cpus().length} cores, load average (1/5/15 min) before ${loadBefore}, after ${loadavg()}; ${runs} run(s) per cell; ${settleFirst ? 'settled before every build' : 'not settled between builds'}.`, '');
   const ratios = new Map<string, number[]>();
   for (const w of selected) {
     lines.push(`### ${w.title}`, '', '| builder | median s | runs s | kiln ÷ this | kiln cold ÷ this | peak RSS MB: tree / top process (median) |', '|---|---:|---|---:|---:|---:|');
