@@ -1,13 +1,14 @@
 /**
  * Usage: node scripts/bundle.mjs [--outdir DIR]     (npm ci runs it as the `prepare` script; `npm run bundle`)
  *
- * Bundles Kiln's sources into dist/ with esbuild: src/cli/main.ts and everything it imports, as ES modules
- * split at every dynamic import(), so what a build loads lazily (the registry client, RUN, COPY, cloud
- * credentials) stays a module of its own that only the builds using it load. npm packages stay outside
- * (imported from node_modules as before). A build then loads ~30 modules instead of ~260: the bench's small
- * build starts ~70 ms sooner (bench/startup.md).
+ * Bundles Kiln's sources into one CommonJS file, dist/kiln.cjs, with esbuild: src/cli/main.ts and everything it
+ * imports. npm packages stay outside (required from node_modules as before). A dynamic import() of a module
+ * becomes a call that evaluates it on first use, so what a build loads lazily (the registry client, RUN,
+ * COPY, cloud credentials) still costs nothing until it is used. One script rather than ES modules: entry.mjs
+ * compiles it with a V8 code cache written after a build ran (src/cli/bundle-loader.mjs), which holds the
+ * functions the build compiled, not only the top level that Node's module compile cache keeps (bench/startup.md).
  *
- * src/cli/entry.mjs runs dist/main.js only while dist/bundle.json is newer than every source file in the
+ * src/cli/entry.mjs runs dist/kiln.cjs only while dist/bundle.json is newer than every source file in the
  * bundle (listed in it; src/cli/fresh-bundle.mjs); after an edit it runs src/ again until the next bundle.
  *
  * The files Kiln's modules find beside them (launcher.pl, xattr-server.pl, hash-worker.cjs, bundled-tools.json)
@@ -31,14 +32,18 @@ try {
   process.exit(0);
 }
 
-/** esbuild plugin: `import.meta.url` of each source module becomes that file's URL, relative to the bundle. */
+/**
+ * esbuild plugin: `import.meta.url` of each source module becomes that file's URL, relative to the bundle's
+ * (`__filename`, the file the loader compiled); `import.meta.main` is false (the CLI's entry is entry.mjs).
+ */
 const sourceLocations = {
   name: 'kiln-source-locations',
   setup(build) {
     build.onLoad({ filter: /\/src\/.*\.ts$/ }, (args) => {
       const fromBundle = relative(outdir, args.path);
       const contents = readFileSync(args.path, 'utf8')
-        .replaceAll('import.meta.url', `new URL(${JSON.stringify(fromBundle)}, import.meta.url).href`);
+        .replaceAll('import.meta.url', `new URL(${JSON.stringify(fromBundle)}, require('node:url').pathToFileURL(__filename)).href`)
+        .replaceAll('import.meta.main', 'false');
       return { contents, loader: 'ts' };
     });
   },
@@ -51,16 +56,14 @@ rmSync(staging, { recursive: true, force: true });
 mkdirSync(staging, { recursive: true });
 try {
   const result = await esbuild.build({
-    entryPoints: { main: join(root, 'src/cli/main.ts') },
+    entryPoints: { kiln: join(root, 'src/cli/main.ts') },
     outdir: staging,
+    outExtension: { '.js': '.cjs' },
     bundle: true,
-    splitting: true,
-    format: 'esm',
+    format: 'cjs',
     platform: 'node',
     target: 'node22.18',
     packages: 'external',
-    // Every output file in one directory: the source URLs above are relative to it.
-    chunkNames: '[name]-[hash]',
     charset: 'utf8',
     logLevel: 'warning',
     plugins: [sourceLocations],
@@ -78,4 +81,4 @@ try {
   rmSync(staging, { recursive: true, force: true });
   throw err;
 }
-console.log(`bundle: ${relative(process.cwd(), outdir) || '.'}/main.js`);
+console.log(`bundle: ${relative(process.cwd(), outdir) || '.'}/kiln.cjs`);

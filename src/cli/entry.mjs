@@ -13,6 +13,7 @@ import * as nodeModule from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { codeCacheFile, loadBundle } from './bundle-loader.mjs';
 import { freshBundle } from './fresh-bundle.mjs';
 
 /** The one Node requirement (package.json's engines, the README): type stripping of .ts sources. */
@@ -31,10 +32,10 @@ if (nodeTooOld(process.versions.node)) {
   process.exit(1);
 }
 
-/** Beside Kiln's other caches: $KILN_CACHE_HOME, else $XDG_CACHE_HOME, else ~/.cache; then kiln/. */
-function compileCacheDir(env) {
+/** Kiln's caches: $KILN_CACHE_HOME, else $XDG_CACHE_HOME, else ~/.cache; then kiln/. */
+function kilnCacheDir(env) {
   const base = [env.KILN_CACHE_HOME, env.XDG_CACHE_HOME].find((dir) => dir && isAbsolute(dir)) ?? join(homedir(), '.cache');
-  return join(base, 'kiln', 'node-compile-cache');
+  return join(base, 'kiln');
 }
 
 /**
@@ -53,19 +54,28 @@ function makeDirs(dir) {
   }
 }
 
+let cacheDir;
 try {
-  const dir = compileCacheDir(process.env);
+  cacheDir = kilnCacheDir(process.env);
+  const dir = join(cacheDir, 'node-compile-cache');
   // A directory Kiln cannot write only makes start-up slower: Node reports it in the result and does not throw.
   if (makeDirs(dir)) nodeModule.enableCompileCache(dir);
 } catch {
-  // homedir() throws when neither $HOME nor the passwd database names one: run without the cache.
+  // homedir() throws when neither $HOME nor the passwd database names one: run without the caches.
 }
 
-// The bundle of these sources when it is up to date (scripts/bundle.mjs: ~30 modules loaded instead of ~260);
-// KILN_FROM_SOURCE=1 runs the sources anyway (debugging: stack traces name src/ files).
-const bundle = process.env.KILN_FROM_SOURCE === '1' ? undefined : freshBundle(fileURLToPath(new URL('../..', import.meta.url)));
-const { main } = await import(bundle ?? './main.ts');
+// The bundle of these sources when it is up to date (scripts/bundle.mjs), with its code cache
+// (bundle-loader.mjs); KILN_FROM_SOURCE=1 runs the sources anyway (debugging: stack traces name src/ files).
+const fresh = process.env.KILN_FROM_SOURCE === '1' ? undefined : freshBundle(fileURLToPath(new URL('../..', import.meta.url)));
+// NODE_DISABLE_COMPILE_CACHE=1 (Node's switch for its own cache) turns this one off too.
+const cacheFile = fresh && cacheDir && !process.env.NODE_DISABLE_COMPILE_CACHE ? codeCacheFile(join(cacheDir, 'code-cache'), fresh.built) : undefined;
+const bundle = fresh ? loadBundle(fresh.file, cacheFile) : undefined;
+const { main } = bundle ? bundle.exports : await import('./main.ts');
+const args = process.argv.slice(2);
+const code = await main(args);
+// A build's functions are the ones worth a cache (not --help's); written once (bundle-loader.mjs).
+if (bundle && cacheFile && code === 0 && (args[0] === 'build' || args[0] === 'executor') && makeDirs(dirname(cacheFile))) bundle.saveCodeCache();
 // Exit as soon as the command is done: its result is written and reported (stdout and stderr are synchronous
 // for files, pipes and terminals on Linux), the 'exit' handlers still run (the xattr server, temp dirs), and
 // Node's teardown of the environment (workers, heap), ~20 ms on the bench's small build, is skipped.
-process.exit(await main(process.argv.slice(2)));
+process.exit(code);

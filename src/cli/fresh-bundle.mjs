@@ -10,20 +10,22 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 /**
- * The file URL of the bundle's main module under `root` (Kiln's directory) when it is present and newer than
- * every source in it; otherwise undefined (run the sources). Any error reading them means undefined.
+ * The bundle under `root` (Kiln's directory) when it is present and newer than every source in it: its file
+ * and when it was built (bundle.json's `built`, which names its code cache); otherwise undefined (run the
+ * sources). Any error reading them means undefined.
  */
 export function freshBundle(root) {
   try {
     const stampFile = join(root, 'dist', 'bundle.json');
     const stamp = statSync(stampFile).mtimeMs;
-    const { inputs } = JSON.parse(readFileSync(stampFile, 'utf8'));
-    if (!Array.isArray(inputs) || inputs.length === 0) return undefined;
+    const { built, inputs } = JSON.parse(readFileSync(stampFile, 'utf8'));
+    if (typeof built !== 'string' || !Array.isArray(inputs) || inputs.length === 0) return undefined;
     for (const file of inputs) if (statSync(join(root, file)).mtimeMs > stamp) return undefined;
-    return pathToFileURL(join(root, 'dist', 'main.js')).href;
+    const file = join(root, 'dist', 'kiln.cjs');
+    statSync(file);
+    return { file, built };
   } catch {
     return undefined;
   }

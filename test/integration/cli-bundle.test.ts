@@ -2,6 +2,7 @@
  * The bundle (scripts/bundle.mjs, what bin/kiln runs after `npm ci`) builds the same image as the sources,
  * digest for digest, through the parts that find files beside their modules (the RUN launcher, the xattr
  * server, the overlay view holder, the hash thread's worker), and loads no source module while doing so.
+ * bin/kiln writes the bundle's code cache after a build, not after --version, and uses it from then on.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,11 +26,13 @@ const DOCKERFILE = [
   'RUN head -c 209715200 /dev/zero > /big',
 ].join('\n');
 
-/** Runs the CLI of the bundle in `dist` the way entry.mjs does: import main.js, call main. */
+/** Runs the CLI of the bundle in `dist` the way entry.mjs does: load kiln.cjs, call main. */
 function runBundle(dist: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stderr: string }> {
   // A file, not --input-type with -e: worker threads inherit the process's flags, and that one refuses a file.
   const runner = path.join(dist, 'run.mjs');
-  fs.writeFileSync(runner, "const { main } = await import('./main.js');\nprocess.exit(await main(process.argv.slice(2)));\n");
+  const loader = pathToFileURL(path.join(root, 'src/cli/bundle-loader.mjs')).href;
+  fs.writeFileSync(runner, `const { loadBundle } = await import(${JSON.stringify(loader)});\n` +
+    "const { main } = loadBundle(new URL('./kiln.cjs', import.meta.url).pathname).exports;\nprocess.exit(await main(process.argv.slice(2)));\n");
   const child = spawn(process.execPath, [runner, ...args],
     { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   const err: Buffer[] = [];
@@ -69,7 +72,7 @@ test('the bundle builds the image the sources build, and runs without them', { s
 
   const loaded = recordedModules(modules);
   assert.deepEqual(loaded.filter((url) => url.includes('/src/') && url.endsWith('.ts')), [], 'no source module loaded');
-  assert.ok(loaded.some((url) => url.startsWith(pathToFileURL(dist).href)), loaded.join('\n'));
+  assert.ok(loaded.some((url) => url.endsWith('/src/cli/bundle-loader.mjs')), loaded.join('\n'));
   assert.ok(loaded.length < 100, `${loaded.length} modules loaded`);
 });
 
@@ -80,8 +83,8 @@ test('an edited source makes bin/kiln run the sources, not the stale bundle', as
   fs.cpSync(path.join(root, 'src'), path.join(copy, 'src'), { recursive: true });
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
   fs.mkdirSync(path.join(copy, 'dist'));
-  fs.writeFileSync(path.join(copy, 'dist', 'main.js'), 'export async function main() { process.stdout.write("bundle\\n"); return 0; }\n');
-  fs.writeFileSync(path.join(copy, 'dist', 'bundle.json'), JSON.stringify({ inputs: ['src/cli/main.ts', 'src/cli/version.ts'] }));
+  fs.writeFileSync(path.join(copy, 'dist', 'kiln.cjs'), 'exports.main = async function main() { process.stdout.write("bundle\\n"); return 0; };\n');
+  fs.writeFileSync(path.join(copy, 'dist', 'bundle.json'), JSON.stringify({ built: new Date().toISOString(), inputs: ['src/cli/main.ts', 'src/cli/version.ts'] }));
   const later = new Date(Date.now() + 60_000);
   fs.utimesSync(path.join(copy, 'dist', 'bundle.json'), later, later);
   const version = () => execFileSync(path.join(copy, 'bin', 'kiln'), ['--version'], { encoding: 'utf8' }).trim();
@@ -90,4 +93,32 @@ test('an edited source makes bin/kiln run the sources, not the stale bundle', as
   const edited = new Date(Date.now() + 120_000);
   fs.utimesSync(path.join(copy, 'src', 'cli', 'version.ts'), edited, edited);
   assert.match(version(), /^\d+\.\d+\.\d+/);
+});
+
+test('bin/kiln writes the bundle\'s code cache after a build (not after --version) and builds from it after', async (t) => {
+  // A copy of Kiln with a bundle of its own: the checkout's dist/ may be stale while sources are edited.
+  const copy = tempDir(t, 'kiln-bundle-cache-');
+  fs.cpSync(path.join(root, 'bin'), path.join(copy, 'bin'), { recursive: true });
+  fs.cpSync(path.join(root, 'src'), path.join(copy, 'src'), { recursive: true });
+  fs.cpSync(path.join(root, 'package.json'), path.join(copy, 'package.json'));
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
+  execFileSync(process.execPath, [path.join(root, 'scripts', 'bundle.mjs'), '--outdir', path.join(copy, 'dist')], { stdio: 'pipe' });
+  const cacheHome = path.join(copy, 'cache-home');
+  const codeCache = path.join(cacheHome, 'kiln', 'code-cache');
+  const env = { ...process.env, KILN_CACHE_HOME: cacheHome, NO_COLOR: '1' };
+  const build = (out: string) => execFileSync(path.join(copy, 'bin', 'kiln'),
+    ['build', '-c', path.join(root, 'examples/hello'), '--no-push', '--oci-layout-path', path.join(copy, out)], { env, stdio: 'pipe' });
+
+  execFileSync(path.join(copy, 'bin', 'kiln'), ['--version'], { env, stdio: 'pipe' });
+  assert.equal(fs.existsSync(codeCache), false, 'no cache after --version');
+  build('out1');
+  const files = fs.readdirSync(codeCache);
+  assert.equal(files.length, 1, files.join(' '));
+  assert.match(files[0], /^kiln-.*\.v8$/);
+  const first = fs.statSync(path.join(codeCache, files[0]));
+  // V8 accepts it: a refused cache would be written again after this build.
+  build('out2');
+  const second = fs.statSync(path.join(codeCache, files[0]));
+  assert.deepEqual([second.ino, second.mtimeMs], [first.ino, first.mtimeMs]);
+  assert.ok(fs.existsSync(path.join(copy, 'out2', 'index.json')));
 });

