@@ -10,8 +10,8 @@
  * functions compiles just those.
  *
  * One file per bundle, Node version and architecture in a directory the caller makes (entry.mjs: beside
- * Node's compile cache); writing one removes the others. Written to a temporary name and renamed, so concurrent builds never read half a file;
- * any error reading or writing it only costs the time it would have saved.
+ * Node's compile cache); writing one removes the others. Written to a temporary name and renamed, so that
+ * concurrent builds never read half a file; any error reading or writing it only costs the time it would save.
  */
 import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Module, createRequire } from 'node:module';
