@@ -49,7 +49,8 @@ export LD_LIBRARY_PATH=/kaniko/lib
 /kaniko/bin/node /kaniko-build/prune-dev-deps.mjs /kaniko/kiln
 # kaniko's CA bundle file: Mozilla's roots as Node carries them (the Debian base has no ca-certificates).
 /kaniko/bin/node -e 'process.stdout.write(require("node:tls").rootCertificates.join("\n") + "\n")' > /kaniko/ssl/certs/ca-certificates.crt
-/kaniko/bin/node /kaniko-build/warm-compile-cache.mjs /kaniko/kiln /kaniko/cache/kiln/node-compile-cache
+# Under the V8 flags of /kaniko/executor's #! line: V8 refuses a code cache made under others.
+/kaniko/bin/node --liftoff-only /kaniko-build/warm-compile-cache.mjs /kaniko/kiln /kaniko/cache/kiln/node-compile-cache
 cp /kaniko-build/executor /kaniko-build/warmer /kaniko/
 # How Kiln starts perl for RUN steps (src/bundled-tools.ts): through the loader, with its modules, so
 # that it also works once an in-place build has replaced / (and /etc/ld.so.cache) with the base image.

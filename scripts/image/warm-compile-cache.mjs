@@ -5,8 +5,8 @@
  * than running one build) covers the code paths a sample build would not reach: registries, RUN, archives.
  * Both forms of Kiln: the sources (run once an edit makes the bundle stale) in Node's compile cache, and the
  * bundle (dist/kiln.cjs, what entry.mjs runs) in its code cache beside it (src/cli/bundle-loader.mjs), as
- * compiled once its top level ran. Run with the V8 flags the image's executor runs with (none): V8 refuses a
- * cache made under other flags.
+ * compiled once its top level ran. Run it under the V8 flags of the executor's #! line (--liftoff-only): V8
+ * refuses a cache made under other flags.
  */
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { enableCompileCache, flushCompileCache } from 'node:module';
