@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 
 interface CpuSample {
   busy: number;
@@ -35,7 +36,7 @@ function diskRequestsInFlight(): number {
 export async function settle(maxMs = 5000, windowMs = 200): Promise<number> {
   const started = performance.now();
   spawnSync('sync');
-  const cpus = Math.max(1, (fs.readFileSync('/proc/stat', 'latin1').match(/^cpu\d+ /gm) ?? []).length);
+  const cpus = Math.max(1, os.cpus().length);
   for (;;) {
     const before = cpuSample();
     await new Promise((resolve) => setTimeout(resolve, windowMs));

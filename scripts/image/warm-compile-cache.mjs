@@ -32,10 +32,10 @@ for (const file of files) await import(pathToFileURL(file).href);
 flushCompileCache();
 console.log(`compile cache: ${files.length} modules (and their dependencies) in ${result.directory}`);
 
-// As entry.mjs names it: KILN_CACHE_HOME/kiln/code-cache beside KILN_CACHE_HOME/kiln/node-compile-cache.
+// CACHE_DIR is KILN_CACHE_HOME/kiln/node-compile-cache: the code cache goes where entry.mjs looks, beside it.
 const { codeCacheFile, loadBundle } = await import(pathToFileURL(join(kilnDir, 'src/cli/bundle-loader.mjs')).href);
 const { built } = JSON.parse(readFileSync(join(kilnDir, 'dist', 'bundle.json'), 'utf8'));
-const cacheFile = codeCacheFile(join(dirname(cacheDir), 'code-cache'), built);
+const cacheFile = codeCacheFile(dirname(cacheDir), built);
 mkdirSync(dirname(cacheFile), { recursive: true });
 if (!loadBundle(join(kilnDir, 'dist', 'kiln.cjs'), cacheFile).saveCodeCache()) throw new Error(`could not write ${cacheFile}`);
 console.log(`code cache: ${cacheFile}`);

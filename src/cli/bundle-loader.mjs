@@ -9,8 +9,8 @@
  * cache is written once, not after every build: serializing it costs ~10 ms, and a build that needs other
  * functions compiles just those.
  *
- * One file per bundle, Node version and architecture in a directory the caller makes (entry.mjs: beside
- * Node's compile cache); writing one removes the others. Written to a temporary name and renamed, so that
+ * One file per bundle, Node version and architecture in code-cache/ (the caller makes it); writing one removes
+ * the others. Written to a temporary name and renamed, so that
  * concurrent builds never read half a file; any error reading or writing it only costs the time it would save.
  */
 import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,10 +21,13 @@ import vm from 'node:vm';
 const PREFIX = 'kiln-';
 const SUFFIX = '.v8';
 
-/** The cache file of the bundle built at `built` (bundle.json's stamp) for this Node and architecture. */
-export function codeCacheFile(cacheDir, built) {
+/**
+ * The cache file of the bundle built at `built` (bundle.json's stamp) for this Node and architecture, in
+ * code-cache/ of Kiln's cache directory (KILN_CACHE_HOME/kiln, beside Node's node-compile-cache/).
+ */
+export function codeCacheFile(kilnCacheDir, built) {
   const key = `${built}-${process.version}-${process.arch}`.replace(/[^A-Za-z0-9.-]/g, '_');
-  return join(cacheDir, `${PREFIX}${key}${SUFFIX}`);
+  return join(kilnCacheDir, 'code-cache', `${PREFIX}${key}${SUFFIX}`);
 }
 
 function readOrUndefined(file) {
@@ -51,9 +54,7 @@ export function loadBundle(bundleFile, cacheFile) {
   const cacheUsed = cached !== undefined && !script.cachedDataRejected;
   const module = new Module(bundleFile);
   module.filename = bundleFile;
-  module.paths = Module._nodeModulePaths(dirname(bundleFile));
   script.runInThisContext().call(module.exports, module.exports, createRequire(bundleFile), module, bundleFile, dirname(bundleFile));
-  module.loaded = true;
   return {
     exports: module.exports,
     cacheUsed,

@@ -68,7 +68,7 @@ try {
 // (bundle-loader.mjs); KILN_FROM_SOURCE=1 runs the sources anyway (debugging: stack traces name src/ files).
 const fresh = process.env.KILN_FROM_SOURCE === '1' ? undefined : freshBundle(fileURLToPath(new URL('../..', import.meta.url)));
 // NODE_DISABLE_COMPILE_CACHE=1 (Node's switch for its own cache) turns this one off too.
-const cacheFile = fresh && cacheDir && !process.env.NODE_DISABLE_COMPILE_CACHE ? codeCacheFile(join(cacheDir, 'code-cache'), fresh.built) : undefined;
+const cacheFile = fresh && cacheDir && !process.env.NODE_DISABLE_COMPILE_CACHE ? codeCacheFile(cacheDir, fresh.built) : undefined;
 const bundle = fresh ? loadBundle(fresh.file, cacheFile) : undefined;
 const { main } = bundle ? bundle.exports : await import('./main.ts');
 const args = process.argv.slice(2);

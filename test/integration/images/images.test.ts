@@ -121,7 +121,7 @@ test('the image\'s Node accepts the bundle\'s code cache made at image build tim
   assert.equal(interpreter, '/kaniko/bin/node');
   const check = "import('/kaniko/kiln/src/cli/bundle-loader.mjs').then(({ codeCacheFile, loadBundle }) => {" +
     " const { built } = JSON.parse(require('node:fs').readFileSync('/kaniko/kiln/dist/bundle.json', 'utf8'));" +
-    " const b = loadBundle('/kaniko/kiln/dist/kiln.cjs', codeCacheFile(process.env.KILN_CACHE_HOME + '/kiln/code-cache', built));" +
+    " const b = loadBundle('/kaniko/kiln/dist/kiln.cjs', codeCacheFile(process.env.KILN_CACHE_HOME + '/kiln', built));" +
     " process.stdout.write(b.cacheUsed ? 'cache used' : 'cache refused'); })";
   const r = dockerRun(['--rm', '--entrypoint', '/kaniko/bin/node', imageName('debug'), ...flags, '-e', check]);
   assert.equal(r.status, 0, r.output);

@@ -14,7 +14,7 @@ import { codeCacheFile } from '../../../src/cli/bundle-loader.mjs';
 const loaderUrl = new URL('../../../src/cli/bundle-loader.mjs', import.meta.url).href;
 
 /** A bundle that requires a file beside it, imports a built-in, and exports a main that compiles functions. */
-function bundleDir(t: TestContext): { dir: string; bundle: string; cacheDir: string } {
+function bundleDir(t: TestContext): { dir: string; bundle: string; kilnCache: string; cacheDir: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bundle-loader-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.writeFileSync(path.join(dir, 'beside.js'), 'module.exports = "beside";\n');
@@ -28,9 +28,10 @@ function bundleDir(t: TestContext): { dir: string; bundle: string; cacheDir: str
     '};',
     '',
   ].join('\n'));
-  const cacheDir = path.join(dir, 'cache');
-  fs.mkdirSync(cacheDir);
-  return { dir, bundle, cacheDir };
+  const kilnCache = path.join(dir, 'kiln-cache');
+  const cacheDir = path.join(kilnCache, 'code-cache');
+  fs.mkdirSync(cacheDir, { recursive: true });
+  return { dir, bundle, kilnCache, cacheDir };
 }
 
 /** Loads the bundle in a fresh process (a code cache is per process), runs main, saves the cache if asked. */
@@ -46,14 +47,14 @@ process.stdout.write(JSON.stringify({ cacheUsed: b.cacheUsed, saved, result }));
 }
 
 test('the bundle runs as a CommonJS module: require beside it, __filename, import() of a built-in', (t) => {
-  const { dir, bundle, cacheDir } = bundleDir(t);
-  const { result } = load(bundle, codeCacheFile(cacheDir, 'b1'), false);
+  const { dir, bundle, kilnCache } = bundleDir(t);
+  const { result } = load(bundle, codeCacheFile(kilnCache, 'b1'), false);
   assert.deepEqual(result, { beside: 'beside', sep: '/', file: bundle, dir, work: 2997, args: ['x'], isModule: true });
 });
 
 test('the cache is written after the first run, used by the next, and not written again', (t) => {
-  const { bundle, cacheDir } = bundleDir(t);
-  const cacheFile = codeCacheFile(cacheDir, 'b1');
+  const { bundle, kilnCache, cacheDir } = bundleDir(t);
+  const cacheFile = codeCacheFile(kilnCache, 'b1');
   const first = load(bundle, cacheFile, true);
   assert.deepEqual([first.cacheUsed, first.saved], [false, true]);
   const written = fs.statSync(cacheFile);
@@ -65,8 +66,8 @@ test('the cache is written after the first run, used by the next, and not writte
 });
 
 test('a cache V8 refuses (garbage, or another bundle\'s) is replaced after the run; the run itself works', (t) => {
-  const { bundle, cacheDir } = bundleDir(t);
-  const cacheFile = codeCacheFile(cacheDir, 'b1');
+  const { bundle, kilnCache } = bundleDir(t);
+  const cacheFile = codeCacheFile(kilnCache, 'b1');
   fs.writeFileSync(cacheFile, Buffer.alloc(4096, 7));
   const garbage = load(bundle, cacheFile, true);
   assert.deepEqual([garbage.cacheUsed, garbage.saved, garbage.result.beside], [false, true, 'beside']);
@@ -80,11 +81,11 @@ test('a cache V8 refuses (garbage, or another bundle\'s) is replaced after the r
 });
 
 test('writing a cache removes the other bundles\' caches, and nothing else', (t) => {
-  const { bundle, cacheDir } = bundleDir(t);
-  const old = codeCacheFile(cacheDir, 'b0');
+  const { bundle, kilnCache, cacheDir } = bundleDir(t);
+  const old = codeCacheFile(kilnCache, 'b0');
   fs.writeFileSync(old, 'old');
   fs.writeFileSync(path.join(cacheDir, 'notes.txt'), 'kept');
-  const cacheFile = codeCacheFile(cacheDir, 'b1');
+  const cacheFile = codeCacheFile(kilnCache, 'b1');
   assert.equal(load(bundle, cacheFile, true).saved, true);
   assert.deepEqual(fs.readdirSync(cacheDir).sort(), [path.basename(cacheFile), 'notes.txt'].sort());
 });
@@ -101,5 +102,5 @@ test('the cache file is named by the bundle\'s build time, the Node version and 
   const name = path.basename(codeCacheFile('/c', '2026-12-04T21:07:35.795Z'));
   assert.equal(name, `kiln-2026-12-04T21_07_35.795Z-${process.version}-${process.arch}.v8`);
   assert.notEqual(codeCacheFile('/c', 'a'), codeCacheFile('/c', 'b'));
-  assert.equal(path.dirname(codeCacheFile('/c', '../../x')), '/c', 'no path out of the directory');
+  assert.equal(path.dirname(codeCacheFile('/c', '../../x')), '/c/code-cache', 'no path out of the directory');
 });
