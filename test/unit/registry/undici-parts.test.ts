@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -29,5 +30,21 @@ describe("undici's parts loaded by path", () => {
     assert.ok(Object.keys(createRequire(import.meta.url).cache).some((file) => file.endsWith('/undici/lib/dispatcher/agent.js')));
     const index = Object.keys(createRequire(import.meta.url).cache).filter((file) => /[/\\]undici[/\\]index\.js$/.test(file));
     assert.deepEqual(index, []);
+  });
+
+  it("does not load Node's http2 (undici's HTTP/2 client gets undici's stand-in), and only while undici loads", () => {
+    const parts = new URL('../../../src/registry/undici-parts.ts', import.meta.url).href;
+    const script = `
+      const loaded = () => process.moduleLoadList.includes('NativeModule http2');
+      const { Agent } = await import(${JSON.stringify(parts)});
+      const before = loaded();
+      const agent = new Agent({});
+      await agent.close();
+      const later = (await import('node:module')).createRequire(import.meta.url)('node:http2');
+      console.log(JSON.stringify({ before, after: loaded(), connect: typeof later.connect }));`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    assert.deepEqual(JSON.parse(child.stdout), { before: false, after: true, connect: 'function' });
+    assert.equal(child.stderr, '');
   });
 });
