@@ -10,6 +10,11 @@
 #       PIPES: the child's fds among 0-3 that are pipes to Kiln ("013", or "-" for none); fds 0-2 that are not
 #       are /dev/null, fd 3 is closed. DETACHED 1: the child gets a session of its own. CWD "-": this one's.
 #       NENV entries KEY=VALUE are the child's whole environment; ARGV[0] is looked up in its PATH.
+#   launch ID PIPES DETACHED CWD NENV ENV... SCRIPT NAMESPACES
+#       a namespaced RUN launcher forked from this process, without exec: what `setpriv --pdeathsig KILL --
+#       unshare --mount --pid --ipc --uts [--net] --fork --kill-child -- perl SCRIPT` starts. SCRIPT (launcher.pl)
+#       is loaded here once; its value is the sub each launcher runs. NAMESPACES: mount,pid,ipc,uts[,net].
+#       Answered as spawn is.
 #   in ID LEN      then LEN raw bytes for the child's stdin
 #   close ID       closes the child's stdin
 # Answers on stdout:
@@ -25,8 +30,10 @@ use warnings;
 
 my ($arch, $kiln_pid) = @ARGV;
 # x86_64's numbers, else the asm-generic table (arm64, riscv64).
-my %SYSCALLS = (x64 => { prctl => 157, setsid => 112, dup3 => 292, close => 3, exit_group => 231 },
-  generic => { prctl => 167, setsid => 157, dup3 => 24, close => 57, exit_group => 94 });
+my %SYSCALLS = (x64 => { prctl => 157, setsid => 112, dup3 => 292, close => 3, exit_group => 231, unshare => 272, mount => 165 },
+  generic => { prctl => 167, setsid => 157, dup3 => 24, close => 57, exit_group => 94, unshare => 97, mount => 40 });
+my %CLONE_NEW = (mount => 0x00020000, uts => 0x04000000, ipc => 0x08000000, pid => 0x20000000, net => 0x40000000);
+my ($MS_REC, $MS_PRIVATE) = (16384, 1 << 18);
 my $sys = $SYSCALLS{ ($arch // '') eq 'x64' ? 'x64' : 'generic' };
 my ($EINTR, $EAGAIN, $F_DUPFD, $F_GETFL, $F_SETFL, $O_NONBLOCK, $WNOHANG) = (4, 11, 0, 3, 4, 04000, 1);
 # prctl(PR_SET_PDEATHSIG, SIGKILL): this process dies with Kiln; its children die with it (the launcher and
@@ -35,13 +42,17 @@ syscall($sys->{prctl}, 1, 9);
 exit 0 if defined $kiln_pid && getppid() != $kiln_pid;
 
 $SIG{PIPE} = 'IGNORE';
+# Fd 3 is held here, so that no other handle of this process is on fds 0-3, where a child's pipes go: a forked
+# launcher (launch_forked) can then close every handle it inherits by its perl handle.
+open(my $fd3_hold, '<', '/dev/null') or die "spawner: /dev/null: $!";
 # SIGCHLD wakes the select loop through a pipe.
 pipe(my $wake_r, my $wake_w) or die "spawner: pipe: $!";
 nonblocking($wake_r);
 nonblocking($wake_w);
 $SIG{CHLD} = sub { syswrite($wake_w, 'c') };
 
-my %children;   # ID => { pid, in => handle|undef, outs => { fd => handle } }
+my %children;   # ID => { pid, in => handle|undef, outs => { fd => handle }, starting => exec pipe until known }
+my %launcher_runs;   # SCRIPT => the sub it evaluated to (launch)
 my %by_pid;     # PID => ID
 my $input = '';
 my $stdin_open = 1;
@@ -55,6 +66,7 @@ while ($stdin_open) {
   vec($rbits, fileno($wake_r), 1) = 1;
   for my $child (values %children) {
     vec($rbits, fileno($_), 1) = 1 for values %{ $child->{outs} };
+    vec($rbits, fileno($child->{starting}), 1) = 1 if $child->{starting};
   }
   my $ready = select(my $r = $rbits, undef, undef, undef);
   if ($ready < 0) {
@@ -63,6 +75,10 @@ while ($stdin_open) {
   }
   if (vec($r, fileno($wake_r), 1)) {
     1 while sysread($wake_r, my $drained, 512);
+  }
+  for my $id (keys %children) {
+    my $starting = $children{$id}{starting};
+    confirm_start($id) if $starting && vec($r, fileno($starting), 1);
   }
   reap();
   for my $id (keys %children) {
@@ -132,7 +148,10 @@ sub serve {
     }
     substr($input, 0, $end + 1) = '';
     if ($op eq 'spawn') {
-      start($id, @fields[2 .. $#fields]);
+      start($id, undef, @fields[2 .. $#fields]);
+    } elsif ($op eq 'launch') {
+      my ($script, $namespaces) = splice(@fields, -2);
+      start($id, [ $script, $namespaces ], @fields[2 .. $#fields]);
     } elsif ($op eq 'close') {
       my $child = $children{$id};
       if ($child && $child->{in}) {
@@ -159,11 +178,15 @@ sub write_input {
   }
 }
 
+# Starts a child: it execs ARGV, or with $launch ([SCRIPT, NAMESPACES]) becomes a launcher (launch_forked).
 sub start {
-  my ($id, $pipes, $detached, $cwd, $nenv, @rest) = @_;
+  my ($id, $launch, $pipes, $detached, $cwd, $nenv, @rest) = @_;
   my @env = splice(@rest, 0, $nenv);
-  my @argv = @rest;
+  my @argv = $launch ? ($launch->[0]) : @rest;
   $pipes = '' if $pipes eq '-';
+  if ($launch && !launcher_run($launch->[0])) {
+    return emit("fail $id 8\n");   # ENOEXEC
+  }
   my (%parent_ends, %child_ends);
   for my $fd (split //, $pipes) {
     my ($read, $write);
@@ -196,33 +219,45 @@ sub start {
     %ENV = map { /\A([^=]*)=(.*)\z/s ? ($1, $2) : () } @env;
     # Signal handlers go with exec; ignored signals (SIGPIPE here) would stay ignored in the child.
     $SIG{$_} = 'DEFAULT' for grep { $_ ne 'KILL' && $_ ne 'STOP' } keys %SIG;
+    launch_forked($exec_w, @$launch, values %child_ends, values %parent_ends, $null) if $launch;
     { no warnings 'exec'; exec { $argv[0] } @argv; }
     syswrite($exec_w, pack('l', $! + 0));
     syscall($sys->{exit_group}, 127);
   }
   close $exec_w;
   close $_ for values %child_ends;
-  # Perl opens pipes close-on-exec: EOF here means the exec happened, 4 bytes are its errno.
+  # Not waited for here: the loop answers once the exec pipe says how the start went (confirm_start), and
+  # serves other requests meanwhile (a launcher's start, launch_forked, takes a few ms).
+  my $in = delete $parent_ends{0};
+  $children{$id} = { pid => $pid, in => $in, outs => \%parent_ends, exited => 0, starting => $exec_r };
+  $by_pid{$pid} = $id;
+}
+
+# Perl opens pipes close-on-exec: EOF on a child's exec pipe means its exec happened (or a launcher runs), 4
+# bytes are the errno it failed with. A child that failed to start is forgotten: Kiln hears `fail` only.
+sub confirm_start {
+  my ($id) = @_;
+  my $child = $children{$id};
+  my $exec_r = delete $child->{starting};
   my $got;
   1 while !defined(sysread($exec_r, $got, 4)) && $! == $EINTR;
   close $exec_r;
   if (defined $got && length($got) == 4) {
-    close $_ for values %parent_ends;
-    waitpid($pid, 0);
+    close $_ for grep { defined } $child->{in}, values %{ $child->{outs} };
+    delete $children{$id};
     emit("fail $id " . unpack('l', $got) . "\n");
-    return;
+    return 0;
   }
-  my $in = delete $parent_ends{0};
-  $children{$id} = { pid => $pid, in => $in, outs => \%parent_ends, exited => 0 };
-  $by_pid{$pid} = $id;
-  emit("pid $id $pid\n");
+  emit("pid $id $child->{pid}\n");
+  return 1;
 }
 
 sub reap {
   while ((my $pid = waitpid(-1, $WNOHANG)) > 0) {
     my $status = $?;
     my $id = delete $by_pid{$pid};
-    next unless defined $id;
+    next unless defined $id && $children{$id};
+    next if $children{$id}{starting} && !confirm_start($id);
     my ($code, $signal) = ($status & 127) ? (-1, $status & 127) : ($status >> 8, 0);
     emit("exit $id $code $signal\n");
     $children{$id}{exited} = 1 if $children{$id};
@@ -237,4 +272,66 @@ sub forget {
   return unless $child && $child->{exited} && !%{ $child->{outs} };
   close $child->{in} if $child->{in};
   delete $children{$id};
+}
+
+# The sub a launcher script evaluates to, loaded once (undef, said on stderr, when it cannot be).
+sub launcher_run {
+  my ($script) = @_;
+  $launcher_runs{$script} //= do {
+    my $run = do $script;
+    print STDERR "kiln spawner: cannot load $script: ", ($@ || $! || 'it is not a sub'), "\n" unless ref $run eq 'CODE';
+    ref $run eq 'CODE' ? $run : undef;
+  };
+  return $launcher_runs{$script};
+}
+
+# In a child of start(), with its fds 0-3 and environment in place: becomes a namespaced RUN launcher without
+# exec'ing anything. setpriv, unshare, perl and compiling launcher.pl cost ~25 ms of CPU per RUN step here; a
+# fork of this process costs ~1 ms. The same process shape: this process (the pid Kiln knows) dies with the
+# spawner (setpriv --pdeathsig KILL), makes the namespaces and forks pid 1 of the new pid namespace, which dies
+# with it (unshare --kill-child), makes every mount private as unshare --mount does, and runs the launcher. This
+# process then waits for pid 1 and ends as it did (a signal by the same signal). Failing before the launcher
+# runs, the errno goes to EXEC_W as an exec's would.
+sub launch_forked {
+  my ($exec_w, $script, $namespaces, @own) = @_;
+  close_inherited($exec_w, @own);
+  my $fail = sub { syswrite($exec_w, pack('l', $! + 0)); syscall($sys->{exit_group}, 127); };
+  syscall($sys->{prctl}, 1, 9);
+  my $flags = 0;
+  $flags |= $CLONE_NEW{$_} // 0 for split /,/, $namespaces;
+  syscall($sys->{unshare}, $flags) == 0 or $fail->();
+  my $pid = fork();
+  $fail->() unless defined $pid;
+  if ($pid == 0) {
+    syscall($sys->{prctl}, 1, 9);
+    if ($flags & $CLONE_NEW{mount}) {
+      my ($source, $target) = ('none', '/');
+      syscall($sys->{mount}, $source, $target, 0, $MS_REC | $MS_PRIVATE, 0) == 0 or $fail->();
+    }
+    close $exec_w;
+    $0 = $script;
+    eval { $launcher_runs{$script}->(); 1 } or print STDERR $@;
+    syscall($sys->{exit_group}, 255);
+  }
+  close $exec_w;
+  1 while waitpid($pid, 0) == -1 && $! == $EINTR;
+  my $status = $?;
+  kill($status & 127, $$) if $status & 127;
+  syscall($sys->{exit_group}, ($status & 127) ? 128 + ($status & 127) : $status >> 8);
+}
+
+# A forked child holds every handle this process has open (other children's pipes among them), which an exec
+# would have closed (perl opens them close-on-exec). All go but fds 0-3 and KEEP: by their perl handles (OWN:
+# the ones start() made for this child), which are never on fds 0-3 ($fd3_hold), so that none is closed
+# twice when the launcher exits; then any fd left, by number.
+sub close_inherited {
+  my ($keep, @own) = @_;
+  for my $child (values %children) {
+    close $_ for grep { defined } $child->{in}, $child->{starting}, values %{ $child->{outs} };
+  }
+  close $_ for grep { defined } $wake_r, $wake_w, @own;
+  opendir(my $dir, '/proc/self/fd') or return;
+  my @fds = grep { /\A\d+\z/ && $_ > 3 && $_ != fileno($keep) && $_ != fileno($dir) } readdir $dir;
+  closedir $dir;
+  syscall($sys->{close}, $_ + 0) for @fds;
 }

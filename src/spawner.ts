@@ -29,6 +29,12 @@ export interface SpawnOptions {
   pipes: readonly PipedFd[];
 }
 
+/** A RUN launcher script the spawner loads once and forks from itself, in new namespaces of these kinds. */
+export interface ForkedLauncher {
+  script: string;
+  namespaces: readonly ('mount' | 'pid' | 'ipc' | 'uts' | 'net')[];
+}
+
 /** What Kiln uses of a child process, whoever started it. */
 export interface ProcessHandle {
   readonly pid: number | undefined;
@@ -248,6 +254,15 @@ class Spawner {
   }
 
   spawn(command: string, args: readonly string[], options: SpawnOptions): SpawnedProcess {
+    return this.#start('spawn', command, options, [command, ...args]);
+  }
+
+  launch(launcher: ForkedLauncher, options: SpawnOptions): SpawnedProcess {
+    return this.#start('launch', launcher.script, options, [launcher.script, launcher.namespaces.join(',')]);
+  }
+
+  /** A `spawn` or `launch` request (spawner.pl): the child's options, then the request's own last fields. */
+  #start(op: 'spawn' | 'launch', command: string, options: SpawnOptions, last: readonly string[]): SpawnedProcess {
     const id = this.#nextId++;
     const child = new SpawnedProcess(id, command, options.pipes, (bytes) => this.#send(bytes), () => this.#refresh());
     this.#children.set(id, child);
@@ -260,8 +275,8 @@ class Spawner {
     // A child that never started has no 'close' (as Node's): it is done with its 'error'.
     child.once('error', gone);
     const env = Object.entries(options.env).map(([key, value]) => `${key}=${value}`);
-    const fields = ['spawn', String(id), options.pipes.length > 0 ? options.pipes.join('') : '-', options.detached ? '1' : '0',
-      options.cwd ?? '-', String(env.length), ...env, command, ...args];
+    const fields = [op, String(id), options.pipes.length > 0 ? options.pipes.join('') : '-', options.detached ? '1' : '0',
+      options.cwd ?? '-', String(env.length), ...env, ...last];
     this.#send(`${fields.map(encode).join(' ')}\n`);
     return child;
   }
@@ -342,6 +357,18 @@ export function spawnProcess(command: string, args: readonly string[], options: 
  */
 export function spawnWithRunningSpawner(command: string, args: readonly string[], options: SpawnOptions): ProcessHandle {
   return shared?.usable ? shared.spawn(command, args, options) : spawnDirect(command, args, options);
+}
+
+/**
+ * A namespaced RUN launcher forked from the spawner (spawner.pl `launch`: no exec of setpriv, unshare nor perl,
+ * launcher.pl compiled once). Where the spawner cannot run, Node's spawn() starts `fallback`, the command line
+ * that makes the same process shape.
+ */
+export function spawnForkedLauncher(launcher: ForkedLauncher, fallback: readonly [string, ...string[]], options: SpawnOptions): ProcessHandle {
+  startSpawner();
+  if (shared?.usable) return shared.launch(launcher, options);
+  const [command, ...args] = fallback;
+  return spawnDirect(command, args, options);
 }
 
 /** Node's spawn() with the same options: a child of Kiln itself (for one whose parent must be Kiln). */

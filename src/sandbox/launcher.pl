@@ -13,6 +13,10 @@
 # Fd 3 is the status channel to Kiln: NUL-separated records (name, argument count, arguments): `plan`
 # once the plan is read, `stub KIND PATH` for each mount point created in the root, `error CODE MESSAGE`
 # before giving up.
+#
+# Run as a script (`perl launcher.pl`), or loaded once by the spawner, which forks a launcher from itself for
+# each namespaced step and calls run() there (spawner.pl, `launch`).
+package KilnLauncher;
 use strict;
 use warnings;
 
@@ -43,18 +47,18 @@ my @DOCKER_CAPS = (0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31);   # chown da
   # setgid setuid setpcap net_bind_service net_raw sys_chroot mknod audit_write setfcap
 my $EXIT_LAUNCH_FAILED = 125;
 
-my $status_fh;
-my $sys;
-my @inputs;
-my ($plan_path, $input_data) = read_stdin();
-my %plan = read_plan($plan_path);
-open_status_channel();
-# The plan is read: from here on this launcher runs the step (Kiln retries a spare that died before this).
-report('plan', 0);
-$sys = $SYSCALLS{ first('arch') eq 'x64' ? 'x64' : 'generic' };
-my $mode = first('mode');
+my ($status_fh, $sys, @inputs, $input_data, %plan, $mode);
 
-main();
+sub run {
+  (my $plan_path, $input_data) = read_stdin();
+  %plan = read_plan($plan_path);
+  open_status_channel();
+  # The plan is read: from here on this launcher runs the step (Kiln retries a spare that died before this).
+  report('plan', 0);
+  $sys = $SYSCALLS{ first('arch') eq 'x64' ? 'x64' : 'generic' };
+  $mode = first('mode');
+  main();
+}
 
 sub main {
   @inputs = parse_inputs($input_data);
@@ -661,3 +665,7 @@ sub wait_for_step {
   kill_descendants() if $mode ne 'namespace';
   exit(($status & 127) ? 128 + ($status & 127) : $status >> 8);
 }
+
+# As a script: run the step. Loaded by the spawner: this file's value, the sub it calls in each launcher.
+return \&run if caller;
+run();
