@@ -13,7 +13,7 @@
  * the others. Written to a temporary name and renamed, so that
  * concurrent builds never read half a file; any error reading or writing it only costs the time it would save.
  */
-import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Module, createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
@@ -65,17 +65,24 @@ export function loadBundle(bundleFile, cacheFile) {
   };
 }
 
-/** Writes `data` as `cacheFile` (its directory exists) and removes the directory's other cache files. */
+/**
+ * Other bundles' caches kept beside a new one (the newest, ~0.8 MB each): two checkouts or versions of Kiln
+ * sharing a cache home, used in turn, keep theirs instead of each rewriting its own every time.
+ */
+export const OTHER_CACHES_KEPT = 3;
+
+/** Writes `data` as `cacheFile` (its directory exists); of the directory's other cache files, the newest stay. */
 function writeCodeCache(cacheFile, data) {
   const dir = dirname(cacheFile);
   const tmp = `${cacheFile}.${process.pid}.tmp`;
   try {
     writeFileSync(tmp, data, { mode: 0o600 });
     renameSync(tmp, cacheFile);
-    for (const name of readdirSync(dir)) {
-      const file = join(dir, name);
-      if (file !== cacheFile && name.startsWith(PREFIX) && name.endsWith(SUFFIX)) rmSync(file, { force: true });
-    }
+    const others = readdirSync(dir)
+      .filter((name) => name.startsWith(PREFIX) && name.endsWith(SUFFIX) && join(dir, name) !== cacheFile)
+      .map((name) => ({ file: join(dir, name), mtime: statSync(join(dir, name), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const { file } of others.slice(OTHER_CACHES_KEPT)) rmSync(file, { force: true });
     return true;
   } catch {
     try {

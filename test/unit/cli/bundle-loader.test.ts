@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 // @ts-expect-error plain JavaScript without declarations (it runs before any .ts module can load)
-import { codeCacheFile } from '../../../src/cli/bundle-loader.mjs';
+import { OTHER_CACHES_KEPT, codeCacheFile } from '../../../src/cli/bundle-loader.mjs';
 
 const loaderUrl = new URL('../../../src/cli/bundle-loader.mjs', import.meta.url).href;
 
@@ -80,14 +80,21 @@ test('a cache V8 refuses (garbage, or another bundle\'s) is replaced after the r
   assert.equal(load(bundle, cacheFile, false).cacheUsed, true);
 });
 
-test('writing a cache removes the other bundles\' caches, and nothing else', (t) => {
+test('writing a cache keeps the newest of the other bundles\' caches, removes the older ones, and nothing else', (t) => {
   const { bundle, kilnCache, cacheDir } = bundleDir(t);
-  const old = codeCacheFile(kilnCache, 'b0');
-  fs.writeFileSync(old, 'old');
+  // Other bundles' caches, oldest first: o0 … o4, a minute apart.
+  const others = [0, 1, 2, 3, 4].map((n) => {
+    const file = codeCacheFile(kilnCache, `o${n}`);
+    fs.writeFileSync(file, 'other');
+    const when = new Date(Date.now() - (10 - n) * 60_000);
+    fs.utimesSync(file, when, when);
+    return path.basename(file);
+  });
   fs.writeFileSync(path.join(cacheDir, 'notes.txt'), 'kept');
   const cacheFile = codeCacheFile(kilnCache, 'b1');
   assert.equal(load(bundle, cacheFile, true).saved, true);
-  assert.deepEqual(fs.readdirSync(cacheDir).sort(), [path.basename(cacheFile), 'notes.txt'].sort());
+  assert.equal(OTHER_CACHES_KEPT, 3);
+  assert.deepEqual(fs.readdirSync(cacheDir).sort(), [path.basename(cacheFile), 'notes.txt', ...others.slice(-OTHER_CACHES_KEPT)].sort());
 });
 
 test('a cache directory that cannot be written costs nothing but the cache', (t) => {
