@@ -1,7 +1,7 @@
 /**
  * The three parts of undici the registry client uses (Agent, buildConnector, request), loaded from their own
  * files. undici's index loads all of undici (fetch, WebSocket, EventSource, cookies, caches, mocks: 111
- * modules) and cost ~105 ms of every build's start-up on this machine; these three cost ~40 ms, ~25 ms without http2
+ * modules) and cost ~105 ms of every build's start-up on this machine; these three cost ~40 ms
  * (bench/startup.md). undici has no "exports" map, so its files are reachable by path; the types still come
  * from its index. Pinned by package-lock.json; test/unit/registry/undici-parts.test.ts checks they resolve.
  */
