@@ -9,6 +9,7 @@ import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { HOST_TOOL_PATH, perlCommand } from '../bundled-tools.ts';
+import { KilnError } from '../errors.ts';
 import { prepareSpares, takeSpare } from './spare-launcher.ts';
 import { isAlive, spawnDirect, spawnForkedLauncher, spawnProcess, type ForkedLauncher, type ProcessHandle } from '../spawner.ts';
 import { isNamespaced, type ResolvedIsolation, type RunSpec } from './types.ts';
@@ -142,6 +143,13 @@ export async function runLauncher(options: LaunchOptions): Promise<StepExit> {
   return exit;
 }
 
+/** A launcher that could not start at all: a tool RUN needs is missing, or a file of Kiln's own. */
+export function launchError(err: Error): KilnError {
+  return new KilnError('RUN_LAUNCH', `cannot start the RUN step's launcher: ${err.message}`, {
+    hint: 'Kiln runs RUN steps with util-linux (setpriv, unshare) and perl, and its own src/sandbox/launcher.pl: install what is missing, or reinstall Kiln',
+  });
+}
+
 function runOn(child: ProcessHandle, options: LaunchOptions): Promise<StepExit> {
   return new Promise((resolve, reject) => {
     child.stdin?.end(Buffer.concat([Buffer.from(`${options.planPath}\n`), options.input]));
@@ -182,7 +190,7 @@ function runOn(child: ProcessHandle, options: LaunchOptions): Promise<StepExit> 
     };
     child.on('error', (err) => {
       options.signal?.removeEventListener('abort', abort);
-      reject(err);
+      reject(launchError(err));
     });
     // A spare that is already gone: its 'close' came before this step took it.
     if (child.exitCode !== null || child.signalCode !== null) finish(child.exitCode, child.signalCode);
