@@ -10,11 +10,11 @@
 #       PIPES: the child's fds among 0-3 that are pipes to Kiln ("013", or "-" for none); fds 0-2 that are not
 #       are /dev/null, fd 3 is closed. DETACHED 1: the child gets a session of its own. CWD "-": this one's.
 #       NENV entries KEY=VALUE are the child's whole environment; ARGV[0] is looked up in its PATH.
-#   launch ID PIPES DETACHED CWD NENV ENV... SCRIPT NAMESPACES
-#       a namespaced RUN launcher forked from this process, without exec: what `setpriv --pdeathsig KILL --
-#       unshare --mount --pid --ipc --uts [--net] --fork --kill-child -- perl SCRIPT` starts. SCRIPT (launcher.pl)
-#       is loaded here once; its value is the sub each launcher runs. NAMESPACES: mount,pid,ipc,uts[,net].
-#       Answered as spawn is.
+#   launch ID PIPES DETACHED CWD NENV ENV... SCRIPT NAMESPACES ARG...
+#       SCRIPT (launcher.pl, overlay-view-holder.pl) forked from this process in new namespaces, without exec:
+#       what `setpriv --pdeathsig KILL -- unshare --NAMESPACE... --fork --kill-child -- perl SCRIPT ARG...`
+#       starts. SCRIPT is loaded here once; its value is the sub each child runs, with ARGs. NAMESPACES: a
+#       comma-separated subset of mount,pid,ipc,uts,net. Answered as spawn is.
 #   in ID LEN      then LEN raw bytes for the child's stdin
 #   close ID       closes the child's stdin
 # Answers on stdout:
@@ -150,8 +150,7 @@ sub serve {
     if ($op eq 'spawn') {
       start($id, undef, @fields[2 .. $#fields]);
     } elsif ($op eq 'launch') {
-      my ($script, $namespaces) = splice(@fields, -2);
-      start($id, [ $script, $namespaces ], @fields[2 .. $#fields]);
+      start($id, 1, @fields[2 .. $#fields]);
     } elsif ($op eq 'close') {
       my $child = $children{$id};
       if ($child && $child->{in}) {
@@ -178,13 +177,13 @@ sub write_input {
   }
 }
 
-# Starts a child: it execs ARGV, or with $launch ([SCRIPT, NAMESPACES]) becomes a launcher (launch_forked).
+# Starts a child: it execs ARGV, or with LAUNCH (ARGV: SCRIPT NAMESPACES ARG...) runs SCRIPT (launch_forked).
 sub start {
   my ($id, $launch, $pipes, $detached, $cwd, $nenv, @rest) = @_;
   my @env = splice(@rest, 0, $nenv);
-  my @argv = $launch ? ($launch->[0]) : @rest;
+  my @argv = @rest;
   $pipes = '' if $pipes eq '-';
-  if ($launch && !launcher_run($launch->[0])) {
+  if ($launch && !launcher_run($argv[0])) {
     return emit("fail $id 8\n");   # ENOEXEC
   }
   my (%parent_ends, %child_ends);
@@ -219,7 +218,7 @@ sub start {
     %ENV = map { /\A([^=]*)=(.*)\z/s ? ($1, $2) : () } @env;
     # Signal handlers go with exec; ignored signals (SIGPIPE here) would stay ignored in the child.
     $SIG{$_} = 'DEFAULT' for grep { $_ ne 'KILL' && $_ ne 'STOP' } keys %SIG;
-    launch_forked($exec_w, @$launch, values %child_ends, values %parent_ends, $null) if $launch;
+    launch_forked($exec_w, \@argv, values %child_ends, values %parent_ends, $null) if $launch;
     { no warnings 'exec'; exec { $argv[0] } @argv; }
     syswrite($exec_w, pack('l', $! + 0));
     syscall($sys->{exit_group}, 127);
@@ -285,15 +284,16 @@ sub launcher_run {
   return $launcher_runs{$script};
 }
 
-# In a child of start(), with its fds 0-3 and environment in place: becomes a namespaced RUN launcher without
+# In a child of start(), with its fds 0-3 and environment in place: runs SCRIPT in new namespaces without
 # exec'ing anything. setpriv, unshare, perl and compiling launcher.pl cost ~25 ms of CPU per RUN step here; a
 # fork of this process costs ~1 ms. The same process shape: this process (the pid Kiln knows) dies with the
-# spawner (setpriv --pdeathsig KILL), makes the namespaces and forks pid 1 of the new pid namespace, which dies
-# with it (unshare --kill-child), makes every mount private as unshare --mount does, and runs the launcher. This
-# process then waits for pid 1 and ends as it did (a signal by the same signal). Failing before the launcher
+# spawner (setpriv --pdeathsig KILL), makes the namespaces and forks the child that runs SCRIPT (pid 1 of a new
+# pid namespace), which dies with it (unshare --kill-child) and makes every mount private as unshare --mount
+# does. This process then waits for it and ends as it did (a signal by the same signal). Failing before SCRIPT
 # runs, the errno goes to EXEC_W as an exec's would.
 sub launch_forked {
-  my ($exec_w, $script, $namespaces, @own) = @_;
+  my ($exec_w, $argv, @own) = @_;
+  my ($script, $namespaces, @args) = @$argv;
   close_inherited($exec_w, @own);
   my $fail = sub { syswrite($exec_w, pack('l', $! + 0)); syscall($sys->{exit_group}, 127); };
   syscall($sys->{prctl}, 1, 9);
@@ -310,7 +310,7 @@ sub launch_forked {
     }
     close $exec_w;
     $0 = $script;
-    eval { $launcher_runs{$script}->(); 1 } or print STDERR $@;
+    eval { $launcher_runs{$script}->(@args); 1 } or print STDERR $@;
     syscall($sys->{exit_group}, 255);
   }
   close $exec_w;

@@ -29,10 +29,14 @@ export interface SpawnOptions {
   pipes: readonly PipedFd[];
 }
 
-/** A RUN launcher script the spawner loads once and forks from itself, in new namespaces of these kinds. */
+/**
+ * A perl script the spawner loads once and forks from itself, in new namespaces of these kinds (the RUN
+ * launcher, the overlay view holder). Loaded, the script evaluates to the sub the child runs, with `args`.
+ */
 export interface ForkedLauncher {
   script: string;
   namespaces: readonly ('mount' | 'pid' | 'ipc' | 'uts' | 'net')[];
+  args?: readonly string[];
 }
 
 /** What Kiln uses of a child process, whoever started it. */
@@ -258,7 +262,7 @@ class Spawner {
   }
 
   launch(launcher: ForkedLauncher, options: SpawnOptions): SpawnedProcess {
-    return this.#start('launch', launcher.script, options, [launcher.script, launcher.namespaces.join(',')]);
+    return this.#start('launch', launcher.script, options, [launcher.script, launcher.namespaces.join(','), ...(launcher.args ?? [])]);
   }
 
   /** A `spawn` or `launch` request (spawner.pl): the child's options, then the request's own last fields. */
@@ -360,9 +364,9 @@ export function spawnWithRunningSpawner(command: string, args: readonly string[]
 }
 
 /**
- * A namespaced RUN launcher forked from the spawner (spawner.pl `launch`: no exec of setpriv, unshare nor perl,
- * launcher.pl compiled once). Where the spawner cannot run, Node's spawn() starts `fallback`, the command line
- * that makes the same process shape.
+ * A script forked from the spawner in new namespaces (spawner.pl `launch`: no exec of setpriv, unshare nor
+ * perl, the script compiled once): the RUN launcher, the overlay view holder. Where the spawner cannot run,
+ * Node's spawn() starts `fallback`, the command line that makes the same process shape.
  */
 export function spawnForkedLauncher(launcher: ForkedLauncher, fallback: readonly [string, ...string[]], options: SpawnOptions): ProcessHandle {
   startSpawner();

@@ -1,5 +1,5 @@
-# Holds the overlay views of one build (overlay-view-holder.ts): run by `unshare --mount` so its mounts are in a
-# private mount namespace, it serves mount and umount requests on stdin, one per line, answering each on stdout,
+# Holds the overlay views of one build (overlay-view-holder.ts): run in a private mount namespace of its own (forked
+# there by the spawner, or started by `unshare --mount`), it serves mount and umount requests on stdin, one per line, answering each on stdout,
 # until its stdin closes (Kiln closed it, or died); then it unmounts what is still mounted and exits (status 1
 # when one could not be unmounted).
 # Perl, as the RUN launcher: Kiln's image has neither a shell nor umount. Syscalls by number, core only.
@@ -10,45 +10,51 @@
 #   mount ID BASE OPTIONS POINT   mounts an overlay with OPTIONS (paths in them relative to BASE) on POINT
 #   umount ID POINT               unmounts POINT (synchronously: its upper dir is an ordinary directory again)
 # Answers, in the order the requests were served: "ok ID" or "err ID MESSAGE" (MESSAGE unencoded, one line).
+#
+# Run as a script, or loaded once by the spawner, which forks it in a mount namespace of its own and calls run()
+# (spawner.pl, `launch`).
+package KilnViewHolder;
 use strict;
 use warnings;
 
 my %SYSCALLS = (x64 => { mount => 165, umount2 => 166 }, generic => { mount => 40, umount2 => 39 });
-my ($arch) = @ARGV;
-my $sys = $SYSCALLS{ ($arch // '') eq 'x64' ? 'x64' : 'generic' };
 my ($MNT_DETACH, $EBUSY) = (2, 16);
-
+my $sys;
 # Mount points still mounted, in mount order (unmounted in reverse at the end).
 my @mounted;
 # Set once the kernel refused `volatile` and took the plain mount: later writable views skip the first try.
 my $no_volatile = 0;
 
-$| = 1;
-chdir '/';
-while (defined(my $line = <STDIN>)) {
-  $line =~ s/\r?\n\z//;
-  my ($op, $id, @args) = map { decode($_) } split / /, $line, -1;
-  next unless defined $id && $id ne '';
-  my $error = $op eq 'mount' && @args == 3 ? mount_view(@args)
-    : $op eq 'umount' && @args == 1 ? umount_view($args[0])
-    : "unknown request '$op' with " . scalar(@args) . ' argument(s)';
-  if (defined $error) {
-    $error =~ s/[\r\n]+/ /g;
-    print "err $id $error\n";
-  } else {
-    print "ok $id\n";
+sub run {
+  my ($arch) = @_;
+  $sys = $SYSCALLS{ ($arch // '') eq 'x64' ? 'x64' : 'generic' };
+  $| = 1;
+  chdir '/';
+  while (defined(my $line = <STDIN>)) {
+    $line =~ s/\r?\n\z//;
+    my ($op, $id, @args) = map { decode($_) } split / /, $line, -1;
+    next unless defined $id && $id ne '';
+    my $error = $op eq 'mount' && @args == 3 ? mount_view(@args)
+      : $op eq 'umount' && @args == 1 ? umount_view($args[0])
+      : "unknown request '$op' with " . scalar(@args) . ' argument(s)';
+    if (defined $error) {
+      $error =~ s/[\r\n]+/ /g;
+      print "err $id $error\n";
+    } else {
+      print "ok $id\n";
+    }
   }
+  # Kiln closed the channel: nothing it holds may stay mounted (the namespace would go with this process anyway,
+  # but unmounting here is synchronous).
+  my $status = 0;
+  for my $point (reverse my @left = @mounted) {
+    my $error = umount_view($point);
+    next unless defined $error;
+    print STDERR "overlay-view-holder: $error\n";
+    $status = 1;
+  }
+  exit $status;
 }
-# Kiln closed the channel: nothing it holds may stay mounted (the namespace would go with this process anyway,
-# but unmounting here is synchronous).
-my $status = 0;
-for my $point (reverse my @left = @mounted) {
-  my $error = umount_view($point);
-  next unless defined $error;
-  print STDERR "overlay-view-holder: $error\n";
-  $status = 1;
-}
-exit $status;
 
 sub decode {
   my ($s) = @_;
@@ -88,3 +94,7 @@ sub umount_view {
   @mounted = grep { $_ ne $point } @mounted;
   return undef;
 }
+
+# As a script: serve. Loaded by the spawner: this file's value, the sub it calls in the forked holder.
+return \&run if caller;
+run(@ARGV);
