@@ -11,10 +11,11 @@
 #       are /dev/null, fd 3 is closed. DETACHED 1: the child gets a session of its own. CWD "-": this one's.
 #       NENV entries KEY=VALUE are the child's whole environment; ARGV[0] is looked up in its PATH.
 #   launch ID PIPES DETACHED CWD NENV ENV... SCRIPT NAMESPACES ARG...
-#       SCRIPT (launcher.pl, overlay-view-holder.pl) forked from this process in new namespaces, without exec:
-#       what `setpriv --pdeathsig KILL -- unshare --NAMESPACE... --fork --kill-child -- perl SCRIPT ARG...`
-#       starts. SCRIPT is loaded here once; its value is the sub each child runs, with ARGs. NAMESPACES: a
-#       comma-separated subset of mount,pid,ipc,uts,net. Answered as spawn is.
+#       SCRIPT (launcher.pl, overlay-view-holder.pl, isolation-probe.pl, top-dirs.pl) forked from this process
+#       in new namespaces, without exec: what `setpriv --pdeathsig KILL -- unshare --NAMESPACE... --fork
+#       --kill-child -- perl SCRIPT ARG...` starts. SCRIPT is loaded here once; its value is the sub each child
+#       runs, with ARGs. NAMESPACES: a comma-separated subset of mount,pid,ipc,uts,net (empty: none, a plain
+#       fork). Answered as spawn is.
 #   in ID LEN      then LEN raw bytes for the child's stdin
 #   close ID       closes the child's stdin
 # Answers on stdout:
@@ -86,6 +87,9 @@ while ($stdin_open) {
     for my $fd (sort keys %{ $child->{outs} }) {
       my $handle = $child->{outs}{$fd};
       next unless vec($r, fileno($handle), 1);
+      # Kiln hears a child's pid before anything it wrote. What it wrote came after its exec pipe closed, but
+      # select() may have looked at that pipe a moment before: the start is known now, read without waiting.
+      last if $child->{starting} && !confirm_start($id);
       my $n = sysread($handle, my $data, 65536);
       next if !defined $n && ($! == $EINTR || $! == $EAGAIN);
       if ($n) {

@@ -31,7 +31,8 @@ export interface SpawnOptions {
 
 /**
  * A perl script the spawner loads once and forks from itself, in new namespaces of these kinds (the RUN
- * launcher, the overlay view holder). Loaded, the script evaluates to the sub the child runs, with `args`.
+ * launcher, the overlay view holder, the isolation probe; none for the top-dir marker). Loaded, the script
+ * evaluates to the sub the child runs, with `args`.
  */
 export interface ForkedLauncher {
   script: string;
@@ -365,8 +366,8 @@ export function spawnWithRunningSpawner(command: string, args: readonly string[]
 
 /**
  * A script forked from the spawner in new namespaces (spawner.pl `launch`: no exec of setpriv, unshare nor
- * perl, the script compiled once): the RUN launcher, the overlay view holder. Where the spawner cannot run,
- * Node's spawn() starts `fallback`, the command line that makes the same process shape.
+ * perl, the script compiled once; ForkedLauncher). Where the spawner cannot run, Node's spawn() starts
+ * `fallback`, the command line that makes the same process shape.
  */
 export function spawnForkedLauncher(launcher: ForkedLauncher, fallback: readonly [string, ...string[]], options: SpawnOptions): ProcessHandle {
   startSpawner();

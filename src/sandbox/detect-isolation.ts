@@ -2,18 +2,24 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { HOST_TOOL_PATH, perlCommand } from '../bundled-tools.ts';
-import { spawnProcess } from '../spawner.ts';
+import { spawnForkedLauncher, spawnProcess, type ProcessHandle } from '../spawner.ts';
 import { userNamespaceEntry } from './step-process.ts';
 import type { ResolvedIsolation } from './types.ts';
 
-/** The exit code of a command (undefined when it could not start or was killed). */
-function exitCode(command: string, args: string[]): Promise<number | undefined> {
+const probeOptions = { env: { PATH: HOST_TOOL_PATH }, pipes: [] } as const;
+
+/** The exit code of a process (undefined when it could not start or was killed). */
+function exitCodeOf(child: ProcessHandle): Promise<number | undefined> {
   return new Promise((resolve) => {
-    const child = spawnProcess(command, args, { env: { PATH: HOST_TOOL_PATH }, pipes: [] });
     child.on('error', () => resolve(undefined));
     child.on('close', (code) => resolve(code ?? undefined));
   });
+}
+
+function exitCode(command: string, args: string[]): Promise<number | undefined> {
+  return exitCodeOf(spawnProcess(command, args, probeOptions));
 }
 
 async function succeeds(command: string, args: string[]): Promise<boolean> {
@@ -29,26 +35,8 @@ function inNamespaces(isolation: 'namespace' | 'userns'): [string, string[]] {
   return [perl as string, [...entry, ...namespaces]];
 }
 
-/**
- * The probe a namespaced step's mounts must pass, run in that step's namespaces (perl, not sh: Kiln's image has
- * no shell), with mount(2) called by number (ARGV[4]) as the launcher calls it: no `mount` binary started three
- * times (each a fork and exec, ~5 ms, while the probe is on the first RUN step's path). A tmpfs on ARGV[0]
- * (namespace mode also mounts a fresh sysfs, which needs the network namespace's owner: inside a user
- * namespace of its own, a rootless container or a test's private binfmt, Kiln has CAP_SYS_ADMIN but not
- * that), and first, when ARGV[1] is set, an overlay on it with options ARGV[2] (before the tmpfs can hide its
- * directories). Exit 0: the isolation works, and so does the overlay; 3: the isolation works, the overlay does
- * not; other: the isolation does not.
- */
-const PROBE_SCRIPT = [
-  'my ($tmp, $merged, $options, $mode, $mount) = @ARGV;',
-  // syscall() takes writable strings: no literals.
-  "my ($source, $ovl, $tmpfs, $sysfs) = ('kiln-probe', 'overlay', 'tmpfs', 'sysfs');",
-  'my $overlay = 0;',
-  "$overlay = 3 if $merged ne '' && syscall($mount, $source, $merged, $ovl, 0, $options) != 0;",
-  'syscall($mount, $source, $tmp, $tmpfs, 0, 0) == 0 or exit 1;',
-  "$mode ne 'namespace' or syscall($mount, $source, $tmp, $sysfs, 0, 0) == 0 or exit 1;",
-  'exit $overlay;',
-].join('\n');
+/** The probe a namespaced step's mounts must pass, run in that step's namespaces (isolation-probe.pl says how). */
+const probePath = fileURLToPath(new URL('./isolation-probe.pl', import.meta.url));
 /** mount(2)'s number: x86_64's, else the asm-generic table's (arm64, riscv64, loong64), as the launcher has them. */
 const MOUNT_SYSCALL = process.arch === 'x64' ? 165 : 40;
 const OVERLAY_FAILED = 3;
@@ -66,8 +54,12 @@ export async function probeIsolation(overlayParent?: string): Promise<ResolvedIs
     const [command, prefix] = inNamespaces(isolation);
     const overlay = overlayParent === undefined ? undefined : overlayProbeDir(overlayParent);
     try {
-      const code = await exitCode(command, [...prefix, ...perlCommand(), '-e', PROBE_SCRIPT, tmpdir(),
-        overlay?.merged ?? '', overlay ? overlayOptions(isolation, overlay.dir) : '', isolation, String(MOUNT_SYSCALL)]);
+      const args = [tmpdir(), overlay?.merged ?? '', overlay ? overlayOptions(isolation, overlay.dir) : '', isolation, String(MOUNT_SYSCALL)];
+      const fallback = [command, ...prefix, ...perlCommand(), probePath, ...args] as [string, ...string[]];
+      // Namespace mode forks the probe from the spawner, as it does the step launchers the probe stands for.
+      const code = await (isolation === 'namespace'
+        ? exitCodeOf(spawnForkedLauncher({ script: probePath, namespaces: ['mount', 'pid', 'ipc', 'uts'], args }, fallback, probeOptions))
+        : exitCode(fallback[0], fallback.slice(1)));
       if (code !== 0 && code !== OVERLAY_FAILED) continue;
       if (overlayParent !== undefined) overlayAnswers.set(overlayKey(isolation, overlayParent), Promise.resolve(code === 0));
       return isolation;

@@ -125,6 +125,19 @@ describe('spawner: forked launchers', { timeout: 60_000 }, () => {
     assert.match(status, /^root_shared=0$/m);
   });
 
+  it("a child's pid is known before anything it wrote (100 at once, each writing at once)", async () => {
+    const quick = join(dir, 'quick.pl');
+    writeFileSync(quick, 'sub { syswrite(STDOUT, "x"); exit 0 };\n');
+    const pidAtFirstOutput = await Promise.all(Array.from({ length: 100 }, () => new Promise<number | undefined>((resolve, reject) => {
+      const child = spawnForkedLauncher({ script: quick, namespaces: [] }, ['false'], { env: { PATH }, pipes: [1] });
+      let seen: number | undefined | null = null;
+      child.stdout!.once('data', () => { seen = child.pid; });
+      child.on('error', reject);
+      child.on('close', () => resolve(seen === null ? -1 : seen));
+    })));
+    assert.deepEqual(pidAtFirstOutput.filter((pid) => pid === undefined || pid === -1), []);
+  });
+
   it('a network namespace of its own when asked', async () => {
     const seen = await collect(launch(['mount', 'pid', 'ipc', 'uts', 'net']), '');
     assert.equal(seen.code, 0);
