@@ -53,7 +53,7 @@ nonblocking($wake_w);
 $SIG{CHLD} = sub { syswrite($wake_w, 'c') };
 
 my %children;   # ID => { pid, in => handle|undef, outs => { fd => handle }, starting => exec pipe until known }
-my %launcher_runs;   # SCRIPT => the sub it evaluated to (launch)
+my %forked_runs;   # SCRIPT => the sub it evaluated to, run in each child forked for it (launch)
 my %by_pid;     # PID => ID
 my $input = '';
 my $stdin_open = 1;
@@ -187,7 +187,7 @@ sub start {
   my @env = splice(@rest, 0, $nenv);
   my @argv = @rest;
   $pipes = '' if $pipes eq '-';
-  if ($launch && !launcher_run($argv[0])) {
+  if ($launch && !forked_run($argv[0])) {
     return emit("fail $id 8\n");   # ENOEXEC
   }
   my (%parent_ends, %child_ends);
@@ -277,15 +277,15 @@ sub forget {
   delete $children{$id};
 }
 
-# The sub a launcher script evaluates to, loaded once (undef, said on stderr, when it cannot be).
-sub launcher_run {
+# The sub a forked script evaluates to, loaded once (undef, said on stderr, when it cannot be).
+sub forked_run {
   my ($script) = @_;
-  $launcher_runs{$script} //= do {
+  $forked_runs{$script} //= do {
     my $run = do $script;
     print STDERR "kiln spawner: cannot load $script: ", ($@ || $! || 'it is not a sub'), "\n" unless ref $run eq 'CODE';
     ref $run eq 'CODE' ? $run : undef;
   };
-  return $launcher_runs{$script};
+  return $forked_runs{$script};
 }
 
 # In a child of start(), with its fds 0-3 and environment in place: runs SCRIPT in new namespaces without
@@ -314,7 +314,7 @@ sub launch_forked {
     }
     close $exec_w;
     $0 = $script;
-    eval { $launcher_runs{$script}->(@args); 1 } or print STDERR $@;
+    eval { $forked_runs{$script}->(@args); 1 } or print STDERR $@;
     syscall($sys->{exit_group}, 255);
   }
   close $exec_w;

@@ -34,7 +34,7 @@ export interface SpawnOptions {
  * launcher, the overlay view holder, the isolation probe; none for the top-dir marker). Loaded, the script
  * evaluates to the sub the child runs, with `args`.
  */
-export interface ForkedLauncher {
+export interface ForkedScript {
   script: string;
   namespaces: readonly ('mount' | 'pid' | 'ipc' | 'uts' | 'net')[];
   args?: readonly string[];
@@ -262,8 +262,8 @@ class Spawner {
     return this.#start('spawn', command, options, [command, ...args]);
   }
 
-  launch(launcher: ForkedLauncher, options: SpawnOptions): SpawnedProcess {
-    return this.#start('launch', launcher.script, options, [launcher.script, launcher.namespaces.join(','), ...(launcher.args ?? [])]);
+  launch(forked: ForkedScript, options: SpawnOptions): SpawnedProcess {
+    return this.#start('launch', forked.script, options, [forked.script, forked.namespaces.join(','), ...(forked.args ?? [])]);
   }
 
   /** A `spawn` or `launch` request (spawner.pl): the child's options, then the request's own last fields. */
@@ -366,12 +366,12 @@ export function spawnWithRunningSpawner(command: string, args: readonly string[]
 
 /**
  * A script forked from the spawner in new namespaces (spawner.pl `launch`: no exec of setpriv, unshare nor
- * perl, the script compiled once; ForkedLauncher). Where the spawner cannot run, Node's spawn() starts
+ * perl, the script compiled once; ForkedScript). Where the spawner cannot run, Node's spawn() starts
  * `fallback`, the command line that makes the same process shape.
  */
-export function spawnForkedLauncher(launcher: ForkedLauncher, fallback: readonly [string, ...string[]], options: SpawnOptions): ProcessHandle {
+export function spawnForkedScript(forked: ForkedScript, fallback: readonly [string, ...string[]], options: SpawnOptions): ProcessHandle {
   startSpawner();
-  if (shared?.usable) return shared.launch(launcher, options);
+  if (shared?.usable) return shared.launch(forked, options);
   const [command, ...args] = fallback;
   return spawnDirect(command, args, options);
 }

@@ -9,9 +9,9 @@
  * cache is written once, not after every build: serializing it costs ~10 ms, and a build that needs other
  * functions compiles just those.
  *
- * One file per bundle, Node version and architecture in code-cache/ (the caller makes it); writing one removes
- * the others. Written to a temporary name and renamed, so that
- * concurrent builds never read half a file; any error reading or writing it only costs the time it would save.
+ * One file per bundle, Node version and architecture in code-cache/ (the caller makes it); writing one keeps the
+ * newest few others (OTHER_CACHES_KEPT). Written to a temporary name and renamed, so that concurrent builds
+ * never read half a file; any error reading or writing it only costs the time it would save.
  */
 import { readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Module, createRequire } from 'node:module';

@@ -74,7 +74,7 @@ const { main } = bundle ? bundle.exports : await import('./main.ts');
 const args = process.argv.slice(2);
 const code = await main(args);
 // A build's functions are the ones worth a cache (not --help's); written once (bundle-loader.mjs).
-if (bundle && cacheFile && code === 0 && (args[0] === 'build' || args[0] === 'executor') && makeDirs(dirname(cacheFile))) bundle.saveCodeCache();
+if (bundle && !bundle.cacheUsed && cacheFile && code === 0 && (args[0] === 'build' || args[0] === 'executor') && makeDirs(dirname(cacheFile))) bundle.saveCodeCache();
 // Exit as soon as the command is done: its result is written and reported (stdout and stderr are synchronous
 // for files, pipes and terminals on Linux), the 'exit' handlers still run (the xattr server, temp dirs), and
 // Node's teardown of the environment (workers, heap), ~20 ms on the bench's small build, is skipped.

@@ -15,7 +15,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { perlCommand, HOST_TOOL_PATH } from '../bundled-tools.ts';
-import { spawnForkedLauncher } from '../spawner.ts';
+import { spawnForkedScript } from '../spawner.ts';
 
 /** Sets FS_TOPDIR_FL on the directories it is given; exits with how many could not be marked. */
 const markScript = fileURLToPath(new URL('./top-dirs.pl', import.meta.url));
@@ -27,7 +27,7 @@ const markScript = fileURLToPath(new URL('./top-dirs.pl', import.meta.url));
 export function markTopDirs(dirs: readonly string[]): Promise<number> {
   if (dirs.length === 0) return Promise.resolve(0);
   return new Promise((resolve) => {
-    const child = spawnForkedLauncher({ script: markScript, namespaces: [], args: dirs }, [...perlCommand(), markScript, ...dirs] as [string, ...string[]],
+    const child = spawnForkedScript({ script: markScript, namespaces: [], args: dirs }, [...perlCommand(), markScript, ...dirs] as [string, ...string[]],
       { env: { PATH: HOST_TOOL_PATH }, pipes: [] });
     child.on('error', () => resolve(0));
     child.on('close', (code) => resolve(code === null ? 0 : Math.max(0, dirs.length - code)));

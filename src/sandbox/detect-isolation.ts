@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HOST_TOOL_PATH, perlCommand } from '../bundled-tools.ts';
-import { spawnForkedLauncher, spawnProcess, type ProcessHandle } from '../spawner.ts';
+import { spawnForkedScript, spawnProcess, type ProcessHandle } from '../spawner.ts';
 import { userNamespaceEntry } from './step-process.ts';
 import type { ResolvedIsolation } from './types.ts';
 
@@ -58,7 +58,7 @@ export async function probeIsolation(overlayParent?: string): Promise<ResolvedIs
       const fallback = [command, ...prefix, ...perlCommand(), probePath, ...args] as [string, ...string[]];
       // Namespace mode forks the probe from the spawner, as it does the step launchers the probe stands for.
       const code = await (isolation === 'namespace'
-        ? exitCodeOf(spawnForkedLauncher({ script: probePath, namespaces: ['mount', 'pid', 'ipc', 'uts'], args }, fallback, probeOptions))
+        ? exitCodeOf(spawnForkedScript({ script: probePath, namespaces: ['mount', 'pid', 'ipc', 'uts'], args }, fallback, probeOptions))
         : exitCode(fallback[0], fallback.slice(1)));
       if (code !== 0 && code !== OVERLAY_FAILED) continue;
       if (overlayParent !== undefined) overlayAnswers.set(overlayKey(isolation, overlayParent), Promise.resolve(code === 0));

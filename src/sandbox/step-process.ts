@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { HOST_TOOL_PATH, perlCommand } from '../bundled-tools.ts';
 import { KilnError } from '../errors.ts';
 import { prepareSpares, takeSpare } from './spare-launcher.ts';
-import { isAlive, spawnDirect, spawnForkedLauncher, spawnProcess, type ForkedLauncher, type ProcessHandle } from '../spawner.ts';
+import { isAlive, spawnDirect, spawnForkedScript, spawnProcess, type ForkedScript, type ProcessHandle } from '../spawner.ts';
 import { isNamespaced, type ResolvedIsolation, type RunSpec } from './types.ts';
 
 export const launcherPath = fileURLToPath(new URL('./launcher.pl', import.meta.url));
@@ -43,7 +43,7 @@ export interface StepExit {
 }
 
 /** The namespaces a namespace-mode launcher gets (launchCommand's unshare, or the spawner's fork). */
-function stepNamespaces(network: RunSpec['network']): ForkedLauncher['namespaces'] {
+function stepNamespaces(network: RunSpec['network']): ForkedScript['namespaces'] {
   return ['mount', 'pid', 'ipc', 'uts', ...(network === 'none' ? ['net' as const] : [])];
 }
 
@@ -111,7 +111,7 @@ function spawnLauncher(isolation: ResolvedIsolation, network: RunSpec['network']
   // guard_parent): Kiln's child.
   const options = { detached: true, env: { PATH: HOST_TOOL_PATH }, pipes: [0, 1, 2, 3] } as const;
   const child = isolation === 'namespace'
-    ? spawnForkedLauncher({ script: launcherPath, namespaces: stepNamespaces(network) }, [command, ...args], options)
+    ? spawnForkedScript({ script: launcherPath, namespaces: stepNamespaces(network) }, [command, ...args], options)
     : isNamespaced(isolation) ? spawnProcess(command, args, options) : spawnDirect(command, args, options);
   // The launcher reads its stdin to the end before anything else; a launcher that died early closes it.
   child.stdin?.on('error', () => {});

@@ -1,5 +1,5 @@
 /**
- * The spawner's forked launchers (spawner.pl `launch`, spawnForkedLauncher): what `setpriv --pdeathsig KILL --
+ * The spawner's forked launchers (spawner.pl `launch`, spawnForkedScript): what `setpriv --pdeathsig KILL --
  * unshare … --fork --kill-child -- perl SCRIPT` would start, forked from the spawner without an exec. Needs
  * root (namespaces), as Kiln's namespace mode does. A test script stands in for launcher.pl: it evaluates to
  * the sub each launcher runs, reads its stdin to the end, then reports what it sees on fd 3.
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Readable } from 'node:stream';
-import { spawnForkedLauncher, type ForkedLauncher, type ProcessHandle } from '../../src/spawner.ts';
+import { spawnForkedScript, type ForkedScript, type ProcessHandle } from '../../src/spawner.ts';
 import { waitGone } from '../env/process-state.ts';
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -80,8 +80,8 @@ function childrenOf(pid: number): number[] {
 describe('spawner: forked launchers', { timeout: 60_000 }, () => {
   let dir: string;
   let script: string;
-  const launch = (namespaces: ForkedLauncher['namespaces'], which = script): ProcessHandle =>
-    spawnForkedLauncher({ script: which, namespaces }, ['false'], { env: { PATH }, detached: true, pipes: [0, 1, 2, 3] });
+  const launch = (namespaces: ForkedScript['namespaces'], which = script): ProcessHandle =>
+    spawnForkedScript({ script: which, namespaces }, ['false'], { env: { PATH }, detached: true, pipes: [0, 1, 2, 3] });
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'kiln-launch-test-'));
@@ -107,10 +107,10 @@ describe('spawner: forked launchers', { timeout: 60_000 }, () => {
     // In a mount namespace of the test's own whose mounts are shared (this machine's are private already).
     const spawner = new URL('../../src/spawner.ts', import.meta.url).href;
     const code = `
-      import { spawnForkedLauncher } from ${JSON.stringify(spawner)};
+      import { spawnForkedScript } from ${JSON.stringify(spawner)};
       import { readFileSync } from 'node:fs';
       const outer = readFileSync('/proc/self/mountinfo', 'utf8').split('\\n').find((l) => l.split(' ')[4] === '/');
-      const child = spawnForkedLauncher({ script: ${JSON.stringify(script)}, namespaces: ['mount', 'pid', 'ipc', 'uts'] }, ['false'],
+      const child = spawnForkedScript({ script: ${JSON.stringify(script)}, namespaces: ['mount', 'pid', 'ipc', 'uts'] }, ['false'],
         { env: { PATH: '/usr/bin:/bin' }, detached: true, pipes: [0, 1, 2, 3] });
       let status = '';
       child.stdio[3].on('data', (d) => { status += d; });
@@ -129,7 +129,7 @@ describe('spawner: forked launchers', { timeout: 60_000 }, () => {
     const quick = join(dir, 'quick.pl');
     writeFileSync(quick, 'sub { syswrite(STDOUT, "x"); exit 0 };\n');
     const pidAtFirstOutput = await Promise.all(Array.from({ length: 100 }, () => new Promise<number | undefined>((resolve, reject) => {
-      const child = spawnForkedLauncher({ script: quick, namespaces: [] }, ['false'], { env: { PATH }, pipes: [1] });
+      const child = spawnForkedScript({ script: quick, namespaces: [] }, ['false'], { env: { PATH }, pipes: [1] });
       let seen: number | undefined | null = null;
       child.stdout!.once('data', () => { seen = child.pid; });
       child.on('error', reject);

@@ -13,7 +13,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HOST_TOOL_PATH, perlCommand } from '../../bundled-tools.ts';
-import { setProcessRef, spawnForkedLauncher, startedPid, type ProcessHandle } from '../../spawner.ts';
+import { setProcessRef, spawnForkedScript, startedPid, type ProcessHandle } from '../../spawner.ts';
 import { overlayOptions, parseAnswer, requestLine, type OverlayView, type OverlayViewSpec } from './overlay-view.ts';
 
 const holderPath = fileURLToPath(new URL('./overlay-view-holder.pl', import.meta.url));
@@ -87,7 +87,7 @@ export class OverlayViewHolder {
     if (this.#child !== undefined) return this.#child;
     // Forked by the spawner in a mount namespace of its own (no fork of Kiln, no exec: ~20 ms of CPU less than
     // setpriv, unshare and perl); its death signal is the spawner's, which dies with Kiln.
-    const child = spawnForkedLauncher({ script: holderPath, namespaces: ['mount'], args: [process.arch] },
+    const child = spawnForkedScript({ script: holderPath, namespaces: ['mount'], args: [process.arch] },
       ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--propagation', 'private', '--', ...perlCommand(), holderPath, process.arch],
       { pipes: [0, 1, 2], env: { PATH: HOST_TOOL_PATH } });
     this.#child = child;
